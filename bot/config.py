@@ -1,0 +1,241 @@
+"""Settings from the environment and the organisation's YAML config.
+
+Settings are built in the composition root (``bot.cli``), never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///artifact-bot.db"
+ARTIFACT_KINDS = ("agent", "workflow", "dashboard", "campaign", "feature", "document", "experiment", "other")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+class Settings(BaseSettings):
+    """Process settings, read from the environment variables of the black-box contract."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    artifact_bot_config: Path | None = None
+    port: int = 3000
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_admin_key: SecretStr | None = None
+    anthropic_admin_key: SecretStr | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+
+    def require(self, *names: str) -> None:
+        """Fail fast when a required variable is missing.
+
+        Raises:
+            ConfigError: naming every missing environment variable.
+        """
+        missing = [n.upper() for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+
+
+class TeamConfig(BaseModel):
+    """One team of the organisation config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    members: list[str] = Field(default_factory=list)
+    managers: list[str] = Field(default_factory=list)
+    channel: str | None = None
+    monthly_budget_usd: float | None = Field(default=None, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("team name must not be blank")
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            item = str(item).strip()
+            if not (_SLACK_ID.match(item) or ("@" in item and "." in item.split("@")[-1])):
+                raise ValueError(f"member {item!r} is neither an email nor a Slack user id")
+            out.append(item.lower() if "@" in item else item)
+        return out
+
+    @field_validator("managers")
+    @classmethod
+    def _managers(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            item = str(item).strip()
+            if not (_SLACK_ID.match(item) or "@" in item):
+                raise ValueError(f"manager {item!r} is neither an email nor a Slack user id")
+            out.append(item.lower() if "@" in item else item)
+        return out
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_ID.match(value):
+            raise ValueError(f"channel {value!r} is not a Slack channel id (like C0123ABC)")
+        return value
+
+
+class CheckinConfig(BaseModel):
+    """When the month-end artifact test runs and how long replies are accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hour: int = Field(default=15, ge=0, le=23)
+    reply_until_day: int = Field(default=7, ge=1, le=28)
+    reminder_after_days: int = Field(default=2, ge=1, le=14)
+    max_reminders: int = Field(default=2, ge=0, le=5)
+
+
+class OrgConfig(BaseModel):
+    """The organisation config (``ARTIFACT_BOT_CONFIG``), validated strictly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = "UTC"
+    summary_channel: str | None = None
+    admins: list[str] = Field(default_factory=list)
+    spend_floor_usd: float = Field(default=10.0, gt=0)
+    max_artifacts_per_person: int = Field(default=10, ge=1, le=1000)
+    unreviewed_weight: float = Field(default=0.5, ge=0, le=1)
+    kind_weights: dict[str, float] = Field(default_factory=dict)
+    min_team_size: int = Field(default=3, ge=1)
+    include_guests: bool = False
+    checkin: CheckinConfig = Field(default_factory=CheckinConfig)
+    identities: dict[str, str] = Field(default_factory=dict)
+    bot_identity: str = "artifact-bot"
+    teams: list[TeamConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name like America/New_York)") from exc
+        return value
+
+    @field_validator("kind_weights")
+    @classmethod
+    def _kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, weight in value.items():
+            if kind not in ARTIFACT_KINDS:
+                raise ValueError(f"unknown artifact kind {kind!r}; kinds are {', '.join(ARTIFACT_KINDS)}")
+            if weight < 0:
+                raise ValueError(f"weight of {kind!r} must not be negative")
+        return value
+
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, value: list[TeamConfig]) -> list[TeamConfig]:
+        seen: set[str] = set()
+        for team in value:
+            key = team.name.casefold()
+            if key in seen:
+                raise ValueError(f"team {team.name!r} is listed twice")
+            seen.add(key)
+        return value
+
+    def kind_weight(self, kind: str) -> float:
+        """Weight of an artifact kind (1.0 unless configured)."""
+        return self.kind_weights.get(kind, 1.0)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The organisation's timezone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the YAML node at a pydantic error location, as deep as it resolves."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, val in node.value:
+                if key.value == part:
+                    node, line = val, key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def parse_org_config(text: str, *, source: str = "config") -> OrgConfig:
+    """Parse and validate the organisation YAML.
+
+    Raises:
+        ConfigError: with ``source:line: field: problem`` for every error.
+    """
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the config must be a mapping of keys (timezone, teams, ...)")
+    try:
+        return OrgConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc) or "(root)"
+            line = _node_line(root, loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append(f"{source}:{line}: {field}: {msg}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_org_config(path: str | os.PathLike[str] | None) -> OrgConfig:
+    """Load the organisation config from ``path``; defaults when no path is given.
+
+    Raises:
+        ConfigError: when the file is missing or invalid.
+    """
+    if path is None:
+        return OrgConfig()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror}") from None
+    return parse_org_config(text, source=str(p))

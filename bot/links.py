@@ -1,0 +1,175 @@
+"""Pure link handling: Slack ``<url|label>`` and bare URLs, normalisation, http(s) only."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MAX_URL_LENGTH = 2000
+MAX_LINKS_PER_MESSAGE = 20
+
+# Slack wraps links as <https://x|label> or <https://x>; also <@U..>, <#C..>, <!here>.
+_SLACK_LINK = re.compile(r"<((?:https?|[a-zA-Z][a-zA-Z0-9+.-]*):[^<>|\s]*)(?:\|([^<>]*))?>")
+_BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>\"'`]+)", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d",
+              "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link found in a message."""
+
+    url: str
+    normalized: str
+    label: str | None
+    start: int
+    end: int
+
+
+class LinkError(ValueError):
+    """A link that cannot be accepted, with the reason."""
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width and bidirectional control characters."""
+    return "".join(ch for ch in text if ch not in _INVISIBLE)
+
+
+def validate_url(url: str) -> str:
+    """Check a URL a person gave and return it cleaned.
+
+    Raises:
+        LinkError: for non-http(s) schemes, credentials, missing host or an oversized URL.
+    """
+    url = strip_invisible(url).strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise LinkError(f"link is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise LinkError(f"not a valid link: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise LinkError("only http:// and https:// links are accepted")
+    if parts.username or parts.password:
+        raise LinkError("links must not contain a user name or password")
+    host = parts.hostname or ""
+    if not host or "." not in host and host != "localhost":
+        raise LinkError("link has no valid host name")
+    if any(ch.isspace() for ch in url):
+        raise LinkError("link contains spaces")
+    return url
+
+
+def display_host(url: str) -> str:
+    """The host as a person should see it: punycode (``xn--``) kept visible, so look-alikes show."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form used to de-duplicate: lower-case scheme and host, IDNA host, no default port,
+    no fragment, no tracking parameters, sorted query, no trailing slash, http and https equal.
+    """
+    parts = urlsplit(strip_invisible(url).strip())
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = unicodedata.normalize("NFC", parts.path or "").rstrip("/")
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(_TRACKING)
+    )
+    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+
+
+def _trim(url: str) -> str:
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url
+
+
+def extract_links(text: str) -> tuple[list[Link], list[str]]:
+    """Find links in Slack message text.
+
+    Returns:
+        The accepted links (first occurrence of each normalised URL, in order) and a list of
+        reasons for links that were rejected (e.g. ``javascript:``).
+    """
+    found: list[Link] = []
+    rejected: list[str] = []
+    seen: set[str] = set()
+    spans: list[tuple[int, int]] = []
+
+    def add(url: str, label: str | None, start: int, end: int) -> None:
+        try:
+            url = validate_url(url)
+        except LinkError as exc:
+            rejected.append(f"{url[:80]}: {exc}")
+            return
+        norm = normalize_url(url)
+        if norm in seen:
+            return
+        seen.add(norm)
+        found.append(Link(url=url, normalized=norm, label=(label or "").strip() or None, start=start, end=end))
+
+    for m in _SLACK_LINK.finditer(text):
+        spans.append((m.start(), m.end()))
+        target = m.group(1).replace("&amp;", "&")
+        if target.lower().startswith(("mailto:", "tel:", "slack:")):
+            continue
+        add(target, m.group(2), m.start(), m.end())
+    for m in _BARE_URL.finditer(text):
+        if any(s <= m.start() < e for s, e in spans):
+            continue
+        add(_trim(m.group(1)).replace("&amp;", "&"), None, m.start(), m.start() + len(_trim(m.group(1))))
+    for m in re.finditer(r"(?i)\b(javascript|data|file|ftp|vbscript):[^\s<>]+", text):
+        if not any(s <= m.start() < e for s, e in spans):
+            rejected.append(f"{m.group(0)[:80]}: only http:// and https:// links are accepted")
+    found.sort(key=lambda link: link.start)
+    return found, rejected
+
+
+def title_for(text: str, link: Link, links: list[Link]) -> str:
+    """A title for a link: its Slack label, else the words just before it, else its host and path."""
+    if link.label and not link.label.lower().startswith(("http://", "https://")):
+        return clean_title(link.label)
+    prev_end = 0
+    for other in links:
+        if other.end <= link.start:
+            prev_end = max(prev_end, other.end)
+    before = _SLACK_LINK.sub(" ", text[prev_end:link.start])
+    before = re.split(r"[\n.;!?]", before)[-1]
+    before = re.sub(r"^\s*(?:and|also|plus|&|,|-|\*|•)\s+", "", before.strip(" ,:-–—*•\t"), flags=re.I)
+    before = re.sub(r"\s+(?:at|here|see|in|on|:|-)$", "", before.strip(" ,:-–—"), flags=re.I)
+    before = before.strip(" ,:-–—()")
+    if len(before) >= 3:
+        return clean_title(before)
+    parts = urlsplit(link.url)
+    tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    return clean_title(f"{display_host(link.url)}/{tail}" if tail else display_host(link.url))
+
+
+def clean_title(text: str, limit: int = 150) -> str:
+    """Collapse whitespace, drop invisible characters and cap the length."""
+    text = " ".join(strip_invisible(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape text for Slack mrkdwn so it cannot ping (@channel) or forge links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,244 @@
+"""Database tables (SQLModel). Unique constraints make imports and Slack retries idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now for defaults (stored naive, meaning UTC, on every database)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Person(SQLModel, table=True):
+    """A person: a Slack user, or someone known only by email until ``people sync`` links them."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    name: str = Field(default="", max_length=200)
+    tz: str | None = Field(default=None, max_length=64)
+    is_active: bool = Field(default=True)
+    is_guest: bool = Field(default=False)
+    forgotten: bool = Field(default=False)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Team(SQLModel, table=True):
+    """A named group of people with managers, an optional channel and a monthly budget."""
+
+    __tablename__ = "team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    channel: str | None = Field(default=None, max_length=32)
+    monthly_budget_usd: float | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TeamMember(SQLModel, table=True):
+    """Membership of a person in a team."""
+
+    __tablename__ = "team_member"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+
+
+class TeamManager(SQLModel, table=True):
+    """A manager of a team, by Slack user id or email (the person may not be synced yet)."""
+
+    __tablename__ = "team_manager"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    ident: str = Field(primary_key=True, max_length=320, index=True)
+
+
+class UsageRow(SQLModel, table=True):
+    """Spend of one identity on one day for one provider and model, from one source.
+
+    ``identity`` is what the source called the spender (email, Slack id, provider user id);
+    ``person_id`` is who that maps to, or None for unattributed spend, which is kept.
+    """
+
+    __tablename__ = "usage_row"
+    __table_args__ = (
+        UniqueConstraint("source", "date", "identity", "provider", "model", name="uq_usage_key"),
+        Index("ix_usage_period_person", "period", "person_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    date: dt.date
+    period: str = Field(max_length=7)
+    identity: str = Field(max_length=320)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    provider: str = Field(max_length=40)
+    model: str = Field(max_length=120)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    requests: int = 0
+    cost_usd: float | None = None
+    priced: bool = Field(default=True)
+    imported_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Period(SQLModel, table=True):
+    """A calendar month; closed periods have frozen scores."""
+
+    __tablename__ = "period"
+
+    period: str = Field(primary_key=True, max_length=7)
+    status: str = Field(default="open", max_length=16)
+    closed_at: dt.datetime | None = None
+
+
+class Checkin(SQLModel, table=True):
+    """One person's month-end artifact test for one period."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (UniqueConstraint("person_id", "period", name="uq_checkin_person_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    period: str = Field(max_length=7, index=True)
+    status: str = Field(default="pending", max_length=16)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=200)
+    reminders_sent: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+
+
+class Artifact(SQLModel, table=True):
+    """Something a person built, with at least one http(s) link as evidence.
+
+    ``primary_url`` is the normalised first link: the identity used for de-duplication.
+    ``source_key`` makes creation idempotent (a Slack event id, a view id...).
+    """
+
+    __tablename__ = "artifact"
+    __table_args__ = (
+        Index("ix_artifact_period_person", "period", "person_id"),
+        Index("ix_artifact_period_url", "period", "primary_url"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    period: str = Field(max_length=7)
+    title: str = Field(max_length=200)
+    kind: str = Field(default="other", max_length=20)
+    status: str = Field(default="submitted", max_length=16)
+    source: str = Field(default="command", max_length=16)
+    source_key: str | None = Field(default=None, max_length=200, unique=True)
+    primary_url: str = Field(max_length=2048)
+    description: str | None = Field(default=None, max_length=2000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    reviewed_by: str | None = Field(default=None, max_length=32)
+    reviewed_at: dt.datetime | None = None
+    removed: bool = Field(default=False)
+
+
+class ArtifactLink(SQLModel, table=True):
+    """A link given as evidence of an artifact."""
+
+    __tablename__ = "artifact_link"
+    __table_args__ = (UniqueConstraint("artifact_id", "normalized_url", name="uq_artifact_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    artifact_id: int = Field(foreign_key="artifact.id", index=True, ondelete="CASCADE")
+    position: int = 0
+    url: str = Field(max_length=2048)
+    normalized_url: str = Field(max_length=2048)
+    label: str | None = Field(default=None, max_length=200)
+
+
+class Note(SQLModel, table=True):
+    """A check-in reply without a link: kept, not counted."""
+
+    __tablename__ = "note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    period: str = Field(max_length=7)
+    text: str = Field(max_length=4000)
+    source_key: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what: artifact reviews, edits, removals, exports, config changes."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=40)
+    target_type: str = Field(max_length=32)
+    target_id: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled, so a replayed event changes nothing."""
+
+    __tablename__ = "processed_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SyncCursor(SQLModel, table=True):
+    """How far a usage connector has read (one row per source, e.g. ``openai``)."""
+
+    __tablename__ = "sync_cursor"
+
+    source: str = Field(primary_key=True, max_length=32)
+    last_date: dt.date | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProviderTotal(SQLModel, table=True):
+    """A provider's own bill for one day (Costs API / cost report), to reconcile attributed spend."""
+
+    __tablename__ = "provider_total"
+    __table_args__ = (UniqueConstraint("source", "date", name="uq_provider_total"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    date: dt.date
+    period: str = Field(max_length=7, index=True)
+    cost_usd: float = 0.0
+    fetched_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class OutputSignal(SQLModel, table=True):
+    """Output a provider reports for a person on a day (Claude Code commits, pull requests...).
+
+    Suggestions only: they never count until the person confirms them with links.
+    """
+
+    __tablename__ = "output_signal"
+    __table_args__ = (UniqueConstraint("source", "date", "identity", "metric", name="uq_output_signal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    date: dt.date
+    period: str = Field(max_length=7)
+    identity: str = Field(max_length=320)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    metric: str = Field(max_length=40)
+    value: float = 0.0
