@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.scoring import Weights
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///artifact-bot.db"
 ARTIFACT_KINDS = ("agent", "workflow", "dashboard", "campaign", "feature", "document", "experiment", "other")
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
@@ -239,3 +240,13 @@ def load_org_config(path: str | os.PathLike[str] | None) -> OrgConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}") from None
     return parse_org_config(text, source=str(p))
+
+
+def weights_of(org: OrgConfig) -> Weights:
+    """The scoring parameters of an organisation config."""
+    return Weights(
+        unreviewed_weight=org.unreviewed_weight,
+        spend_floor_usd=org.spend_floor_usd,
+        max_artifacts_per_person=org.max_artifacts_per_person,
+        kind_weights=dict(org.kind_weights),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -27,8 +28,8 @@ class Person(SQLModel, table=True):
     is_active: bool = Field(default=True)
     is_guest: bool = Field(default=False)
     forgotten: bool = Field(default=False)
-    created_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class Team(SQLModel, table=True):
@@ -40,7 +41,7 @@ class Team(SQLModel, table=True):
     name: str = Field(max_length=80, unique=True)
     channel: str | None = Field(default=None, max_length=32)
     monthly_budget_usd: float | None = None
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class TeamMember(SQLModel, table=True):
@@ -88,7 +89,7 @@ class UsageRow(SQLModel, table=True):
     requests: int = 0
     cost_usd: float | None = None
     priced: bool = Field(default=True)
-    imported_at: dt.datetime = Field(default_factory=utcnow)
+    imported_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class Period(SQLModel, table=True):
@@ -98,7 +99,7 @@ class Period(SQLModel, table=True):
 
     period: str = Field(primary_key=True, max_length=7)
     status: str = Field(default="open", max_length=16)
-    closed_at: dt.datetime | None = None
+    closed_at: NaiveDatetime | None = None
 
 
 class Checkin(SQLModel, table=True):
@@ -115,9 +116,9 @@ class Checkin(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=200)
     reminders_sent: int = 0
-    created_at: dt.datetime = Field(default_factory=utcnow)
-    sent_at: dt.datetime | None = None
-    answered_at: dt.datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    sent_at: NaiveDatetime | None = None
+    answered_at: NaiveDatetime | None = None
 
 
 class Artifact(SQLModel, table=True):
@@ -143,10 +144,10 @@ class Artifact(SQLModel, table=True):
     source_key: str | None = Field(default=None, max_length=200, unique=True)
     primary_url: str = Field(max_length=2048)
     description: str | None = Field(default=None, max_length=2000)
-    created_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
     reviewed_by: str | None = Field(default=None, max_length=32)
-    reviewed_at: dt.datetime | None = None
+    reviewed_at: NaiveDatetime | None = None
     removed: bool = Field(default=False)
 
 
@@ -174,7 +175,7 @@ class Note(SQLModel, table=True):
     period: str = Field(max_length=7)
     text: str = Field(max_length=4000)
     source_key: str | None = Field(default=None, max_length=200, unique=True)
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class AuditLog(SQLModel, table=True):
@@ -183,7 +184,7 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=40)
     target_type: str = Field(max_length=32)
@@ -197,7 +198,7 @@ class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_event"
 
     event_id: str = Field(primary_key=True, max_length=64)
-    at: dt.datetime = Field(default_factory=utcnow)
+    at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class SyncCursor(SQLModel, table=True):
@@ -207,7 +208,7 @@ class SyncCursor(SQLModel, table=True):
 
     source: str = Field(primary_key=True, max_length=32)
     last_date: dt.date | None = None
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -222,7 +223,7 @@ class ProviderTotal(SQLModel, table=True):
     date: dt.date
     period: str = Field(max_length=7, index=True)
     cost_usd: float = 0.0
-    fetched_at: dt.datetime = Field(default_factory=utcnow)
+    fetched_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class OutputSignal(SQLModel, table=True):
@@ -242,3 +243,33 @@ class OutputSignal(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     metric: str = Field(max_length=40)
     value: float = 0.0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends in bulk, stored before it is sent.
+
+    ``dedupe_key`` (e.g. ``checkin:2026-10:42``) makes enqueueing idempotent; ``state`` moves
+    pending → sending → sent | failed. A row left in ``sending`` past ``lease_until`` (a crash)
+    is sent again by the next dispatcher.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)
+    period: str | None = Field(default=None, max_length=7)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    channel: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: NaiveDatetime = Field(default_factory=utcnow)
+    lease_until: NaiveDatetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    slack_channel: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    sent_at: NaiveDatetime | None = None

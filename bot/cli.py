@@ -1,0 +1,255 @@
+"""The command line and composition root: builds settings, engine, clients and the Bolt app."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import Settings, load_org_config, weights_of
+from bot.db import make_engine, session_scope, upgrade
+from bot.deps import Deps, utc_now
+from bot.errors import ArtifactBotError, ImportFileError
+from bot.periods import parse_period, period_at
+
+log = logging.getLogger("artifact_bot")
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix: printed, exit code 2."""
+
+
+def _period(value: str) -> str:
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-10-01") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the Slack app (HTTP or Socket Mode)")
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN")
+    s.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+
+    sub.add_parser("worker", help="run the scheduler alone")
+
+    d = sub.add_parser("demo", help="run the whole flow offline on sample data")
+    d.add_argument("--out", type=Path, default=Path("artifact-bot-demo"), help="output directory")
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    dbs.add_parser("upgrade", help="apply migrations")
+
+    pe = sub.add_parser("people", help="people")
+    pes = pe.add_subparsers(dest="people_command", required=True)
+    pes.add_parser("sync", help="Slack users -> people")
+
+    te = sub.add_parser("teams", help="teams")
+    tes = te.add_subparsers(dest="teams_command", required=True)
+    ti = tes.add_parser("import", help="import teams, managers and budgets from YAML")
+    ti.add_argument("file", type=Path)
+
+    us = sub.add_parser("usage", help="usage rows")
+    uss = us.add_subparsers(dest="usage_command", required=True)
+    ui = uss.add_parser("import", help="import a usage CSV")
+    ui.add_argument("file", type=Path)
+    uy = uss.add_parser("sync", help="pull usage from provider admin APIs")
+    uy.add_argument("provider", nargs="?", default="all", choices=["openai", "anthropic", "all"])
+    uy.add_argument("--since", type=_date, default=None)
+
+    jo = sub.add_parser("jobs", help="scheduled jobs")
+    jos = jo.add_subparsers(dest="jobs_command", required=True)
+    jr = jos.add_parser("run", help="run a job now, in the foreground")
+    jr.add_argument("name", choices=["checkin", "reminders", "weekly-summary", "usage-sync", "close-period"])
+    jr.add_argument("--period", type=_period, default=None)
+
+    lb = sub.add_parser("leaderboard", help="print the leaderboard")
+    lb.add_argument("--period", type=_period, default=None)
+    lb.add_argument("--by", choices=["team", "person"], default="team")
+    lb.add_argument("--team", default=None, help="with --by person: one team's people")
+    lb.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    rp = sub.add_parser("report", help="a team's report")
+    rp.add_argument("--team", required=True)
+    rp.add_argument("--period", type=_period, default=None)
+    rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    return p
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
+    org = load_org_config(settings.artifact_bot_config)
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return Deps(settings=settings, org=org, engine=engine)
+
+
+def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
+    t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard {period}: artifacts per $100")
+    for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
+        t.add_column(col, justify="right" if col not in ("name",) else "left")
+    for r in rows:
+        t.add_row(str(r.rank), r.name, f"{r.artifacts_per_100_usd:.2f}", f"{r.artifacts:g}", f"${r.spend_usd:,.2f}",
+                  f"${r.unmatched_spend_usd:,.2f}", "-" if r.bar is None else f"{r.bar:.2f}",
+                  {True: "yes", False: "no", None: "-"}[r.cleared_bar])
+    return t
+
+
+def _report_table(report: Any) -> Table:
+    r = report.row
+    bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
+    t = Table(title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
+                    f"{report.rank}/{report.teams_ranked}, {bar}")
+    for col in ("member", "spend", "artifacts", "per $100", "check-in", "artifacts logged"):
+        t.add_column(col)
+    for m in report.members:
+        items = "\n".join(f"[{a.status}] {a.title} {' '.join(a.links)}" for a in m.items) or "-"
+        t.add_row(m.name, f"${m.spend_usd:,.2f}", f"{m.artifacts:g}", f"{m.artifacts_per_100_usd:.2f}",
+                  m.checkin_status or "-", items)
+    return t
+
+
+def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.services.leaderboard import board
+    from bot.services.teams import find_team
+
+    period = args.period or period_at(utc_now(), deps.org.tz)
+    with session_scope(deps.engine) as s:
+        team_id = None
+        if args.team:
+            if args.by != "person":
+                raise CliError("--team only goes with --by person")
+            team = find_team(s, args.team)
+            if team is None:
+                raise CliError(f"no team named {args.team!r}")
+            team_id = team.id
+        rows = board(s, period, weights_of(deps.org), by=args.by, team_id=team_id)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([r.as_json(by=args.by) for r in rows]) + "\n")
+    elif args.format == "csv":
+        items = [r.as_json(by=args.by) for r in rows]
+        buf = io.StringIO()
+        fields = list(items[0]) if items else ["rank", "name", "artifacts", "spend_usd", "artifacts_per_100_usd",
+                                                "unmatched_spend_usd", "cleared_bar"]
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        w.writerows(items)
+        sys.stdout.write(buf.getvalue())
+    else:
+        out.print(_board_table(rows, by=args.by, period=period))
+    return 0
+
+
+def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.services.reports import report_csv, team_report
+
+    period = args.period or period_at(utc_now(), deps.org.tz)
+    with session_scope(deps.engine) as s:
+        report = team_report(s, team_name=args.team, period=period, org=deps.org)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.as_json()) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(report_csv(report))
+    else:
+        out.print(_report_table(report))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: Console) -> int:
+    from bot.demo import run_demo
+
+    result = run_demo(args.out, now=utc_now())
+    out.print(_board_table(result.teams, by="team", period=result.period))
+    out.print(_board_table(result.people[:15], by="person", period=result.period))
+    out.print(_report_table(result.report))
+    out.print(f"[green]Demo done.[/green] {result.messages} check-in DMs, the report, the final leaderboard and "
+              f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/")
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = Console()
+    if args.command == "demo":
+        return cmd_demo(args, out)
+    settings = _settings()
+    deps = _deps(settings)
+    if args.command == "db":
+        out.print("database is up to date")
+        return 0
+    if args.command == "teams":
+        from bot.config import load_org_config as load
+        from bot.services.teams import import_teams
+
+        cfg = load(args.file)
+        with session_scope(deps.engine) as s:
+            res = import_teams(s, cfg.teams, actor="cli")
+        out.print(f"teams: {res.teams_created} created, {res.teams_updated} updated; {res.members} memberships; "
+                  f"{res.people_created} new people")
+        return 0
+    if args.command == "usage" and args.usage_command == "import":
+        from bot.services.usage import import_usage_csv
+
+        res = import_usage_csv(deps.engine, args.file)
+        out.print(f"imported {res.rows} usage rows, ${res.cost_usd:,.2f}")
+        if res.unpriced:
+            out.print(f"[yellow]{res.unpriced} row(s) have no cost and a model the price table does not know: "
+                      f"{', '.join(sorted(res.unpriced_models))}. Kept with their tokens, not priced.[/yellow]")
+        return 0
+    if args.command == "leaderboard":
+        return cmd_leaderboard(deps, args, out)
+    if args.command == "report":
+        return cmd_report(deps, args, out)
+    from bot import runtime
+
+    return runtime.run_command(deps, args, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``artifact-bot`` console script."""
+    err = Console(stderr=True)
+    try:
+        return run(argv)
+    except ImportFileError as exc:
+        for problem in exc.problems:
+            err.print(f"error: {problem}", markup=False, highlight=False)
+        err.print("nothing from that file was written", markup=False)
+        return EXIT_USAGE
+    except (ArtifactBotError, CliError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

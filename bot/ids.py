@@ -1,0 +1,26 @@
+"""Action ids, callback ids, block ids and command names in one place."""
+
+CMD_ARTIFACT = "/artifact"
+CMD_REPORT = "/artifact-report"
+CMD_LEADERBOARD = "/leaderboard"
+COMMANDS = (CMD_ARTIFACT, CMD_REPORT, CMD_LEADERBOARD)
+EVENTS = ("message", "app_home_opened")  # manifest bot events: message.im, app_home_opened
+
+ACTION_ADD_ARTIFACT = "add_artifact"
+ACTION_NOTHING = "nothing_this_month"
+ACTION_EDIT = "edit_artifact"
+ACTION_REMOVE = "remove_artifact"
+ACTION_KEEP = "keep_artifact"
+ACTION_KILL = "kill_artifact"
+ACTION_REVIEW = "review_artifact"  # overflow menu: value "keep_artifact:ID" or "kill_artifact:ID"
+ACTIONS = (ACTION_ADD_ARTIFACT, ACTION_NOTHING, ACTION_EDIT, ACTION_REMOVE, ACTION_REVIEW)
+
+VIEW_ADD_ARTIFACT = "add_artifact_view"
+VIEW_EDIT_ARTIFACT = "edit_artifact_view"
+VIEWS = (VIEW_ADD_ARTIFACT, VIEW_EDIT_ARTIFACT)
+
+BLOCK_TITLE = "title"
+BLOCK_LINKS = "links"
+BLOCK_KIND = "kind"
+BLOCK_DESCRIPTION = "description"
+INPUT = "value"
