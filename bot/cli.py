@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.config import Settings, load_org_config, weights_of
@@ -116,7 +117,7 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
     for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
     for r in rows:
-        t.add_row(str(r.rank), r.name, f"{r.artifacts_per_100_usd:.2f}", f"{r.artifacts:g}", f"${r.spend_usd:,.2f}",
+        t.add_row(str(r.rank), escape(r.name), f"{r.artifacts_per_100_usd:.2f}", f"{r.artifacts:g}", f"${r.spend_usd:,.2f}",
                   f"${r.unmatched_spend_usd:,.2f}", "-" if r.bar is None else f"{r.bar:.2f}",
                   {True: "yes", False: "no", None: "-"}[r.cleared_bar])
     return t
@@ -130,8 +131,8 @@ def _report_table(report: Any) -> Table:
     for col in ("member", "spend", "artifacts", "per $100", "check-in", "artifacts logged"):
         t.add_column(col)
     for m in report.members:
-        items = "\n".join(f"[{a.status}] {a.title} {' '.join(a.links)}" for a in m.items) or "-"
-        t.add_row(m.name, f"${m.spend_usd:,.2f}", f"{m.artifacts:g}", f"{m.artifacts_per_100_usd:.2f}",
+        items = "\n".join(escape(f"[{a.status}] {a.title} {' '.join(a.links)}") for a in m.items) or "-"
+        t.add_row(escape(m.name), f"${m.spend_usd:,.2f}", f"{m.artifacts:g}", f"{m.artifacts_per_100_usd:.2f}",
                   m.checkin_status or "-", items)
     return t
 

@@ -155,7 +155,6 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             if n in (1, 2):  # a link shared by two people of one team counts once for the team
                 text = "Co-built the pricing agent https://github.com/acme/pricing-agent"
             capture_reply(s, person=person, text=text, event_key=f"demo-evt-{n}", now=reply_at, org=org)
-        checkins.mark_skipped(engine, ids["sybil@acme.example"], period, reply_at)
         grace = find_person(s, "grace@acme.example")
         assert grace is not None
         add_artifact(s, person=grace, period=period, source="modal", source_key="demo-modal-1", now=reply_at,
@@ -172,6 +171,7 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
                 if status and manager.slack_user_id not in [m.slack_user_id for m in rep.members if a in m.items]:
                     review(s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True)
 
+    checkins.mark_skipped(engine, ids["sybil@acme.example"], period, reply_at)
     w = weights_of(org)
     with session_scope(engine) as s:
         teams = board(s, period, w, by="team")

@@ -273,3 +273,28 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     sent_at: NaiveDatetime | None = None
+
+
+class JobLease(SQLModel, table=True):
+    """A lease that decides which worker runs a scheduled job (works on SQLite and PostgreSQL)."""
+
+    __tablename__ = "job_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    until: NaiveDatetime
+    run_key: str | None = Field(default=None, max_length=64)
+
+
+class BoardSnapshot(SQLModel, table=True):
+    """A closed period's frozen leaderboard line (scores no longer move after the close)."""
+
+    __tablename__ = "board_snapshot"
+    __table_args__ = (UniqueConstraint("period", "by", "key", name="uq_board_snapshot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7, index=True)
+    by: str = Field(max_length=8)
+    key: str = Field(max_length=64)
+    row: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    frozen_at: NaiveDatetime = Field(default_factory=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:17:35.618953
+Create Date: 2026-11-23 18:19:29.154863
 """
 from collections.abc import Sequence
 
@@ -32,6 +32,26 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('board_snapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.Column('by', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('row', sa.JSON(), nullable=False),
+    sa.Column('frozen_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('period', 'by', 'key', name='uq_board_snapshot')
+    )
+    with op.batch_alter_table('board_snapshot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_board_snapshot_period'), ['period'], unique=False)
+
+    op.create_table('job_lease',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('until', sa.DateTime(), nullable=False),
+    sa.Column('run_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('period',
     sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -298,6 +318,11 @@ def downgrade() -> None:
     op.drop_table('processed_event')
     op.drop_table('person')
     op.drop_table('period')
+    op.drop_table('job_lease')
+    with op.batch_alter_table('board_snapshot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_board_snapshot_period'))
+
+    op.drop_table('board_snapshot')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
