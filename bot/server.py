@@ -1,0 +1,106 @@
+"""``artifact-bot serve``: Bolt behind waitress (a production WSGI server), or Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+
+from bot.db import ping
+from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger
+
+
+def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
+    """WSGI app: ``POST /slack/events`` → Bolt, ``GET /healthz`` → database health."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            ok = ping(deps.engine)
+            body = json.dumps({"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}).encode()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/slack/events":
+            if method != "POST":
+                start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
+                return [b""]
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > MAX_BODY:
+                start_response("413 Payload Too Large", [("Content-Length", "0")])
+                return [b""]
+            raw = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
+            headers: dict[str, str | list[str]] = {}
+            for key, value in environ.items():
+                if key.startswith("HTTP_"):
+                    headers[key[5:].replace("_", "-").lower()] = value
+            if environ.get("CONTENT_TYPE"):
+                headers["content-type"] = environ["CONTENT_TYPE"]
+            query = environ.get("QUERY_STRING", "")
+            resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
+            out = (resp.body or "").encode("utf-8")
+            hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
+            hdrs.append(("Content-Length", str(len(out))))
+            start_response(f"{resp.status} {_reason(resp.status)}", hdrs)
+            return [out]
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        return [b"not found"]
+
+    return wsgi
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, scheduler: bool = True) -> int:
+    """Run the Slack app until stopped."""
+    from bot.app import create_app
+
+    if socket_mode:
+        deps.settings.require("slack_app_token")
+    app = create_app(deps)
+    sched = None
+    if scheduler:
+        from jobs.scheduler import start_background_scheduler
+
+        sched = start_background_scheduler(deps)
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert deps.settings.slack_app_token is not None
+            SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()
+            return 0
+        from waitress import create_server
+
+        server = create_server(make_wsgi(app, deps), host="0.0.0.0", port=port or deps.settings.port, threads=16,
+                               ident="artifact-bot")
+        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        log.warning("artifact-bot listening on port %s", port or deps.settings.port)
+        try:
+            server.run()
+        except (OSError, ValueError):
+            pass  # closed by SIGTERM
+        return 0
+    finally:
+        if sched is not None:
+            sched.shutdown(wait=False)

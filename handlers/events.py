@@ -1,0 +1,22 @@
+"""Events other than messages: App Home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.services import interactions
+
+
+def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Publish the person's App Home."""
+    if event.get("tab") not in (None, "home"):
+        return
+    view = interactions.home_view(context["deps"], event["user"])
+    client.views_publish(user_id=event["user"], view=view)
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(handle_home_opened)

@@ -1,0 +1,117 @@
+"""A running ``artifact-bot serve`` talking to the Slack Web API emulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.slack_emulator import SlackEmulator, make_user
+from tests.slack_signing import post_signed
+
+SECRET = "test-signing-secret"
+ORG = """\
+timezone: UTC
+admins: [U0ADMIN]
+min_team_size: 2
+teams:
+  - name: Growth
+    members: [alice@example.com, bob@example.com]
+    managers: [U0CAROL]
+    channel: C0GROWTH
+    monthly_budget_usd: 1000
+  - name: Infra
+    members: [dave@example.com, erin@example.com]
+    managers: [U0DAVE]
+"""
+USERS = [
+    make_user("U0ALICE", "alice", email="alice@example.com", real_name="Alice Smith"),
+    make_user("U0BOB", "bob", email="bob@example.com", real_name="Bob Jones"),
+    make_user("U0CAROL", "carol", email="carol@example.com", real_name="Carol Manager"),
+    make_user("U0DAVE", "dave", email="dave@example.com", real_name="Dave Infra"),
+    make_user("U0ERIN", "erin", email="erin@example.com", real_name="Erin Infra"),
+    make_user("U0ADMIN", "admin", email="admin@example.com", real_name="Ada Admin"),
+    make_user("U0BOTX", "somebot", is_bot=True),
+    make_user("U0GONE", "gone", email="gone@example.com", deleted=True),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Bot:
+    """The running app, its emulator and helpers to talk to it like Slack does."""
+
+    url: str
+    emu: SlackEmulator
+    env: dict[str, str]
+    cwd: Path
+
+    def post(self, body: bytes, **headers: str):
+        return post_signed(f"{self.url}/slack/events", body, SECRET, headers=headers or None)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], env=self.env, cwd=self.cwd, capture_output=True,
+                              text=True, timeout=120)
+
+    def leaderboard(self, period: str, by: str = "team") -> dict[str, dict]:
+        res = self.cli("leaderboard", "--period", period, "--by", by, "--format", "json")
+        assert res.returncode == 0, res.stderr
+        return {r["name"]: r for r in json.loads(res.stdout)}
+
+    def wait_for(self, predicate, timeout: float = 10.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+    (tmp_path / "org.yaml").write_text(ORG)
+    with SlackEmulator(users=USERS) as emu:
+        port = free_port()
+        env = {**os.environ, "SLACK_API_URL": emu.base_url, "SLACK_BOT_TOKEN": "xoxb-test-token",
+               "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": db_url,
+               "ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml"), "PORT": str(port)}
+        for key in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
+            env.pop(key, None)
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--no-scheduler"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.stdout else ""
+                raise RuntimeError(f"serve did not start: {out}")
+            time.sleep(0.1)
+        try:
+            yield Bot(url=url, emu=emu, env=env, cwd=tmp_path)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
