@@ -8,10 +8,12 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
-def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
+def score_chart(
+    names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str
+) -> bytes:
     """Horizontal bars of artifacts per $100 per team, with each team's bar marked."""
     n = len(names)
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * n + 1.2)), dpi=100)
@@ -20,8 +22,13 @@ def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[fl
     marked = False
     for yi, bar in zip(y, bars, strict=True):
         if bar is not None:
-            ax.plot([bar, bar], [yi - 0.4, yi + 0.4], color="#e01e5a", linewidth=2.5,
-                    label=None if marked else "bar (last month)")
+            ax.plot(
+                [bar, bar],
+                [yi - 0.4, yi + 0.4],
+                color="#e01e5a",
+                linewidth=2.5,
+                label=None if marked else "bar (last month)",
+            )
             marked = True
     ax.set_yticks(y)
     ax.set_yticklabels(names)

@@ -46,7 +46,9 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack.")
+    p = argparse.ArgumentParser(
+        prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -117,23 +119,42 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
     for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
     for r in rows:
-        t.add_row(str(r.rank), escape(r.name), f"{r.artifacts_per_100_usd:.2f}", f"{r.artifacts:g}", f"${r.spend_usd:,.2f}",
-                  f"${r.unmatched_spend_usd:,.2f}", "-" if r.bar is None else f"{r.bar:.2f}",
-                  {True: "yes", False: "no", None: "-"}[r.cleared_bar])
+        t.add_row(
+            str(r.rank),
+            escape(r.name),
+            f"{r.artifacts_per_100_usd:.2f}",
+            f"{r.artifacts:g}",
+            f"${r.spend_usd:,.2f}",
+            f"${r.unmatched_spend_usd:,.2f}",
+            "-" if r.bar is None else f"{r.bar:.2f}",
+            {True: "yes", False: "no", None: "-"}[r.cleared_bar],
+        )
     return t
 
 
 def _report_table(report: Any) -> Table:
     r = report.row
-    bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
-    t = Table(title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
-                    f"{report.rank}/{report.teams_ranked}, {bar}")
+    bar = (
+        "no bar (first month)"
+        if r.bar is None
+        else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
+    )
+    t = Table(
+        title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
+        f"{report.rank}/{report.teams_ranked}, {bar}"
+    )
     for col in ("member", "spend", "artifacts", "per $100", "check-in", "artifacts logged"):
         t.add_column(col)
     for m in report.members:
         items = "\n".join(escape(f"[{a.status}] {a.title} {' '.join(a.links)}") for a in m.items) or "-"
-        t.add_row(escape(m.name), f"${m.spend_usd:,.2f}", f"{m.artifacts:g}", f"{m.artifacts_per_100_usd:.2f}",
-                  m.checkin_status or "-", items)
+        t.add_row(
+            escape(m.name),
+            f"${m.spend_usd:,.2f}",
+            f"{m.artifacts:g}",
+            f"{m.artifacts_per_100_usd:.2f}",
+            m.checkin_status or "-",
+            items,
+        )
     return t
 
 
@@ -157,8 +178,19 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     elif args.format == "csv":
         items = [r.as_json(by=args.by) for r in rows]
         buf = io.StringIO()
-        fields = list(items[0]) if items else ["rank", "name", "artifacts", "spend_usd", "artifacts_per_100_usd",
-                                                "unmatched_spend_usd", "cleared_bar"]
+        fields = (
+            list(items[0])
+            if items
+            else [
+                "rank",
+                "name",
+                "artifacts",
+                "spend_usd",
+                "artifacts_per_100_usd",
+                "unmatched_spend_usd",
+                "cleared_bar",
+            ]
+        )
         w = csv.DictWriter(buf, fieldnames=fields)
         w.writeheader()
         w.writerows(items)
@@ -190,15 +222,20 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     out.print(_board_table(result.teams, by="team", period=result.period))
     out.print(_board_table(result.people[:15], by="person", period=result.period))
     out.print(_report_table(result.report))
-    out.print(f"[green]Demo done.[/green] {result.messages} check-in DMs, the report, the final leaderboard and "
-              f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/")
+    out.print(
+        f"[green]Demo done.[/green] {result.messages} check-in DMs, the report, the final leaderboard and "
+        f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/"
+    )
     return 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     out = Console()
     if args.command == "demo":
         return cmd_demo(args, out)
@@ -213,9 +250,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         cfg = load(args.file)
         with session_scope(deps.engine) as s:
-            res = import_teams(s, cfg.teams, actor="cli")
-        out.print(f"teams: {res.teams_created} created, {res.teams_updated} updated; {res.members} memberships; "
-                  f"{res.people_created} new people")
+            teams = import_teams(s, cfg.teams, actor="cli")
+        out.print(
+            f"teams: {teams.teams_created} created, {teams.teams_updated} updated; {teams.members} memberships; "
+            f"{teams.people_created} new people"
+        )
         return 0
     if args.command == "usage" and args.usage_command == "import":
         from bot.services.usage import import_usage_csv
@@ -223,8 +262,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         res = import_usage_csv(deps.engine, args.file)
         out.print(f"imported {res.rows} usage rows, ${res.cost_usd:,.2f}")
         if res.unpriced:
-            out.print(f"[yellow]{res.unpriced} row(s) have no cost and a model the price table does not know: "
-                      f"{', '.join(sorted(res.unpriced_models))}. Kept with their tokens, not priced.[/yellow]")
+            out.print(
+                f"[yellow]{res.unpriced} row(s) have no cost and a model the price table does not know: "
+                f"{', '.join(sorted(res.unpriced_models))}. Kept with their tokens, not priced.[/yellow]"
+            )
         return 0
     if args.command == "leaderboard":
         return cmd_leaderboard(deps, args, out)

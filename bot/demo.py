@@ -24,13 +24,49 @@ from bot.services.summary import build_summary
 from bot.services.teams import import_teams
 from bot.services.usage import UsageRecord, upsert_records
 
-FIRST = ["Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Niaj",
-         "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Uma", "Victor", "Wendy", "Xavier", "Yvonne", "Zoe",
-         "Arjun", "Bea", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ines"]
+FIRST = [
+    "Alice",
+    "Bob",
+    "Carol",
+    "Dan",
+    "Erin",
+    "Frank",
+    "Grace",
+    "Heidi",
+    "Ivan",
+    "Judy",
+    "Mallory",
+    "Niaj",
+    "Olivia",
+    "Peggy",
+    "Rupert",
+    "Sybil",
+    "Trent",
+    "Uma",
+    "Victor",
+    "Wendy",
+    "Xavier",
+    "Yvonne",
+    "Zoe",
+    "Arjun",
+    "Bea",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ines",
+]
 TEAMS = {"Growth": "C0GROWTH", "Platform": "C0PLATFORM", "Data": "C0DATA", "Support": "C0SUPPORT"}
 BUDGETS = {"Growth": 1500.0, "Platform": 2500.0, "Data": 1200.0, "Support": 600.0}
-MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5"),
-          ("anthropic", "claude-haiku-4-5"), ("google", "gemini-2.5-flash")]
+MODELS = [
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4.1"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("google", "gemini-2.5-flash"),
+]
 TZS = ["America/New_York", "America/Los_Angeles", "Europe/London", "Europe/Berlin", "Asia/Kolkata"]
 REPLIES = [
     "Shipped the churn dashboard <https://looker.acme.example/dashboards/42|Churn dashboard> and an agent that "
@@ -60,9 +96,18 @@ def sample_org() -> OrgConfig:
     teams = []
     for i, name in enumerate(TEAMS):
         members = [f"{FIRST[j].lower()}@acme.example" for j in range(i * 8, i * 8 + 8)]
-        teams.append(TeamConfig(name=name, members=members, managers=[f"U0{FIRST[i * 8].upper()[:6]}"],
-                                channel=TEAMS[name], monthly_budget_usd=BUDGETS[name]))
-    return OrgConfig(timezone="America/New_York", summary_channel="C0SUMMARY", admins=["U0ADMIN"], teams=teams)
+        teams.append(
+            TeamConfig(
+                name=name,
+                members=members,
+                managers=[f"U0{FIRST[i * 8].upper()[:6]}"],
+                channel=TEAMS[name],
+                monthly_budget_usd=BUDGETS[name],
+            )
+        )
+    return OrgConfig(
+        timezone="America/New_York", summary_channel="C0SUMMARY", admins=["U0ADMIN"], teams=teams
+    )
 
 
 def _usage(period: str, rng: random.Random, person_ids: dict[str, int], heavy: set[str]) -> list[UsageRecord]:
@@ -78,13 +123,32 @@ def _usage(period: str, rng: random.Random, person_ids: dict[str, int], heavy: s
                     inp = rng.randint(20_000, 400_000) * scale
                     out_tok = inp // rng.randint(4, 10)
                     cost = None if rng.random() < 0.5 else round(inp * 2e-6 + out_tok * 8e-6, 4)
-                    out.append(UsageRecord(date=day, identity=f"person:{pid}", person_id=pid, provider=provider,
-                                           model=model, input_tokens=inp, output_tokens=out_tok, cost_usd=cost))
+                    out.append(
+                        UsageRecord(
+                            date=day,
+                            identity=f"person:{pid}",
+                            person_id=pid,
+                            provider=provider,
+                            model=model,
+                            input_tokens=inp,
+                            output_tokens=out_tok,
+                            cost_usd=cost,
+                        )
+                    )
             day += dt.timedelta(days=1)
     # One row of a model the price table does not know: kept with its tokens, flagged, reported.
     any_pid = next(iter(person_ids.values()))
-    out.append(UsageRecord(date=first, identity=f"person:{any_pid}", person_id=any_pid, provider="acme",
-                           model="acme-internal-llm", input_tokens=50_000, output_tokens=5_000))
+    out.append(
+        UsageRecord(
+            date=first,
+            identity=f"person:{any_pid}",
+            person_id=any_pid,
+            provider="acme",
+            model="acme-internal-llm",
+            input_tokens=50_000,
+            output_tokens=5_000,
+        )
+    )
     return out
 
 
@@ -109,12 +173,26 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
     with session_scope(engine) as s:
         import_teams(s, org.teams, actor="demo")
         for i, first_name in enumerate(FIRST):
-            upsert_slack_user(s, SlackUser(slack_user_id=f"U0{first_name.upper()[:6]}", name=f"{first_name} Example",
-                                           email=f"{first_name.lower()}@acme.example", tz=TZS[i % len(TZS)]))
-        upsert_slack_user(s, SlackUser(slack_user_id="U0ADMIN", name="Ada Admin", email="ada@acme.example",
-                                       tz="America/New_York"))
-        ids = {f"{n.lower()}@acme.example": p.id for n in FIRST if (p := find_person(s, f"{n.lower()}@acme.example"))
-               and p.id is not None}
+            upsert_slack_user(
+                s,
+                SlackUser(
+                    slack_user_id=f"U0{first_name.upper()[:6]}",
+                    name=f"{first_name} Example",
+                    email=f"{first_name.lower()}@acme.example",
+                    tz=TZS[i % len(TZS)],
+                ),
+            )
+        upsert_slack_user(
+            s,
+            SlackUser(
+                slack_user_id="U0ADMIN", name="Ada Admin", email="ada@acme.example", tz="America/New_York"
+            ),
+        )
+        ids = {
+            f"{n.lower()}@acme.example": p.id
+            for n in FIRST
+            if (p := find_person(s, f"{n.lower()}@acme.example")) and p.id is not None
+        }
         heavy = {"frank@acme.example", "olivia@acme.example", "xavier@acme.example"}
         upsert_records(s, _usage(before, rng, ids, heavy), source="csv")
         upsert_records(s, _usage(period, rng, ids, heavy), source="csv")
@@ -123,9 +201,17 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
         for n, email in enumerate(list(ids)[::3]):
             person = find_person(s, email)
             assert person is not None
-            art, _ = add_artifact(s, person=person, period=before, source="demo", source_key=f"demo-prev-{n}",
-                                  new=NewArtifact(title=f"Prototype {n}", urls=[f"https://wiki.acme.example/p/{n}"],
-                                                  kind="feature"), now=prev_at)
+            art, _ = add_artifact(
+                s,
+                person=person,
+                period=before,
+                source="demo",
+                source_key=f"demo-prev-{n}",
+                new=NewArtifact(
+                    title=f"Prototype {n}", urls=[f"https://wiki.acme.example/p/{n}"], kind="feature"
+                ),
+                now=prev_at,
+            )
             art.status = "kept"
 
     sent: list[dict[str, Any]] = []
@@ -148,8 +234,14 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             if n in (5, 14):  # heavy spenders who show nothing
                 continue
             if n == 9:
-                capture_reply(s, person=person, text="Mostly explored prompts this month, nothing shipped yet.",
-                              event_key=f"demo-evt-{n}", now=reply_at, org=org)
+                capture_reply(
+                    s,
+                    person=person,
+                    text="Mostly explored prompts this month, nothing shipped yet.",
+                    event_key=f"demo-evt-{n}",
+                    now=reply_at,
+                    org=org,
+                )
                 continue
             text = REPLIES[n % len(REPLIES)].replace("/42", f"/{40 + n}").replace("/17", f"/{n}")
             if n in (1, 2):  # a link shared by two people of one team counts once for the team
@@ -157,19 +249,35 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             capture_reply(s, person=person, text=text, event_key=f"demo-evt-{n}", now=reply_at, org=org)
         grace = find_person(s, "grace@acme.example")
         assert grace is not None
-        add_artifact(s, person=grace, period=period, source="modal", source_key="demo-modal-1", now=reply_at,
-                     new=NewArtifact(title="Support macro generator", kind="workflow",
-                                     urls=["https://github.com/acme/macro-gen"],
-                                     description="Replaced 40 hand-written macros"))
+        add_artifact(
+            s,
+            person=grace,
+            period=period,
+            source="modal",
+            source_key="demo-modal-1",
+            now=reply_at,
+            new=NewArtifact(
+                title="Support macro generator",
+                kind="workflow",
+                urls=["https://github.com/acme/macro-gen"],
+                description="Replaced 40 hand-written macros",
+            ),
+        )
         # Managers review: keep most of their team's artifacts, kill one that only burned compute.
         for team in org.teams:
             manager = find_person(s, team.managers[0])
             assert manager is not None
             rep = team_report(s, team_name=team.name, period=period, org=org)
             for k, a in enumerate(item for m in rep.members for item in m.items):
-                status = "killed" if (team.name == "Platform" and k == 0) else ("kept" if k % 3 != 2 else None)
-                if status and manager.slack_user_id not in [m.slack_user_id for m in rep.members if a in m.items]:
-                    review(s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True)
+                status = (
+                    "killed" if (team.name == "Platform" and k == 0) else ("kept" if k % 3 != 2 else None)
+                )
+                if status and manager.slack_user_id not in [
+                    m.slack_user_id for m in rep.members if a in m.items
+                ]:
+                    review(
+                        s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True
+                    )
 
     checkins.mark_skipped(engine, ids["sybil@acme.example"], period, reply_at)
     w = weights_of(org)
@@ -183,7 +291,10 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
     text, blocks = report_message(report)
     (out_dir / "report-Growth.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2))
     text, blocks = summary.message(f"Weekly AI artifacts summary, {summary.period}")
-    (out_dir / "weekly-summary.json").write_text(json.dumps({"channel": org.summary_channel, "text": text,
-                                                             "blocks": blocks}, indent=2))
+    (out_dir / "weekly-summary.json").write_text(
+        json.dumps({"channel": org.summary_channel, "text": text, "blocks": blocks}, indent=2)
+    )
     (out_dir / "weekly-summary.png").write_bytes(summary.chart_png)
-    return DemoResult(period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir)
+    return DemoResult(
+        period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir
+    )

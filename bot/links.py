@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -15,8 +16,24 @@ _SLACK_LINK = re.compile(r"<((?:https?|[a-zA-Z][a-zA-Z0-9+.-]*):[^<>|\s]*)(?:\|(
 _BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>\"'`]+)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
-_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d",
-              "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"}
+_INVISIBLE = {
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ def validate_url(url: str) -> str:
     if parts.username or parts.password:
         raise LinkError("links must not contain a user name or password")
     host = parts.hostname or ""
-    if not host or "." not in host and host != "localhost":
+    if not host or ("." not in host and host != "localhost"):
         raise LinkError("link has no valid host name")
     if any(ch.isspace() for ch in url):
         raise LinkError("link contains spaces")
@@ -79,17 +96,16 @@ def normalize_url(url: str) -> str:
     """
     parts = urlsplit(strip_invisible(url).strip())
     host = (parts.hostname or "").lower().rstrip(".")
-    try:
+    with contextlib.suppress(UnicodeError):
         host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass
     if host.startswith("www."):
         host = host[4:]
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = unicodedata.normalize("NFC", parts.path or "").rstrip("/")
     query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith(_TRACKING)
     )
     return urlunsplit(("https", netloc, path, urlencode(query), ""))
@@ -125,7 +141,9 @@ def extract_links(text: str) -> tuple[list[Link], list[str]]:
         if norm in seen:
             return
         seen.add(norm)
-        found.append(Link(url=url, normalized=norm, label=(label or "").strip() or None, start=start, end=end))
+        found.append(
+            Link(url=url, normalized=norm, label=(label or "").strip() or None, start=start, end=end)
+        )
 
     for m in _SLACK_LINK.finditer(text):
         spans.append((m.start(), m.end()))
@@ -152,7 +170,7 @@ def title_for(text: str, link: Link, links: list[Link]) -> str:
     for other in links:
         if other.end <= link.start:
             prev_end = max(prev_end, other.end)
-    before = _SLACK_LINK.sub(" ", text[prev_end:link.start])
+    before = _SLACK_LINK.sub(" ", text[prev_end : link.start])
     before = re.split(r"[\n.;!?]", before)[-1]
     before = re.sub(r"^\s*(?:and|also|plus|&|,|-|\*|•)\s+", "", before.strip(" ,:-–—*•\t"), flags=re.I)
     before = re.sub(r"\s+(?:at|here|see|in|on|:|-)$", "", before.strip(" ,:-–—"), flags=re.I)

@@ -26,14 +26,23 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         deps.settings.require("slack_bot_token")
         deps.slack = _slack(deps)
         res = sync_people(deps.engine, deps.slack, deps.org)
-        out.print(f"people: {res.created} new, {res.updated} updated, {res.deactivated} marked inactive, "
-                  f"{res.skipped} skipped (bots, deleted, guests)")
+        out.print(
+            f"people: {res.created} new, {res.updated} updated, {res.deactivated} marked inactive, "
+            f"{res.skipped} skipped (bots, deleted, guests)"
+        )
         return 0
     if args.command == "usage" and args.usage_command == "sync":
         from bot.usage.sync import sync_usage
 
-        report = sync_usage(deps.engine, deps.settings, deps.org, provider=args.provider, since=args.since,
-                            now=deps.clock(), lookup_email=_lookup(deps))
+        report = sync_usage(
+            deps.engine,
+            deps.settings,
+            deps.org,
+            provider=args.provider,
+            since=args.since,
+            now=deps.clock(),
+            lookup_email=_lookup(deps),
+        )
         out.print(str(report))
         return 0
     if args.command == "jobs":

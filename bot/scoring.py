@@ -105,11 +105,20 @@ def reference_board(
             for u, v in mine.items():
                 urls[u] = max(urls.get(u, 0.0), v)
         arts = sum(urls.values())
-        rows.append({"name": team, "artifacts": arts, "spend_usd": team_spend,
-                     "artifacts_per_100_usd": score(arts, team_spend, w.spend_floor_usd),
-                     "unmatched_spend_usd": unmatched})
-    rows.sort(key=lambda r: rank_key(float(r["artifacts_per_100_usd"]), float(r["artifacts"]),
-                                     float(r["spend_usd"]), str(r["name"])))
+        rows.append(
+            {
+                "name": team,
+                "artifacts": arts,
+                "spend_usd": team_spend,
+                "artifacts_per_100_usd": score(arts, team_spend, w.spend_floor_usd),
+                "unmatched_spend_usd": unmatched,
+            }
+        )
+    rows.sort(
+        key=lambda r: rank_key(
+            float(r["artifacts_per_100_usd"]), float(r["artifacts"]), float(r["spend_usd"]), str(r["name"])
+        )
+    )
     for i, r in enumerate(rows, 1):
         r["rank"] = i
     return rows

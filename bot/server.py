@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from slack_bolt import App
@@ -27,9 +28,13 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok = ping(deps.engine)
-            body = json.dumps({"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            body = json.dumps(
+                {"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}
+            ).encode()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
             return [body]
         if path == "/slack/events":
             if method != "POST":
@@ -43,7 +48,7 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
                 start_response("413 Payload Too Large", [("Content-Length", "0")])
                 return [b""]
             raw = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
-            headers: dict[str, str | list[str]] = {}
+            headers: dict[str, str | Sequence[str]] = {}
             for key, value in environ.items():
                 if key.startswith("HTTP_"):
                     headers[key[5:].replace("_", "-").lower()] = value
@@ -52,7 +57,9 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
             query = environ.get("QUERY_STRING", "")
             resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
             out = (resp.body or "").encode("utf-8")
-            hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
+            hdrs = [
+                (k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"
+            ]
             hdrs.append(("Content-Length", str(len(out))))
             start_response(f"{resp.status} {_reason(resp.status)}", hdrs)
             return [out]
@@ -92,14 +99,17 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
             return 0
         from waitress import create_server
 
-        server = create_server(make_wsgi(app, deps), host="0.0.0.0", port=port or deps.settings.port, threads=16,
-                               ident="artifact-bot")
+        server = create_server(
+            make_wsgi(app, deps),
+            host="0.0.0.0",
+            port=port or deps.settings.port,
+            threads=16,
+            ident="artifact-bot",
+        )
         signal.signal(signal.SIGTERM, lambda *_: server.close())
         log.warning("artifact-bot listening on port %s", port or deps.settings.port)
-        try:
+        with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM
             server.run()
-        except (OSError, ValueError):
-            pass  # closed by SIGTERM
         return 0
     finally:
         if sched is not None:

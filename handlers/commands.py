@@ -14,29 +14,37 @@ from bot.services import interactions
 log = logging.getLogger(__name__)
 
 
-def handle_artifact(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient,
-                    respond: Respond) -> None:
+def handle_artifact(
+    ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     """/artifact: open the modal, or log /artifact URL [title]."""
     text = command.get("text") or ""
     if not text.strip():
         ack()
         answer = interactions.artifact_command(context["deps"], command["user_id"], "")
-        client.views_open(trigger_id=command["trigger_id"], view=answer.modal)
+        if answer.modal is not None:
+            client.views_open(trigger_id=command["trigger_id"], view=answer.modal)
         return
     ack()
     answer = interactions.artifact_command(context["deps"], command["user_id"], text)
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
 
 
-def handle_report(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient,
-                  respond: Respond) -> None:
+def handle_report(
+    ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     """/artifact-report [team] [YYYY-MM] [csv]: ack at once, answer through response_url."""
     ack()
     answer = interactions.report_command(context["deps"], command["user_id"], command.get("text") or "")
     if answer.csv is not None:
         dm = client.conversations_open(users=command["user_id"])["channel"]["id"]
-        client.files_upload_v2(channel=dm, content=answer.csv, filename=answer.filename, title=answer.text,
-                               initial_comment=answer.text)
+        client.files_upload_v2(
+            channel=dm,
+            content=answer.csv,
+            filename=answer.filename,
+            title=answer.text,
+            initial_comment=answer.text,
+        )
         respond(text=f"{answer.text}: sent to you in a DM.", response_type="ephemeral")
         return
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")

@@ -11,7 +11,7 @@ from slack_bolt import BoltContext
 def make_deps_middleware(deps: Any) -> Callable[..., Any]:
     """Middleware that sets ``context["deps"]`` (it only adds values; no sessions here)."""
 
-    def inject_deps(context: BoltContext, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's name
+    def inject_deps(context: BoltContext, next: Callable[[], Any]) -> Any:
         context["deps"] = deps
         return next()
 

@@ -22,8 +22,11 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any = None) ->
     log.exception("unhandled error in a Slack listener", exc_info=error)
     if respond is not None and body.get("response_url"):
         try:
-            respond(text="Sorry, something went wrong on our side; nothing was changed. Try again in a minute.",
-                    response_type="ephemeral", replace_original=False)
+            respond(
+                text="Sorry, something went wrong on our side; nothing was changed. Try again in a minute.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
         except Exception:
             log.exception("could not tell the person about the error")
     return BoltResponse(status=500, body="")

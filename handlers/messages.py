@@ -28,12 +28,18 @@ def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) ->
     extracted = None
     if deps.llm is not None:
         extracted = deps.llm.extract_new_artifacts(event.get("text") or "")
-    answer = interactions.dm_reply(deps, event["user"], event["channel"], event["ts"], event.get("text") or "",
-                                   extracted=extracted)
+    answer = interactions.dm_reply(
+        deps, event["user"], event["channel"], event["ts"], event.get("text") or "", extracted=extracted
+    )
     if answer is None:  # a retry or replay of a message already handled
         return
-    client.chat_postMessage(channel=event["channel"], text=answer.text, blocks=answer.blocks,
-                            thread_ts=event.get("thread_ts"), unfurl_links=False)
+    client.chat_postMessage(
+        channel=event["channel"],
+        text=answer.text,
+        blocks=answer.blocks,
+        thread_ts=event.get("thread_ts"),
+        unfurl_links=False,
+    )
 
 
 def register(app: App) -> None:

@@ -11,8 +11,15 @@ from bot import ids
 from bot.services import interactions
 
 
-def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient,
-            *, editing: bool) -> None:
+def _submit(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    *,
+    editing: bool,
+) -> None:
     user_id = body["user"]["id"]
     errors, answer = interactions.submit_artifact_view(context["deps"], user_id, view, editing=editing)
     if errors:
@@ -23,14 +30,16 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltC
         client.chat_postMessage(channel=user_id, text=answer.text, blocks=answer.blocks, unfurl_links=False)
 
 
-def handle_add_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                          client: WebClient) -> None:
+def handle_add_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     """Save a new artifact, or show field errors."""
     _submit(ack, body, view, context, client, editing=False)
 
 
-def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                           client: WebClient) -> None:
+def handle_edit_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     """Save an edited artifact, or show field errors."""
     _submit(ack, body, view, context, client, editing=True)
 

@@ -15,8 +15,10 @@ from sqlalchemy.engine import Engine, make_url
 from bot.db import make_engine, upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-PG_SKIP = ("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); "
-           "unset, so only SQLite runs")
+PG_SKIP = (
+    "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); "
+    "unset, so only SQLite runs"
+)
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +57,18 @@ def pg_database() -> Iterator[str]:
 
 def _truncate_pg(engine: Engine) -> None:
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
         if tables:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,13 +25,21 @@ teams:
 """
 
 
-def cli(*args: str, db_url: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, db_url: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DATABASE_URL": db_url, **(env or {})}
     full_env.pop("ARTIFACT_BOT_CONFIG", None)
     if env and "ARTIFACT_BOT_CONFIG" in env:
         full_env["ARTIFACT_BOT_CONFIG"] = env["ARTIFACT_BOT_CONFIG"]
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=cwd,
-                          env=full_env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -82,19 +90,36 @@ def test_teams_usage_leaderboard_json_matches_the_formula(db_url, tmp_path):
     # Infra: the only artifact was killed; $4 under the $10 floor
     assert infra["artifacts_per_100_usd"] == 0 and infra["unmatched_spend_usd"] == pytest.approx(4.0)
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["name"] == "Growth"
-    for key in ("rank", "name", "artifacts", "spend_usd", "artifacts_per_100_usd", "unmatched_spend_usd",
-                "cleared_bar"):
+    for key in (
+        "rank",
+        "name",
+        "artifacts",
+        "spend_usd",
+        "artifacts_per_100_usd",
+        "unmatched_spend_usd",
+        "cleared_bar",
+    ):
         assert key in growth
-    res = cli("leaderboard", "--period", "2026-10", "--by", "person", "--format", "json", db_url=db_url,
-              cwd=tmp_path)
+    res = cli(
+        "leaderboard",
+        "--period",
+        "2026-10",
+        "--by",
+        "person",
+        "--format",
+        "json",
+        db_url=db_url,
+        cwd=tmp_path,
+    )
     people = {r["email"]: r for r in json.loads(res.stdout)}
     assert people["alice@example.com"]["artifacts_per_100_usd"] == pytest.approx(100 / 30)
     bob = next(r for r in people.values() if r["slack_user_id"] == "U0BOB")
     assert bob["artifacts_per_100_usd"] == pytest.approx(5.0)
     csv_out = cli("leaderboard", "--period", "2026-10", "--format", "csv", db_url=db_url, cwd=tmp_path)
     assert csv_out.stdout.splitlines()[0].startswith("rank,name,artifacts")
-    report = cli("report", "--team", "Growth", "--period", "2026-10", "--format", "json", db_url=db_url,
-                 cwd=tmp_path)
+    report = cli(
+        "report", "--team", "Growth", "--period", "2026-10", "--format", "json", db_url=db_url, cwd=tmp_path
+    )
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
     assert data["artifacts_per_100_usd"] == pytest.approx(3.75)

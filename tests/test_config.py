@@ -33,10 +33,18 @@ def test_design_example_parses():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (GOOD.replace("timezone: America/New_York", "timezone: Mars/Olympus"), "config:1: timezone: unknown timezone"),
-        (GOOD.replace("monthly_budget_usd: 5000", "monthly_budget_usd: -5"),
-         "config:12: teams.0.monthly_budget_usd: Input should be greater than or equal to 0"),
-        (GOOD.replace("    channel: C0GROWTH", "    chanel: C0GROWTH"), "config:11: teams.0.chanel: unknown key"),
+        (
+            GOOD.replace("timezone: America/New_York", "timezone: Mars/Olympus"),
+            "config:1: timezone: unknown timezone",
+        ),
+        (
+            GOOD.replace("monthly_budget_usd: 5000", "monthly_budget_usd: -5"),
+            "config:12: teams.0.monthly_budget_usd: Input should be greater than or equal to 0",
+        ),
+        (
+            GOOD.replace("    channel: C0GROWTH", "    chanel: C0GROWTH"),
+            "config:11: teams.0.chanel: unknown key",
+        ),
         (GOOD + "surprise: 1\n", "config:13: surprise: unknown key"),
         ("teams: [\n", "invalid YAML"),
         ("- just a list\n", "must be a mapping"),

@@ -15,8 +15,16 @@ def test_slack_formatted_and_bare_links():
     assert rejected == []
 
 
-@pytest.mark.parametrize("bad", ["javascript:alert(1)", "data:text/html,hi", "ftp://x.example/f",
-                                 "https://user:pw@x.example/", "https://" + "a" * 2100 + ".com"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://x.example/f",
+        "https://user:pw@x.example/",
+        "https://" + "a" * 2100 + ".com",
+    ],
+)
 def test_only_http_links_without_credentials(bad):
     with pytest.raises(LinkError):
         validate_url(bad)

@@ -16,7 +16,8 @@ def test_migrated_schema_matches_models(engine):
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == []
     assert {"person", "team", "usage_row", "artifact", "checkin", "outbox", "audit_log"} <= set(
-        inspect(engine).get_table_names())
+        inspect(engine).get_table_names()
+    )
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_engine):

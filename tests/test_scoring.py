@@ -139,12 +139,17 @@ def test_removed_artifacts_do_not_count(engine):
 
 people_ids = st.sampled_from(["U1", "U2", "U3", "U4"])
 facts = st.lists(
-    st.tuples(people_ids, st.integers(0, 6), st.sampled_from(["agent", "dashboard", "other"]),
-              st.sampled_from(["submitted", "kept", "killed"])),
+    st.tuples(
+        people_ids,
+        st.integers(0, 6),
+        st.sampled_from(["agent", "dashboard", "other"]),
+        st.sampled_from(["submitted", "kept", "killed"]),
+    ),
     max_size=14,
 )
-spends = st.fixed_dictionaries({u: st.floats(0, 200, allow_nan=False).map(lambda x: round(x, 2))
-                                for u in ("U1", "U2", "U3", "U4")})
+spends = st.fixed_dictionaries(
+    {u: st.floats(0, 200, allow_nan=False).map(lambda x: round(x, 2)) for u in ("U1", "U2", "U3", "U4")}
+)
 TEAMS = {"A": ["U1", "U2"], "B": ["U3"], "C": ["U3", "U4"]}
 PW = Weights(max_artifacts_per_person=3, kind_weights={"agent": 2.0})
 
@@ -197,26 +202,36 @@ def test_sql_board_equals_the_formula(tmp_path_factory, facts_, spend_):
 @given(facts_=facts, spend_=spends, victim=st.integers(0, 13), extra=st.floats(0.01, 500))
 def test_properties_of_the_formula(facts_, spend_, victim, extra):
     arts = [ArtifactFact(u, f"https://s.example/{n}", k, s) for u, n, k, s in facts_]
-    base = {r["name"]: r["artifacts_per_100_usd"] for r in reference_board(spend=spend_, artifacts=arts,
-                                                                           teams=TEAMS, w=PW)}
+    base = {
+        r["name"]: r["artifacts_per_100_usd"]
+        for r in reference_board(spend=spend_, artifacts=arts, teams=TEAMS, w=PW)
+    }
     # Killing an artifact never raises a score.
     if arts:
         a = arts[victim % len(arts)]
-        killed = [*arts[: victim % len(arts)], ArtifactFact(a.person, a.url, a.kind, "killed"),
-                  *arts[victim % len(arts) + 1:]]
-        after = {r["name"]: r["artifacts_per_100_usd"] for r in reference_board(
-            spend=spend_, artifacts=killed, teams=TEAMS, w=PW)}
+        killed = [
+            *arts[: victim % len(arts)],
+            ArtifactFact(a.person, a.url, a.kind, "killed"),
+            *arts[victim % len(arts) + 1 :],
+        ]
+        after = {
+            r["name"]: r["artifacts_per_100_usd"]
+            for r in reference_board(spend=spend_, artifacts=killed, teams=TEAMS, w=PW)
+        }
         assert all(after[t] <= base[t] + 1e-9 for t in base)
     # More spend never raises a score.
     more = {**spend_, "U1": spend_["U1"] + extra}
-    after = {r["name"]: r["artifacts_per_100_usd"] for r in reference_board(spend=more, artifacts=arts,
-                                                                           teams=TEAMS, w=PW)}
+    after = {
+        r["name"]: r["artifacts_per_100_usd"]
+        for r in reference_board(spend=more, artifacts=arts, teams=TEAMS, w=PW)
+    }
     assert all(after[t] <= base[t] + 1e-9 for t in base)
     # Order of input rows never changes the board.
     rev = reference_board(spend=spend_, artifacts=list(reversed(arts)), teams=TEAMS, w=PW)
     assert [(r["name"], round(float(r["artifacts_per_100_usd"]), 9)) for r in rev] == [
         (r["name"], round(float(r["artifacts_per_100_usd"]), 9))
-        for r in reference_board(spend=spend_, artifacts=arts, teams=TEAMS, w=PW)]
+        for r in reference_board(spend=spend_, artifacts=arts, teams=TEAMS, w=PW)
+    ]
 
 
 def test_weights_of_config():

@@ -35,8 +35,11 @@ def people(engine):
 
 
 def test_import_and_reimport_is_idempotent(people, tmp_path):
-    p = write(tmp_path, "2026-10-01,alice@example.com,openai,gpt-4o-mini,1000,100,1.25\n"
-                        "2026-10-02,ALICE@example.com,openai,gpt-4o-mini,1000,100,0.75\n")
+    p = write(
+        tmp_path,
+        "2026-10-01,alice@example.com,openai,gpt-4o-mini,1000,100,1.25\n"
+        "2026-10-02,ALICE@example.com,openai,gpt-4o-mini,1000,100,0.75\n",
+    )
     res = import_usage_csv(people, p)
     assert res.rows == 2 and res.cost_usd == pytest.approx(2.0)
     first = totals(people)
@@ -45,8 +48,11 @@ def test_import_and_reimport_is_idempotent(people, tmp_path):
 
 
 def test_slack_id_column_and_blank_cost_priced_by_genai_prices(people, tmp_path):
-    p = write(tmp_path, "2026-10-01,U0BOB,openai,gpt-4o-mini,1000000,1000000,\n",
-              header="date,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n")
+    p = write(
+        tmp_path,
+        "2026-10-01,U0BOB,openai,gpt-4o-mini,1000000,1000000,\n",
+        header="date,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n",
+    )
     res = import_usage_csv(people, p)
     # gpt-4o-mini: $0.15 per M input, $0.60 per M output (from the genai-prices table)
     assert res.cost_usd == pytest.approx(0.75)
@@ -67,10 +73,17 @@ def test_unknown_model_is_kept_flagged_not_priced_at_zero(people, tmp_path):
 @pytest.mark.parametrize(
     ("body", "header", "message"),
     [
-        ("2026-10-01,alice@example.com,openai,gpt-4o,1,1,1\n",
-         "date,email,provider,input_tokens,output_tokens,cost_usd\n", "missing column(s): model"),
+        (
+            "2026-10-01,alice@example.com,openai,gpt-4o,1,1,1\n",
+            "date,email,provider,input_tokens,output_tokens,cost_usd\n",
+            "missing column(s): model",
+        ),
         ("2026-13-01,alice@example.com,openai,gpt-4o,1,1,1\n", HEADER, "usage.csv:2: date '2026-13-01'"),
-        ("2026-10-01,alice@example.com,openai,gpt-4o,-5,1,1\n", HEADER, "usage.csv:2: input_tokens must not be"),
+        (
+            "2026-10-01,alice@example.com,openai,gpt-4o,-5,1,1\n",
+            HEADER,
+            "usage.csv:2: input_tokens must not be",
+        ),
         ("2026-10-01,nobody@example.com,openai,gpt-4o,1,1,1\n", HEADER, "usage.csv:2: unknown person"),
         ("2026-10-01,alice@example.com,openai,gpt-4o,1,1,abc\n", HEADER, "cost_usd 'abc' is not a number"),
         ("2026-10-01,alice@example.com,openai,gpt-4o,1.5,1,1\n", HEADER, "is not a whole number"),
@@ -91,8 +104,11 @@ def test_bad_file_names_the_line_and_writes_nothing(people, tmp_path, body, head
 
 
 def test_same_key_rows_in_one_file_are_summed(people, tmp_path):
-    p = write(tmp_path, "2026-10-01,alice@example.com,openai,gpt-4o-mini,10,1,1\n"
-                        "2026-10-01,alice@example.com,openai,gpt-4o-mini,20,2,2\n")
+    p = write(
+        tmp_path,
+        "2026-10-01,alice@example.com,openai,gpt-4o-mini,10,1,1\n"
+        "2026-10-01,alice@example.com,openai,gpt-4o-mini,20,2,2\n",
+    )
     import_usage_csv(people, p)
     with session_scope(people) as s:
         row = s.scalars(select(UsageRow)).one()

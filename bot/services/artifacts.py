@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.config import ARTIFACT_KINDS, OrgConfig
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
-from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent, utcnow
+from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent
 from bot.periods import period_at, reply_deadline
 from bot.scoring import KEPT, KILLED, STATUSES, SUBMITTED
 
@@ -89,8 +89,12 @@ def _existing_for_urls(session: Session, person_id: int, period: str, urls: list
     q = (
         select(Artifact)
         .join(ArtifactLink, ArtifactLink.artifact_id == Artifact.id)
-        .where(Artifact.person_id == person_id, Artifact.period == period, Artifact.removed.is_(False),  # type: ignore[attr-defined]
-               ArtifactLink.normalized_url.in_(urls))  # type: ignore[attr-defined]
+        .where(
+            Artifact.person_id == person_id,
+            Artifact.period == period,
+            Artifact.removed.is_(False),  # type: ignore[attr-defined]
+            ArtifactLink.normalized_url.in_(urls),
+        )  # type: ignore[attr-defined]
     )
     return session.scalars(q).first()
 
@@ -128,9 +132,17 @@ def add_artifact(
         return dup, False
     at = now.astimezone(dt.UTC).replace(tzinfo=None)
     artifact = Artifact(
-        person_id=person.id, period=period, title=clean_title(new.title, MAX_TITLE), kind=new.kind,
-        status=SUBMITTED, source=source, source_key=source_key, primary_url=normalised[0],
-        description=(new.description or "").strip() or None, created_at=at, updated_at=at,
+        person_id=person.id,
+        period=period,
+        title=clean_title(new.title, MAX_TITLE),
+        kind=new.kind,
+        status=SUBMITTED,
+        source=source,
+        source_key=source_key,
+        primary_url=normalised[0],
+        description=(new.description or "").strip() or None,
+        created_at=at,
+        updated_at=at,
     )
     try:
         with session.begin_nested():
@@ -158,8 +170,12 @@ def links_of(session: Session, artifact_ids: list[int]) -> dict[int, list[Artifa
     out: dict[int, list[ArtifactLink]] = {}
     if not artifact_ids:
         return out
-    q = select(ArtifactLink).where(ArtifactLink.artifact_id.in_(artifact_ids)).order_by(  # type: ignore[attr-defined]
-        ArtifactLink.artifact_id, ArtifactLink.position
+    q = (
+        select(ArtifactLink)
+        .where(ArtifactLink.artifact_id.in_(artifact_ids))
+        .order_by(  # type: ignore[attr-defined]
+            ArtifactLink.artifact_id, ArtifactLink.position
+        )
     )
     for link in session.scalars(q):
         out.setdefault(link.artifact_id, []).append(link)
@@ -168,7 +184,9 @@ def links_of(session: Session, artifact_ids: list[int]) -> dict[int, list[Artifa
 
 def mark_answered(session: Session, person_id: int, period: str, now: dt.datetime) -> None:
     """Record that a person answered the period's check-in."""
-    c = session.scalars(select(Checkin).where(Checkin.person_id == person_id, Checkin.period == period)).first()
+    c = session.scalars(
+        select(Checkin).where(Checkin.person_id == person_id, Checkin.period == period)
+    ).first()
     if c is not None and c.status in ("pending", "sent", "failed", "skipped"):
         c.status = "answered"
         c.answered_at = now.astimezone(dt.UTC).replace(tzinfo=None)
@@ -213,12 +231,21 @@ def capture_reply(
     if extracted is None:
         from bot.extraction import deterministic_extract
 
-        extracted = [NewArtifact(title=e.title, urls=e.links, kind=e.kind) for e in deterministic_extract(text)]
+        extracted = [
+            NewArtifact(title=e.title, urls=e.links, kind=e.kind) for e in deterministic_extract(text)
+        ]
     _, outcome.rejected = extract_links(text)
     for i, new in enumerate(extracted[:MAX_ARTIFACTS_PER_MESSAGE]):
         try:
-            art, created = add_artifact(session, person=person, period=period, new=new, source="dm",
-                                        source_key=f"{event_key}:{i}", now=now)
+            art, created = add_artifact(
+                session,
+                person=person,
+                period=period,
+                new=new,
+                source="dm",
+                source_key=f"{event_key}:{i}",
+                now=now,
+            )
         except InputError as exc:
             outcome.rejected.append(str(exc))
             continue
@@ -235,12 +262,20 @@ def capture_reply(
 
 
 def _audit(session: Session, actor: str, action: str, artifact: Artifact, detail: dict[str, object]) -> None:
-    session.add(AuditLog(actor=actor, action=action, target_type="artifact", target_id=str(artifact.id),
-                         detail=detail))
+    session.add(
+        AuditLog(
+            actor=actor, action=action, target_type="artifact", target_id=str(artifact.id), detail=detail
+        )
+    )
 
 
 def review(
-    session: Session, *, artifact_id: int, status: str, reviewer: Person, now: dt.datetime,
+    session: Session,
+    *,
+    artifact_id: int,
+    status: str,
+    reviewer: Person,
+    now: dt.datetime,
     may_review: bool,
 ) -> Artifact:
     """Keep or kill an artifact (or reopen it as submitted), audited.
@@ -265,8 +300,13 @@ def review(
         artifact.reviewed_by = reviewer.slack_user_id
         artifact.reviewed_at = at
         artifact.updated_at = at
-        _audit(session, reviewer.slack_user_id or str(reviewer.id), f"artifact_{status}", artifact,
-               {"before": before, "after": status, "title": artifact.title})
+        _audit(
+            session,
+            reviewer.slack_user_id or str(reviewer.id),
+            f"artifact_{status}",
+            artifact,
+            {"before": before, "after": status, "title": artifact.title},
+        )
     session.flush()
     return artifact
 
@@ -289,13 +329,19 @@ def edit_artifact(
         raise InputError("; ".join(errors.values()))
     urls = [validate_url(u) for u in new.urls]
     normalised = list(dict.fromkeys(normalize_url(u) for u in urls))
-    before = {"title": artifact.title, "kind": artifact.kind, "status": artifact.status,
-              "primary_url": artifact.primary_url}
+    before = {
+        "title": artifact.title,
+        "kind": artifact.kind,
+        "status": artifact.status,
+        "primary_url": artifact.primary_url,
+    }
     for link in session.scalars(select(ArtifactLink).where(ArtifactLink.artifact_id == artifact.id)).all():
         session.delete(link)
     session.flush()
     for pos, url in enumerate(dict.fromkeys(urls)):
-        session.add(ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=normalize_url(url)))
+        session.add(
+            ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=normalize_url(url))
+        )
     artifact.title = clean_title(new.title, MAX_TITLE)
     artifact.kind = new.kind
     artifact.description = (new.description or "").strip() or None
@@ -303,8 +349,16 @@ def edit_artifact(
     if artifact.status == KEPT:
         artifact.status = SUBMITTED  # a kept artifact changed after review must be confirmed again
     artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
-    _audit(session, editor.slack_user_id or str(editor.id), "artifact_edited", artifact,
-           {"before": before, "after": {"title": artifact.title, "kind": artifact.kind, "status": artifact.status}})
+    _audit(
+        session,
+        editor.slack_user_id or str(editor.id),
+        "artifact_edited",
+        artifact,
+        {
+            "before": before,
+            "after": {"title": artifact.title, "kind": artifact.kind, "status": artifact.status},
+        },
+    )
     session.flush()
     return artifact
 
@@ -318,15 +372,20 @@ def remove_artifact(session: Session, *, artifact_id: int, actor: Person, now: d
         raise PermissionDenied("Only the person who logged an artifact can remove it.")
     artifact.removed = True
     artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
-    _audit(session, actor.slack_user_id or str(actor.id), "artifact_removed", artifact, {"title": artifact.title})
+    _audit(
+        session, actor.slack_user_id or str(actor.id), "artifact_removed", artifact, {"title": artifact.title}
+    )
     session.flush()
     return artifact
 
 
 def artifacts_of(session: Session, person_id: int, period: str) -> list[Artifact]:
     """A person's artifacts of a period, newest first (removed ones left out)."""
-    q = select(Artifact).where(Artifact.person_id == person_id, Artifact.period == period,
-                               Artifact.removed.is_(False)).order_by(Artifact.created_at.desc())  # type: ignore[attr-defined]
+    q = (
+        select(Artifact)
+        .where(Artifact.person_id == person_id, Artifact.period == period, Artifact.removed.is_(False))
+        .order_by(Artifact.created_at.desc())
+    )  # type: ignore[attr-defined]
     return list(session.scalars(q).all())
 
 

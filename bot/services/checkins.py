@@ -36,8 +36,12 @@ class CheckinRun:
 
 def eligible_people(engine: Engine, org: OrgConfig, *, after_id: int = 0, limit: int = CHUNK) -> list[Person]:
     """Active people with a Slack id (guests only when configured), by id, one page at a time."""
-    q = select(Person).where(Person.is_active.is_(True), Person.slack_user_id.is_not(None),  # type: ignore[attr-defined, union-attr]
-                             Person.forgotten.is_(False), Person.id > after_id)  # type: ignore[attr-defined, operator]
+    q = select(Person).where(
+        Person.is_active.is_(True),
+        Person.slack_user_id.is_not(None),  # type: ignore[attr-defined, union-attr]
+        Person.forgotten.is_(False),
+        Person.id > after_id,
+    )  # type: ignore[attr-defined, operator]
     if not org.include_guests:
         q = q.where(Person.is_guest.is_(False))  # type: ignore[attr-defined]
     with session_scope(engine) as s:
@@ -56,12 +60,20 @@ def _spend(engine: Engine, period: str, ids: list[int]) -> dict[int, tuple[float
 def _artifacts(engine: Engine, period: str, ids: list[int]) -> dict[int, list[tuple[str, list[str], str]]]:
     out: dict[int, list[tuple[str, list[str], str]]] = {}
     with session_scope(engine) as s:
-        arts = s.scalars(select(Artifact).where(Artifact.period == period, Artifact.removed.is_(False),  # type: ignore[attr-defined]
-                                                Artifact.person_id.in_(ids))).all()  # type: ignore[attr-defined]
+        arts = s.scalars(
+            select(Artifact).where(
+                Artifact.period == period,
+                Artifact.removed.is_(False),  # type: ignore[attr-defined]
+                Artifact.person_id.in_(ids),
+            )
+        ).all()  # type: ignore[attr-defined]
         links: dict[int, list[str]] = {}
         if arts:
-            for link in s.scalars(select(ArtifactLink).where(
-                    ArtifactLink.artifact_id.in_([a.id for a in arts])).order_by(ArtifactLink.position)):  # type: ignore[attr-defined]
+            for link in s.scalars(
+                select(ArtifactLink)
+                .where(ArtifactLink.artifact_id.in_([a.id for a in arts]))
+                .order_by(ArtifactLink.position)
+            ):  # type: ignore[attr-defined]
                 links.setdefault(link.artifact_id, []).append(link.url)
         for a in arts:
             out.setdefault(a.person_id, []).append((a.title, links.get(a.id or 0, []), a.status))
@@ -75,7 +87,12 @@ def _insert_checkins(engine: Engine, rows: list[dict[str, Any]]) -> None:
 
 
 def build_items(
-    engine: Engine, org: OrgConfig, period: str, now: dt.datetime, *, kind: str = "checkin",
+    engine: Engine,
+    org: OrgConfig,
+    period: str,
+    now: dt.datetime,
+    *,
+    kind: str = "checkin",
     suggestions: Callable[[int], str | None] | None = None,
 ) -> Iterator[outbox.OutboxItem]:
     """Create the period's check-ins and yield their DMs, streaming the org a page at a time."""
@@ -87,31 +104,55 @@ def build_items(
             return
         after = people[-1].id or after
         ids = [p.id for p in people if p.id is not None]
-        _insert_checkins(engine, [{"person_id": i, "period": period, "status": "pending", "reminders_sent": 0,
-                                   "created_at": at} for i in ids])
+        _insert_checkins(
+            engine,
+            [
+                {"person_id": i, "period": period, "status": "pending", "reminders_sent": 0, "created_at": at}
+                for i in ids
+            ],
+        )
         spend = _spend(engine, period, ids)
         arts = _artifacts(engine, period, ids)
         for p in people:
             assert p.id is not None and p.slack_user_id is not None
             cost, tokens = spend.get(p.id, (0.0, 0))
             text_, blocks = checkin_message(
-                name=(p.name or "there").split(" ")[0], period=period, spend_usd=cost, tokens=tokens,
-                artifacts=arts.get(p.id, []), suggestion=suggestions(p.id) if suggestions else None,
+                name=(p.name or "there").split(" ")[0],
+                period=period,
+                spend_usd=cost,
+                tokens=tokens,
+                artifacts=arts.get(p.id, []),
+                suggestion=suggestions(p.id) if suggestions else None,
             )
-            yield outbox.OutboxItem(dedupe_key=f"{kind}:{period}:{p.id}", kind=kind, channel=p.slack_user_id,
-                                    text=text_, blocks=blocks, person_id=p.id, period=period)
+            yield outbox.OutboxItem(
+                dedupe_key=f"{kind}:{period}:{p.id}",
+                kind=kind,
+                channel=p.slack_user_id,
+                text=text_,
+                blocks=blocks,
+                person_id=p.id,
+                period=period,
+            )
 
 
-def enqueue_checkins(engine: Engine, org: OrgConfig, period: str, now: dt.datetime,
-                     suggestions: Callable[[int], str | None] | None = None) -> int:
+def enqueue_checkins(
+    engine: Engine,
+    org: OrgConfig,
+    period: str,
+    now: dt.datetime,
+    suggestions: Callable[[int], str | None] | None = None,
+) -> int:
     """Create check-ins and queue their DMs; running it twice for a period queues nothing new."""
     return outbox.enqueue(engine, build_items(engine, org, period, now, suggestions=suggestions), now=now)
 
 
 def failures(engine: Engine, period: str) -> list[tuple[str, str]]:
     """(Slack id, error) of the period's check-ins that could not be delivered."""
-    q = (select(Person.slack_user_id, Checkin.error).join(Person, Person.id == Checkin.person_id)
-         .where(Checkin.period == period, Checkin.status == "failed"))
+    q = (
+        select(Person.slack_user_id, Checkin.error)
+        .join(Person, Person.id == Checkin.person_id)
+        .where(Checkin.period == period, Checkin.status == "failed")
+    )
     with session_scope(engine) as s:
         return [(sid or "", err or "") for sid, err in s.execute(q)]
 

@@ -30,9 +30,10 @@ class HomeData:
 def person_spend(session: Session, person_id: int, period: str) -> tuple[float, int]:
     """A person's spend and tokens in a period."""
     row = session.execute(
-        select(func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
-               func.coalesce(func.sum(UsageRow.input_tokens + UsageRow.output_tokens), 0))
-        .where(UsageRow.person_id == person_id, UsageRow.period == period)
+        select(
+            func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
+            func.coalesce(func.sum(UsageRow.input_tokens + UsageRow.output_tokens), 0),
+        ).where(UsageRow.person_id == person_id, UsageRow.period == period)
     ).one()
     return float(row[0]), int(row[1])
 
@@ -54,7 +55,19 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
             r = by_id.get(t.id)
             if r is None:
                 continue
-            bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} ({'cleared' if r.cleared_bar else 'not yet'})"
-            lines.append(f"*{t.name}*: rank {r.rank} of {len(rows)}, {r.artifacts_per_100_usd:.2f} artifacts/$100, {bar}")
-    return HomeData(name=person.name or "there", period=period, spend_usd=spend, tokens=tokens, artifacts=items,
-                    team_lines=lines)
+            bar = (
+                "no bar yet"
+                if r.bar is None
+                else f"bar {r.bar:.2f} ({'cleared' if r.cleared_bar else 'not yet'})"
+            )
+            lines.append(
+                f"*{t.name}*: rank {r.rank} of {len(rows)}, {r.artifacts_per_100_usd:.2f} artifacts/$100, {bar}"
+            )
+    return HomeData(
+        name=person.name or "there",
+        period=period,
+        spend_usd=spend,
+        tokens=tokens,
+        artifacts=items,
+        team_lines=lines,
+    )

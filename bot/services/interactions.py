@@ -76,10 +76,12 @@ def artifact_command(deps: Deps, user_id: str, text: str) -> Answer:
     first = text.split()[0].strip("<>").split("|")[0]
     if not links or not text.lstrip("<").lower().startswith(("http://", "https://")):
         why = rejected[0] if rejected else f"{first[:60]!r} is not an http(s) link"
-        return Answer(text=f"Usage: /artifact URL [title], e.g. /artifact https://github.com/acme/app/pull/42 "
-                           f"Churn agent. ({escape_mrkdwn(why)}) Nothing was saved.")
+        return Answer(
+            text=f"Usage: /artifact URL [title], e.g. /artifact https://github.com/acme/app/pull/42 "
+            f"Churn agent. ({escape_mrkdwn(why)}) Nothing was saved."
+        )
     link = links[0]
-    title = text[link.end:].strip() if link.start == 0 else ""
+    title = text[link.end :].strip() if link.start == 0 else ""
     title = title or link.label or ""
     if not title:
         from bot.links import title_for
@@ -90,33 +92,54 @@ def artifact_command(deps: Deps, user_id: str, text: str) -> Answer:
     if errors:
         return Answer(text=" ".join(errors.values()) + " Nothing was saved.")
     with session_scope(deps.engine) as s:
-        art, created = add_artifact(s, person=person, period=period, new=new, source="command", source_key=None,
-                                    now=_now(deps))
+        art, created = add_artifact(
+            s, person=person, period=period, new=new, source="command", source_key=None, now=_now(deps)
+        )
         art_id, art_title = art.id, art.title
     if not created:
         return Answer(text=f"You already logged that link for {period}: *{escape_mrkdwn(art_title)}*.")
-    t, b = bk.reply_ack(period=period, created=[(art_id or 0, art_title, [link.url])], duplicates=[], rejected=[],
-                        note_kept=False)
+    t, b = bk.reply_ack(
+        period=period,
+        created=[(art_id or 0, art_title, [link.url])],
+        duplicates=[],
+        rejected=[],
+        note_kept=False,
+    )
     return Answer(text=t, blocks=b)
 
 
-def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str,
-             extracted: list[NewArtifact] | None = None) -> Answer | None:
+def dm_reply(
+    deps: Deps, user_id: str, channel: str, ts: str, text: str, extracted: list[NewArtifact] | None = None
+) -> Answer | None:
     """A DM reply: links become artifacts of the open period; no link → a note and a request for one.
 
     Returns None for a replay of a message already handled (Slack retries).
     """
     person = person_for_user(deps.engine, deps.slack, user_id)
     with session_scope(deps.engine) as s:
-        outcome = capture_reply(s, person=person, text=text or "", event_key=f"msg:{channel}:{ts}", now=_now(deps),
-                                org=deps.org, extracted=extracted)
+        outcome = capture_reply(
+            s,
+            person=person,
+            text=text or "",
+            event_key=f"msg:{channel}:{ts}",
+            now=_now(deps),
+            org=deps.org,
+            extracted=extracted,
+        )
         if outcome.replayed:
             return None
         links = links_of(s, [a.id for a in outcome.created if a.id is not None])
-        created = [(a.id or 0, a.title, [link.url for link in links.get(a.id or 0, [])]) for a in outcome.created]
+        created = [
+            (a.id or 0, a.title, [link.url for link in links.get(a.id or 0, [])]) for a in outcome.created
+        ]
         dups = [a.title for a in outcome.duplicates]
-    t, b = bk.reply_ack(period=outcome.period, created=created, duplicates=dups, rejected=outcome.rejected,
-                        note_kept=outcome.note is not None)
+    t, b = bk.reply_ack(
+        period=outcome.period,
+        created=created,
+        duplicates=dups,
+        rejected=outcome.rejected,
+        note_kept=outcome.note is not None,
+    )
     return Answer(text=t, blocks=b)
 
 
@@ -149,7 +172,9 @@ def report_command(deps: Deps, user_id: str, text: str) -> Answer:
             team = find_team(s, team_name)
             if team is None or not access.can_see_team(v, team):
                 # The same answer whether the team exists or not: a refusal reveals nothing.
-                return Answer(text=REFUSAL if not v.is_admin else f"No team named {escape_mrkdwn(team_name)!r}.")
+                return Answer(
+                    text=REFUSAL if not v.is_admin else f"No team named {escape_mrkdwn(team_name)!r}."
+                )
         else:
             from bot.models import Team
 
@@ -161,8 +186,11 @@ def report_command(deps: Deps, user_id: str, text: str) -> Answer:
         period = period or period_at(now, deps.org.tz)
         report = report_for_team(s, team=team, period=period, org=deps.org)
     if want_csv:
-        return Answer(text=f"Artifact report {report.team} {period} (CSV)", csv=report_csv(report),
-                      filename=f"artifact-report-{report.team.lower().replace(' ', '-')}-{period}.csv")
+        return Answer(
+            text=f"Artifact report {report.team} {period} (CSV)",
+            csv=report_csv(report),
+            filename=f"artifact-report-{report.team.lower().replace(' ', '-')}-{period}.csv",
+        )
     narrative = _narrative(deps, report)
     t, b = bk.report_message(report, narrative=narrative)
     return Answer(text=t, blocks=b)
@@ -182,7 +210,9 @@ def leaderboard_command(deps: Deps, text: str) -> Answer:
     """``/leaderboard [YYYY-MM]``: teams only (no personal spend), small teams hidden."""
     arg = (text or "").strip()
     if arg and not is_period(arg):
-        return Answer(text=f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]")
+        return Answer(
+            text=f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]"
+        )
     period = arg or period_at(_now(deps), deps.org.tz)
     with session_scope(deps.engine) as s:
         rows = board(s, period, weights_of(deps.org), by="team")
@@ -210,13 +240,21 @@ def review_action(deps: Deps, user_id: str, value: str) -> Answer:
         if me is None:
             return Answer(text="Only a manager of this person's team or an admin can review this artifact.")
         try:
-            art = review(s, artifact_id=art.id or 0, status=status, reviewer=me, now=_now(deps),
-                         may_review=access.can_review_person(s, v, art.person_id))
+            art = review(
+                s,
+                artifact_id=art.id or 0,
+                status=status,
+                reviewer=me,
+                now=_now(deps),
+                may_review=access.can_review_person(s, v, art.person_id),
+            )
         except (PermissionDenied, NotFound) as exc:
             return Answer(text=str(exc))
         title, period = art.title, art.period
-    return Answer(text=f"{'Kept' if status == KEPT else 'Killed'} *{escape_mrkdwn(title)}* ({period}). "
-                       "The leaderboard reflects it now.")
+    return Answer(
+        text=f"{'Kept' if status == KEPT else 'Killed'} *{escape_mrkdwn(title)}* ({period}). "
+        "The leaderboard reflects it now."
+    )
 
 
 def skip_month(deps: Deps, user_id: str, period: str) -> Answer:
@@ -226,8 +264,10 @@ def skip_month(deps: Deps, user_id: str, period: str) -> Answer:
         with session_scope(deps.engine) as s:
             period = open_period(s, person.id or 0, _now(deps), deps.org)
     mark_skipped(deps.engine, person.id or 0, period, _now(deps))
-    return Answer(text=f"Noted: nothing for {period}. If something ships, reply here with the link any time "
-                       "until the period closes.")
+    return Answer(
+        text=f"Noted: nothing for {period}. If something ships, reply here with the link any time "
+        "until the period closes."
+    )
 
 
 def remove_action(deps: Deps, user_id: str, raw_id: str) -> Answer:
@@ -255,9 +295,15 @@ def edit_modal(deps: Deps, user_id: str, raw_id: str) -> Answer:
         if art.person_id != person.id:
             return Answer(text="Only the person who logged an artifact can edit it.")
         urls = [link.url for link in links_of(s, [art.id or 0]).get(art.id or 0, [])]
-        modal = bk.artifact_modal(period=art.period, title=art.title, links="\n".join(urls), kind=art.kind,
-                                  description=art.description or "", callback_id=ids.VIEW_EDIT_ARTIFACT,
-                                  private_metadata=json.dumps({"artifact_id": art.id, "period": art.period}))
+        modal = bk.artifact_modal(
+            period=art.period,
+            title=art.title,
+            links="\n".join(urls),
+            kind=art.kind,
+            description=art.description or "",
+            callback_id=ids.VIEW_EDIT_ARTIFACT,
+            private_metadata=json.dumps({"artifact_id": art.id, "period": art.period}),
+        )
     return Answer(text="", modal=modal)
 
 
@@ -268,7 +314,9 @@ def _field(values: dict[str, Any], block: str) -> Any:
     return el.get("value")
 
 
-def submit_artifact_view(deps: Deps, user_id: str, view: dict[str, Any], *, editing: bool) -> tuple[dict[str, str], Answer | None]:
+def submit_artifact_view(
+    deps: Deps, user_id: str, view: dict[str, Any], *, editing: bool
+) -> tuple[dict[str, str], Answer | None]:
     """Validate and save the modal; returns ``(field_errors, answer)``. Errors change nothing."""
     values = ((view or {}).get("state") or {}).get("values") or {}
     title = (_field(values, ids.BLOCK_TITLE) or "").strip()
@@ -283,11 +331,16 @@ def submit_artifact_view(deps: Deps, user_id: str, view: dict[str, Any], *, edit
         except LinkError as exc:
             errors[ids.BLOCK_LINKS] = f"{u[:60]}: {exc}"
             break
-    new = NewArtifact(title=title, urls=urls, kind=kind if kind in ARTIFACT_KINDS else "invalid",
-                      description=description)
+    new = NewArtifact(
+        title=title, urls=urls, kind=kind if kind in ARTIFACT_KINDS else "invalid", description=description
+    )
     for key, msg in validate_new(new).items():
-        block = {"title": ids.BLOCK_TITLE, "links": ids.BLOCK_LINKS, "kind": ids.BLOCK_KIND,
-                 "description": ids.BLOCK_DESCRIPTION}[key]
+        block = {
+            "title": ids.BLOCK_TITLE,
+            "links": ids.BLOCK_LINKS,
+            "kind": ids.BLOCK_KIND,
+            "description": ids.BLOCK_DESCRIPTION,
+        }[key]
         errors.setdefault(block, msg)
     if errors:
         return errors, None
@@ -299,20 +352,35 @@ def submit_artifact_view(deps: Deps, user_id: str, view: dict[str, Any], *, edit
     with session_scope(deps.engine) as s:
         if editing:
             try:
-                art = edit_artifact(s, artifact_id=int(meta.get("artifact_id") or 0), editor=person, new=new,
-                                    now=_now(deps))
+                art = edit_artifact(
+                    s, artifact_id=int(meta.get("artifact_id") or 0), editor=person, new=new, now=_now(deps)
+                )
             except (PermissionDenied, NotFound, InputError) as exc:
                 return {ids.BLOCK_TITLE: str(exc)[:150]}, None
             return {}, Answer(text=f"Updated *{escape_mrkdwn(art.title)}* ({art.period}).")
         period = meta.get("period") if is_period(str(meta.get("period") or "")) else None
         if period is None or period < previous(period_at(_now(deps), deps.org.tz)):
             period = open_period(s, person.id or 0, _now(deps), deps.org)
-        art, created = add_artifact(s, person=person, period=period, new=new, source="modal",
-                                    source_key=f"view:{view.get('id')}" if view.get("id") else None, now=_now(deps))
+        art, created = add_artifact(
+            s,
+            person=person,
+            period=period,
+            new=new,
+            source="modal",
+            source_key=f"view:{view.get('id')}" if view.get("id") else None,
+            now=_now(deps),
+        )
         if not created and art.source_key != (f"view:{view.get('id')}" if view.get("id") else None):
-            return {ids.BLOCK_LINKS: f"You already logged this link for {period} as “{art.title[:60]}”."}, None
-        t, b = bk.reply_ack(period=period, created=[(art.id or 0, art.title, urls)], duplicates=[], rejected=[],
-                            note_kept=False)
+            return {
+                ids.BLOCK_LINKS: f"You already logged this link for {period} as “{art.title[:60]}”."
+            }, None
+        t, b = bk.reply_ack(
+            period=period,
+            created=[(art.id or 0, art.title, urls)],
+            duplicates=[],
+            rejected=[],
+            note_kept=False,
+        )
     return {}, Answer(text=t, blocks=b)
 
 
@@ -321,5 +389,11 @@ def home_view(deps: Deps, user_id: str) -> dict[str, Any]:
     person = person_for_user(deps.engine, deps.slack, user_id)
     with session_scope(deps.engine) as s:
         data = home_data(s, person, deps.org, _now(deps))
-    return bk.home_view(name=data.name, period=data.period, spend_usd=data.spend_usd, tokens=data.tokens,
-                        artifacts=data.artifacts, team_lines=data.team_lines)
+    return bk.home_view(
+        name=data.name,
+        period=data.period,
+        spend_usd=data.spend_usd,
+        tokens=data.tokens,
+        artifacts=data.artifacts,
+        team_lines=data.team_lines,
+    )

@@ -128,13 +128,25 @@ def _team_rows(session: Session, period: str, w: Weights) -> list[BoardRow]:
         text(sql), params
     ):
         arts, spend = float(arts), float(spend)
-        rows.append(BoardRow(
-            rank=0, name=name, artifacts=arts, spend_usd=spend,
-            artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
-            unmatched_spend_usd=float(unmatched), bar=None, cleared_bar=None, tokens=int(tokens),
-            artifact_count=int(n), unpriced_rows=int(unpriced), team_id=tid, members=int(members),
-            monthly_budget_usd=budget, channel=channel,
-        ))
+        rows.append(
+            BoardRow(
+                rank=0,
+                name=name,
+                artifacts=arts,
+                spend_usd=spend,
+                artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
+                unmatched_spend_usd=float(unmatched),
+                bar=None,
+                cleared_bar=None,
+                tokens=int(tokens),
+                artifact_count=int(n),
+                unpriced_rows=int(unpriced),
+                team_id=tid,
+                members=int(members),
+                monthly_budget_usd=budget,
+                channel=channel,
+            )
+        )
     return rows
 
 
@@ -159,13 +171,24 @@ def _person_rows(session: Session, period: str, w: Weights, team_id: int | None)
     rows = []
     for pid, slack, email, name, arts, n, spend, tokens, unpriced in session.execute(text(sql), params):
         arts, spend = float(arts), float(spend)
-        rows.append(BoardRow(
-            rank=0, name=name or email or slack or str(pid), artifacts=arts, spend_usd=spend,
-            artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
-            unmatched_spend_usd=spend if arts == 0 else 0.0, bar=None, cleared_bar=None,
-            tokens=int(tokens), artifact_count=int(n), unpriced_rows=int(unpriced), person_id=pid,
-            slack_user_id=slack, email=email,
-        ))
+        rows.append(
+            BoardRow(
+                rank=0,
+                name=name or email or slack or str(pid),
+                artifacts=arts,
+                spend_usd=spend,
+                artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
+                unmatched_spend_usd=spend if arts == 0 else 0.0,
+                bar=None,
+                cleared_bar=None,
+                tokens=int(tokens),
+                artifact_count=int(n),
+                unpriced_rows=int(unpriced),
+                person_id=pid,
+                slack_user_id=slack,
+                email=email,
+            )
+        )
     return rows
 
 
@@ -181,7 +204,12 @@ def _key(row: BoardRow) -> Any:
 
 
 def board(
-    session: Session, period: str, w: Weights, *, by: str = "team", team_id: int | None = None,
+    session: Session,
+    period: str,
+    w: Weights,
+    *,
+    by: str = "team",
+    team_id: int | None = None,
     with_bar: bool = True,
 ) -> list[BoardRow]:
     """The ranked leaderboard of ``period``, by team or by person (optionally one team's people).
@@ -189,6 +217,7 @@ def board(
     The bar of each row is its own score in the previous period, when it had any spend or
     artifacts there (none in a first month).
     """
+
     def compute(p: str) -> list[BoardRow]:
         return _team_rows(session, p, w) if by == "team" else _person_rows(session, p, w, team_id)
 
@@ -202,7 +231,9 @@ def board(
     return _rank(rows)
 
 
-def counted_artifact_values(session: Session, period: str, w: Weights, person_ids: list[int]) -> dict[int, dict[str, float]]:
+def counted_artifact_values(
+    session: Session, period: str, w: Weights, person_ids: list[int]
+) -> dict[int, dict[str, float]]:
     """For some people, URL → counted value (after dedup and cap): which artifacts count."""
     if not person_ids:
         return {}

@@ -108,9 +108,7 @@ def upsert_slack_user(session: Session, user: SlackUser) -> Person:
     """Create or update the person for a Slack user, merging an email-only placeholder."""
     email = user.email.lower() if user.email else None
     by_id = session.scalars(select(Person).where(Person.slack_user_id == user.slack_user_id)).first()
-    by_email = (
-        session.scalars(select(Person).where(Person.email == email)).first() if email else None
-    )
+    by_email = session.scalars(select(Person).where(Person.email == email)).first() if email else None
     if by_id is not None and by_email is not None and by_id.id != by_email.id:
         merge_people(session, by_id, by_email)
         person = by_id

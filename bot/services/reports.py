@@ -81,9 +81,14 @@ class TeamReport:
             "spent_without_artifact": self.spent_without_artifact,
             "members": [
                 {
-                    "name": m.name, "slack_user_id": m.slack_user_id, "email": m.email,
-                    "spend_usd": round(m.spend_usd, 6), "tokens": m.tokens, "artifacts": round(m.artifacts, 6),
-                    "artifacts_per_100_usd": round(m.artifacts_per_100_usd, 6), "checkin": m.checkin_status,
+                    "name": m.name,
+                    "slack_user_id": m.slack_user_id,
+                    "email": m.email,
+                    "spend_usd": round(m.spend_usd, 6),
+                    "tokens": m.tokens,
+                    "artifacts": round(m.artifacts, 6),
+                    "artifacts_per_100_usd": round(m.artifacts_per_100_usd, 6),
+                    "checkin": m.checkin_status,
                     "items": [a.__dict__ for a in m.items],
                 }
                 for m in self.members
@@ -112,42 +117,76 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
     people = board(session, period, w, by="person", team_id=team.id, with_bar=False)
     person_ids = [r.person_id for r in people if r.person_id is not None]
     counted = counted_artifact_values(session, period, w, person_ids)
-    arts = session.scalars(
-        select(Artifact).where(Artifact.period == period, Artifact.removed.is_(False),  # type: ignore[attr-defined]
-                               Artifact.person_id.in_(person_ids))  # type: ignore[attr-defined]
-        .order_by(Artifact.person_id, Artifact.created_at)
-    ).all() if person_ids else []
-    links = links_of(session, [a.id for a in arts if a.id is not None])
-    checkins = dict(
-        session.execute(
-            select(Checkin.person_id, Checkin.status).where(Checkin.period == period,
-                                                            Checkin.person_id.in_(person_ids))  # type: ignore[attr-defined]
+    arts = (
+        session.scalars(
+            select(Artifact)
+            .where(
+                Artifact.period == period,
+                Artifact.removed.is_(False),  # type: ignore[attr-defined]
+                Artifact.person_id.in_(person_ids),
+            )  # type: ignore[attr-defined]
+            .order_by(Artifact.person_id, Artifact.created_at)
         ).all()
-    ) if person_ids else {}
+        if person_ids
+        else []
+    )
+    links = links_of(session, [a.id for a in arts if a.id is not None])
+    checkins = (
+        dict(
+            session.execute(
+                select(Checkin.person_id, Checkin.status).where(
+                    Checkin.period == period, Checkin.person_id.in_(person_ids)
+                )  # type: ignore[attr-defined]
+            ).all()
+        )
+        if person_ids
+        else {}
+    )
     members: dict[int, ReportMember] = {}
     for r in people:
         assert r.person_id is not None
         members[r.person_id] = ReportMember(
-            person_id=r.person_id, name=r.name, slack_user_id=r.slack_user_id, email=r.email,
-            spend_usd=r.spend_usd, tokens=r.tokens, artifacts=r.artifacts,
-            artifacts_per_100_usd=r.artifacts_per_100_usd, checkin_status=checkins.get(r.person_id),
+            person_id=r.person_id,
+            name=r.name,
+            slack_user_id=r.slack_user_id,
+            email=r.email,
+            spend_usd=r.spend_usd,
+            tokens=r.tokens,
+            artifacts=r.artifacts,
+            artifacts_per_100_usd=r.artifacts_per_100_usd,
+            checkin_status=checkins.get(r.person_id),
         )
     for a in arts:
         assert a.id is not None
         value = counted.get(a.person_id, {}).get(a.primary_url, 0.0)
-        members[a.person_id].items.append(ReportArtifact(
-            id=a.id, title=a.title, kind=a.kind, status=a.status,
-            links=[link.url for link in links.get(a.id, [])], counted_value=value,
-            created_at=a.created_at.isoformat(timespec="minutes"),
-        ))
+        members[a.person_id].items.append(
+            ReportArtifact(
+                id=a.id,
+                title=a.title,
+                kind=a.kind,
+                status=a.status,
+                links=[link.url for link in links.get(a.id, [])],
+                counted_value=value,
+                created_at=a.created_at.isoformat(timespec="minutes"),
+            )
+        )
     sent = sum(1 for s in checkins.values() if s in ("sent", "answered", "skipped"))
     answered = sum(1 for s in checkins.values() if s in ("answered", "skipped"))
-    ordered = sorted(members.values(), key=lambda m: (-m.artifacts_per_100_usd, -m.artifacts, m.spend_usd, m.name))
+    ordered = sorted(
+        members.values(), key=lambda m: (-m.artifacts_per_100_usd, -m.artifacts, m.spend_usd, m.name)
+    )
     return TeamReport(
-        team=team.name, team_id=team.id or 0, period=period, row=row, rank=row.rank, teams_ranked=len(teams),
+        team=team.name,
+        team_id=team.id or 0,
+        period=period,
+        row=row,
+        rank=row.rank,
+        teams_ranked=len(teams),
         members=ordered,
         spent_without_artifact=[m.name for m in ordered if m.spend_usd > 0 and m.artifacts == 0],
-        response_rate=(answered / sent) if sent else None, checkins_sent=sent, checkins_answered=answered,
+        response_rate=(answered / sent) if sent else None,
+        checkins_sent=sent,
+        checkins_answered=answered,
     )
 
 
@@ -155,15 +194,39 @@ def report_csv(report: TeamReport) -> str:
     """The report as CSV: one line per artifact, and one per member without any."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["period", "team", "member", "email", "spend_usd", "member_artifacts", "member_artifacts_per_100_usd",
-                "artifact_id", "title", "kind", "status", "counted_value", "links"])
+    w.writerow(
+        [
+            "period",
+            "team",
+            "member",
+            "email",
+            "spend_usd",
+            "member_artifacts",
+            "member_artifacts_per_100_usd",
+            "artifact_id",
+            "title",
+            "kind",
+            "status",
+            "counted_value",
+            "links",
+        ]
+    )
     for m in report.members:
-        base = [report.period, report.team, m.name, m.email or "", f"{m.spend_usd:.2f}", f"{m.artifacts:g}",
-                f"{m.artifacts_per_100_usd:.4f}"]
+        base = [
+            report.period,
+            report.team,
+            m.name,
+            m.email or "",
+            f"{m.spend_usd:.2f}",
+            f"{m.artifacts:g}",
+            f"{m.artifacts_per_100_usd:.4f}",
+        ]
         if not m.items:
             w.writerow([*base, "", "", "", "", "", ""])
         for a in m.items:
-            w.writerow([*base, a.id, _csv_safe(a.title), a.kind, a.status, f"{a.counted_value:g}", " ".join(a.links)])
+            w.writerow(
+                [*base, a.id, _csv_safe(a.title), a.kind, a.status, f"{a.counted_value:g}", " ".join(a.links)]
+            )
     return out.getvalue()
 
 
@@ -174,7 +237,9 @@ def _csv_safe(value: str) -> str:
 
 def team_size(session: Session, team_id: int) -> int:
     """Number of members of a team."""
-    return int(session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0
+    )
 
 
 def person_of_slack(session: Session, slack_user_id: str) -> Person | None:

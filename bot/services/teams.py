@@ -41,7 +41,9 @@ def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli
         team.monthly_budget_usd = tc.monthly_budget_usd
         session.add(team)
         session.flush()
-        old_managers = set(session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all())
+        old_managers = set(
+            session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all()
+        )
         session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
         session.execute(delete(TeamManager).where(TeamManager.team_id == team.id))  # type: ignore[arg-type]
         seen: set[int] = set()
@@ -55,9 +57,19 @@ def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli
         for ident in dict.fromkeys(tc.managers):
             session.add(TeamManager(team_id=team.id, ident=ident))
         if old_managers != set(tc.managers):
-            session.add(AuditLog(actor=actor, action="managers_changed", target_type="team", target_id=str(team.id),
-                                 detail={"team": team.name, "before": sorted(old_managers),
-                                         "after": sorted(set(tc.managers))}))
+            session.add(
+                AuditLog(
+                    actor=actor,
+                    action="managers_changed",
+                    target_type="team",
+                    target_id=str(team.id),
+                    detail={
+                        "team": team.name,
+                        "before": sorted(old_managers),
+                        "after": sorted(set(tc.managers)),
+                    },
+                )
+            )
         session.flush()
     after = session.scalar(select(func.count()).select_from(Person)) or 0
     result.people_created = after - before

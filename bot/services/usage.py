@@ -97,8 +97,17 @@ def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: 
         index_elements=["source", "date", "identity", "provider", "model"],
         set_={
             c: getattr(base.excluded, c)
-            for c in ("period", "person_id", "input_tokens", "output_tokens", "cached_tokens", "requests",
-                      "cost_usd", "priced", "imported_at")
+            for c in (
+                "period",
+                "person_id",
+                "input_tokens",
+                "output_tokens",
+                "cached_tokens",
+                "requests",
+                "cost_usd",
+                "priced",
+                "imported_at",
+            )
         },
     )
     batch: list[dict[str, Any]] = []
@@ -109,13 +118,24 @@ def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: 
             result.unpriced_models.add(f"{rec.provider}/{rec.model}")
         result.cost_usd += cost or 0.0
         result.rows += 1
-        batch.append({
-            "source": source, "date": rec.date, "period": period_of(rec.date), "identity": rec.identity,
-            "person_id": rec.person_id, "provider": rec.provider, "model": rec.model,
-            "input_tokens": rec.input_tokens, "output_tokens": rec.output_tokens,
-            "cached_tokens": rec.cached_tokens, "requests": rec.requests, "cost_usd": cost,
-            "priced": ok, "imported_at": now,
-        })
+        batch.append(
+            {
+                "source": source,
+                "date": rec.date,
+                "period": period_of(rec.date),
+                "identity": rec.identity,
+                "person_id": rec.person_id,
+                "provider": rec.provider,
+                "model": rec.model,
+                "input_tokens": rec.input_tokens,
+                "output_tokens": rec.output_tokens,
+                "cached_tokens": rec.cached_tokens,
+                "requests": rec.requests,
+                "cost_usd": cost,
+                "priced": ok,
+                "imported_at": now,
+            }
+        )
         if len(batch) >= BATCH:
             session.execute(stmt, batch)
             batch = []
@@ -226,8 +246,15 @@ def parse_usage_csv(
         prev = merged.get(key)
         if prev is None:
             merged[key] = UsageRecord(
-                date=day, identity=f"person:{person_id}", person_id=person_id, provider=provider,
-                model=model, input_tokens=inp, output_tokens=out, cost_usd=cost, requests=0,
+                date=day,
+                identity=f"person:{person_id}",
+                person_id=person_id,
+                provider=provider,
+                model=model,
+                input_tokens=inp,
+                output_tokens=out,
+                cost_usd=cost,
+                requests=0,
             )
         else:
             prev.input_tokens += inp

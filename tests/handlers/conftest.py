@@ -64,8 +64,14 @@ class Bot:
         return post_signed(f"{self.url}/slack/events", body, SECRET, headers=headers or None)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], env=self.env, cwd=self.cwd, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def leaderboard(self, period: str, by: str = "team") -> dict[str, dict]:
         res = self.cli("leaderboard", "--period", period, "--by", by, "--format", "json")
@@ -87,13 +93,25 @@ def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
     (tmp_path / "org.yaml").write_text(ORG)
     with SlackEmulator(users=USERS) as emu:
         port = free_port()
-        env = {**os.environ, "SLACK_API_URL": emu.base_url, "SLACK_BOT_TOKEN": "xoxb-test-token",
-               "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": db_url,
-               "ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml"), "PORT": str(port)}
+        env = {
+            **os.environ,
+            "SLACK_API_URL": emu.base_url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "DATABASE_URL": db_url,
+            "ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml"),
+            "PORT": str(port),
+        }
         for key in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
             env.pop(key, None)
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--no-scheduler"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--no-scheduler"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:

@@ -52,7 +52,8 @@ def test_month_end_flow_end_to_end(bot: Bot):
     (bot.cwd / "usage.csv").write_text(
         "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
         f"{PERIOD}-01,alice@example.com,openai,gpt-4o-mini,1000,100,20\n"
-        f"{PERIOD}-01,bob@example.com,openai,gpt-4o-mini,1000,100,20\n")
+        f"{PERIOD}-01,bob@example.com,openai,gpt-4o-mini,1000,100,20\n"
+    )
     assert bot.cli("usage", "import", "usage.csv").returncode == 0
 
     # Check-in: one DM per active person, with the words, spend and buttons; twice sends nothing new.
@@ -61,7 +62,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
     alice_dm = bot.emu.dm_messages("U0ALICE")
     assert len(alice_dm) == 1 and "show me the artifact" in alice_dm[0]["text"]
     assert "$20.00" in alice_dm[0]["text"]
-    actions = [b for b in alice_dm[0]["blocks"] if b["type"] == "actions"][0]
+    actions = next(b for b in alice_dm[0]["blocks"] if b["type"] == "actions")
     assert {e["action_id"] for e in actions["elements"]} == {ids.ACTION_ADD_ARTIFACT, ids.ACTION_NOTHING}
     posted = bot.emu.call_count("chat.postMessage")
     assert posted == 6  # six humans: no bots, no deleted users
@@ -69,8 +70,10 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert bot.emu.call_count("chat.postMessage") == posted
 
     # Alice replies with two links; Slack retries the event: still two artifacts.
-    text = ("Shipped <https://github.com/acme/churn/pull/7|churn agent> and the dashboard "
-            "https://looker.example.com/d/42")
+    text = (
+        "Shipped <https://github.com/acme/churn/pull/7|churn agent> and the dashboard "
+        "https://looker.example.com/d/42"
+    )
     body = event_body(message_event("U0ALICE", text, ts="1700000001.000100"))
     assert bot.post(body).status == 200
     bot.wait_for(lambda: any("Recorded 2 artifacts" in t for t in dm_texts(bot, "U0ALICE")))
@@ -79,15 +82,19 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert bot.post(replay).status == 200
     time.sleep(1.0)
     assert sum("Recorded" in t for t in dm_texts(bot, "U0ALICE")) == 1
-    ack = [m for m in bot.emu.dm_messages("U0ALICE") if "Recorded" in m.get("text", "")][0]
+    ack = next(m for m in bot.emu.dm_messages("U0ALICE") if "Recorded" in m.get("text", ""))
     buttons = [e for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {ids.ACTION_EDIT, ids.ACTION_REMOVE}
 
     # Bob replies without a link: kept as a note, asked for a link. Bot messages are ignored.
     assert bot.post(event_body(message_event("U0BOB", "I mostly explored prompts"))).status == 200
     bot.wait_for(lambda: any("needs a link" in t for t in dm_texts(bot, "U0BOB")))
-    assert bot.post(event_body(message_event("U0BOB", "https://x.example/bot", bot_id="B1",
-                                             subtype="bot_message"))).status == 200
+    assert (
+        bot.post(
+            event_body(message_event("U0BOB", "https://x.example/bot", bot_id="B1", subtype="bot_message"))
+        ).status
+        == 200
+    )
 
     board = bot.leaderboard(PERIOD)
     assert board["Growth"]["artifacts"] == pytest.approx(1.0)  # two submitted artifacts, half each
@@ -105,7 +112,11 @@ def test_month_end_flow_end_to_end(bot: Bot):
     dump = json.dumps(report["blocks"])
     assert "github.com/acme/churn/pull/7" in dump and "looker.example.com" in dump
     assert "Bob Jones" in dump
-    menus = [b["accessory"] for b in report["blocks"] if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW]
+    menus = [
+        b["accessory"]
+        for b in report["blocks"]
+        if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW
+    ]
     assert len(menus) == 2
     keep_value = menus[0]["options"][0]["value"]
     kill_value = menus[1]["options"][1]["value"]
@@ -113,7 +124,10 @@ def test_month_end_flow_end_to_end(bot: Bot):
     def click(user: str, value: str) -> dict:
         url = bot.emu.response_url()
         payload = block_actions_payload(user, ids.ACTION_REVIEW, action_type="overflow", response_url=url)
-        payload["actions"][0]["selected_option"] = {"text": {"type": "plain_text", "text": "x"}, "value": value}
+        payload["actions"][0]["selected_option"] = {
+            "text": {"type": "plain_text", "text": "x"},
+            "value": value,
+        }
         assert bot.post(interaction_body(payload)).status == 200
         return response(bot, url)
 
@@ -160,17 +174,20 @@ def test_artifact_command_and_modal(bot: Bot):
     assert view["callback_id"] == ids.VIEW_ADD_ARTIFACT
 
     def submit(values: dict) -> dict:
-        payload = view_submission_payload("U0BOB", ids.VIEW_ADD_ARTIFACT, values,
-                                          private_metadata=view["private_metadata"], view_id="V123")
+        payload = view_submission_payload(
+            "U0BOB", ids.VIEW_ADD_ARTIFACT, values, private_metadata=view["private_metadata"], view_id="V123"
+        )
         res = bot.post(interaction_body(payload))
         assert res.status == 200
         return json.loads(res.body or b"{}") if res.body else {}
 
     def v(title: str, links: str, kind: str = "agent") -> dict:
-        return {ids.BLOCK_TITLE: {ids.INPUT: {"type": "plain_text_input", "value": title}},
-                ids.BLOCK_LINKS: {ids.INPUT: {"type": "plain_text_input", "value": links}},
-                ids.BLOCK_KIND: {ids.INPUT: {"type": "static_select", "selected_option": {"value": kind}}},
-                ids.BLOCK_DESCRIPTION: {ids.INPUT: {"type": "plain_text_input", "value": None}}}
+        return {
+            ids.BLOCK_TITLE: {ids.INPUT: {"type": "plain_text_input", "value": title}},
+            ids.BLOCK_LINKS: {ids.INPUT: {"type": "plain_text_input", "value": links}},
+            ids.BLOCK_KIND: {ids.INPUT: {"type": "static_select", "selected_option": {"value": kind}}},
+            ids.BLOCK_DESCRIPTION: {ids.INPUT: {"type": "plain_text_input", "value": None}},
+        }
 
     bad = submit(v("", "ftp://nope"))
     assert bad["response_action"] == "errors"
