@@ -43,7 +43,8 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
             now=deps.clock(),
             lookup_email=_lookup(deps),
         )
-        out.print(str(report))
+        for line in report.lines():
+            out.print(line, markup=False)
         return 0
     if args.command == "jobs":
         from jobs.runner import run_job

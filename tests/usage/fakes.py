@@ -1,0 +1,503 @@
+"""Loopback fakes of the OpenAI and Anthropic admin APIs (real HTTP on 127.0.0.1).
+
+They answer the documented response shapes: the OpenAI ones those of
+``shared/providers/openai-admin-usage.openapi.json``, the Anthropic ones those of Anthropic's
+Admin API reference. Buckets are returned for every UTC day of the requested range (empty
+``results`` on days without usage), paged a few at a time with opaque ``next_page`` tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Answer = tuple[int, dict[str, str], Any]
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+    def one(self, name: str) -> str | None:
+        values = self.query.get(name) or self.query.get(f"{name}[]")
+        return values[0] if values else None
+
+    def many(self, name: str) -> list[str]:
+        return self.query.get(name, []) + self.query.get(f"{name}[]", [])
+
+
+class FakeServer:
+    """A threaded HTTP server on 127.0.0.1 that routes GETs to ``answer``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.failures: dict[str, list[Answer]] = {}
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                rec = Recorded(
+                    "GET",
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                )
+                with fake._lock:
+                    fake.requests.append(rec)
+                    queue = fake.failures.get(parts.path)
+                    canned = queue.pop(0) if queue else None
+                status, headers, body = canned or fake.answer(rec)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail(self, path: str, *answers: Answer) -> None:
+        """Serve these answers to the next requests of ``path`` before the normal ones."""
+        self.failures.setdefault(path, []).extend(answers)
+
+    def calls(self, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path == path]
+
+    def answer(self, rec: Recorded) -> Answer:  # pragma: no cover - overridden
+        return 404, {}, {"error": "not found"}
+
+
+def _token(index: int) -> str:
+    return "page_" + base64.urlsafe_b64encode(str(index).encode()).decode()
+
+
+def _untoken(token: str | None) -> int:
+    if not token:
+        return 0
+    return int(base64.urlsafe_b64decode(token.removeprefix("page_")).decode())
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, day = [], start
+    while day < end:
+        out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
+@dataclass
+class OpenAIData:
+    """What the fake OpenAI organisation used, by UTC day."""
+
+    completions: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    embeddings: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    moderations: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    costs: dict[dt.date, list[float]] = field(default_factory=dict)
+    users: list[dict[str, Any]] = field(default_factory=list)
+
+
+def completion(
+    user_id: str | None,
+    model: str | None,
+    *,
+    inp: int,
+    out: int,
+    cached: int = 0,
+    write: int = 0,
+    requests: int = 1,
+    batch: bool | None = False,
+    api_key_id: str | None = None,
+) -> dict[str, Any]:
+    """A completions usage result as the spec describes it."""
+    return {
+        "object": "organization.usage.completions.result",
+        "input_tokens": inp,
+        "input_cached_tokens": cached,
+        "input_cache_write_tokens": write,
+        "input_uncached_tokens": inp - cached - write,
+        "output_tokens": out,
+        "input_audio_tokens": 0,
+        "output_audio_tokens": 0,
+        "num_model_requests": requests,
+        "project_id": None,
+        "user_id": user_id,
+        "api_key_id": api_key_id,
+        "model": model,
+        "batch": batch,
+        "service_tier": None,
+    }
+
+
+def embedding(
+    user_id: str | None, model: str, *, inp: int, requests: int = 1, kind: str = "embeddings"
+) -> dict:
+    return {
+        "object": f"organization.usage.{kind}.result",
+        "input_tokens": inp,
+        "num_model_requests": requests,
+        "project_id": None,
+        "user_id": user_id,
+        "api_key_id": None,
+        "model": model,
+    }
+
+
+def openai_user(user_id: str, email: str | None) -> dict[str, Any]:
+    return {
+        "object": "organization.user",
+        "id": user_id,
+        "name": user_id,
+        "email": email,
+        "role": "reader",
+        "added_at": 1711471533,
+    }
+
+
+class FakeOpenAI(FakeServer):
+    """``/v1/organization/usage/*``, ``/v1/organization/costs`` and ``/v1/organization/users``."""
+
+    def __init__(self, data: OpenAIData, *, key: str = "sk-admin-test", page_buckets: int = 4) -> None:
+        super().__init__()
+        self.data = data
+        self.key = key
+        self.page_buckets = page_buckets
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def answer(self, rec: Recorded) -> Answer:
+        if rec.headers.get("authorization") != f"Bearer {self.key}":
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "message": "Incorrect API key provided: sk-admin-****",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
+        path = rec.path.removeprefix("/v1")
+        if path == "/organization/users":
+            return self._users(rec)
+        usage_kinds: dict[str, Callable[[], dict[dt.date, list[dict[str, Any]]]]] = {
+            "/organization/usage/completions": lambda: self.data.completions,
+            "/organization/usage/embeddings": lambda: self.data.embeddings,
+            "/organization/usage/moderations": lambda: self.data.moderations,
+        }
+        if path in usage_kinds:
+            days = usage_kinds[path]()
+            return self._buckets(rec, lambda d: days.get(d, []))
+        if path == "/organization/costs":
+            return self._buckets(
+                rec,
+                lambda d: [
+                    {
+                        "object": "organization.costs.result",
+                        "amount": {"value": v, "currency": "usd"},
+                        "line_item": None,
+                        "project_id": None,
+                        "api_key_id": None,
+                        "quantity": None,
+                        "quantity_unit": None,
+                    }
+                    for v in self.data.costs.get(d, [])
+                ],
+            )
+        return (
+            404,
+            {},
+            {
+                "error": {
+                    "message": f"no route {path}",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
+
+    def _buckets(self, rec: Recorded, results: Callable[[dt.date], list[dict[str, Any]]]) -> Answer:
+        start = dt.datetime.fromtimestamp(int(rec.one("start_time") or 0), tz=dt.UTC).date()
+        end_raw = rec.one("end_time")
+        end = dt.datetime.fromtimestamp(int(end_raw), tz=dt.UTC).date() if end_raw else start
+        if rec.one("bucket_width") not in (None, "1d"):
+            return (
+                400,
+                {},
+                {
+                    "error": {
+                        "message": "bucket_width",
+                        "type": "invalid_request_error",
+                        "param": "bucket_width",
+                        "code": None,
+                    }
+                },
+            )
+        days = _days(start, end)
+        limit = min(int(rec.one("limit") or 7), self.page_buckets)
+        at = _untoken(rec.one("page"))
+        page = days[at : at + limit]
+        more = at + limit < len(days)
+        data = []
+        for day in page:
+            begin = int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp())
+            data.append(
+                {"object": "bucket", "start_time": begin, "end_time": begin + 86400, "results": results(day)}
+            )
+        return (
+            200,
+            {},
+            {
+                "object": "page",
+                "data": data,
+                "has_more": more,
+                "next_page": _token(at + limit) if more else None,
+            },
+        )
+
+    def _users(self, rec: Recorded) -> Answer:
+        users = self.data.users
+        limit = int(rec.one("limit") or 20)
+        after = rec.one("after")
+        at = 0
+        if after:
+            at = next(i for i, u in enumerate(users) if u["id"] == after) + 1
+        page = users[at : at + min(limit, 2)]  # small pages: exercise the SDK's cursor paging
+        return (
+            200,
+            {},
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": at + len(page) < len(users),
+            },
+        )
+
+
+@dataclass
+class AnthropicData:
+    """What the fake Anthropic organisation used, by UTC day."""
+
+    messages: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    costs: dict[dt.date, list[str]] = field(default_factory=dict)  # cents as decimal strings
+    claude_code: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    api_keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+def message_usage(
+    model: str | None,
+    *,
+    account_id: str | None = None,
+    api_key_id: str | None = None,
+    uncached: int | None = 0,
+    cache_read: int | None = 0,
+    write_5m: int = 0,
+    write_1h: int = 0,
+    out: int | None = 0,
+    searches: int = 0,
+    tier: str | None = "standard",
+    nulls: bool = False,
+) -> dict[str, Any]:
+    """A messages usage report result as Anthropic documents it."""
+    return {
+        "account_id": account_id,
+        "api_key_id": api_key_id,
+        "workspace_id": None,
+        "model": model,
+        "service_tier": tier,
+        "context_window": None,
+        "inference_geo": None,
+        "uncached_input_tokens": uncached,
+        "cache_read_input_tokens": cache_read,
+        "cache_creation": None
+        if nulls
+        else {"ephemeral_5m_input_tokens": write_5m, "ephemeral_1h_input_tokens": write_1h},
+        "output_tokens": out,
+        "server_tool_use": None if nulls else {"web_search_requests": searches},
+    }
+
+
+def claude_code_record(
+    day: dt.date,
+    *,
+    email: str | None = None,
+    key_name: str | None = None,
+    sessions: int = 1,
+    added: int = 0,
+    removed: int = 0,
+    commits: int = 0,
+    prs: int = 0,
+    cents: float = 0,
+    model: str = "claude-sonnet-4-20250514",
+) -> dict[str, Any]:
+    actor = (
+        {"type": "user_actor", "email_address": email}
+        if email
+        else {"type": "api_actor", "api_key_name": key_name}
+    )
+    return {
+        "date": f"{day.isoformat()}T00:00:00Z",
+        "actor": actor,
+        "organization_id": "12345678-1234-5678-1234-567812345678",
+        "customer_type": "api",
+        "terminal_type": "vscode",
+        "core_metrics": {
+            "num_sessions": sessions,
+            "lines_of_code": {"added": added, "removed": removed},
+            "commits_by_claude_code": commits,
+            "pull_requests_by_claude_code": prs,
+        },
+        "tool_actions": {"edit_tool": {"accepted": 1, "rejected": 0}},
+        "model_breakdown": [
+            {
+                "model": model,
+                "tokens": {"input": 100, "output": 10, "cache_read": 0, "cache_creation": 0},
+                "estimated_cost": {"amount": cents, "currency": "USD"},
+            }
+        ],
+    }
+
+
+class FakeAnthropic(FakeServer):
+    """The Admin API's usage_report/messages, cost_report, usage_report/claude_code, users and api_keys."""
+
+    def __init__(self, data: AnthropicData, *, key: str = "sk-ant-admin-test", page_buckets: int = 3) -> None:
+        super().__init__()
+        self.data = data
+        self.key = key
+        self.page_buckets = page_buckets
+
+    def answer(self, rec: Recorded) -> Answer:
+        if rec.headers.get("anthropic-version") != "2023-06-01":
+            return (
+                400,
+                {},
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "anthropic-version header is required",
+                    },
+                },
+            )
+        if rec.headers.get("x-api-key") != self.key:
+            return (
+                401,
+                {},
+                {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
+            )
+        path = rec.path
+        if path == "/v1/organizations/usage_report/messages":
+            return self._buckets(rec, lambda d: self.data.messages.get(d, []))
+        if path == "/v1/organizations/cost_report":
+            return self._buckets(
+                rec,
+                lambda d: [
+                    {
+                        "amount": a,
+                        "currency": "USD",
+                        "cost_type": None,
+                        "description": None,
+                        "model": None,
+                        "service_tier": None,
+                        "token_type": None,
+                        "workspace_id": None,
+                        "context_window": None,
+                    }
+                    for a in self.data.costs.get(d, [])
+                ],
+            )
+        if path == "/v1/organizations/usage_report/claude_code":
+            day = dt.date.fromisoformat(rec.one("starting_at") or "")
+            records = self.data.claude_code.get(day, [])
+            at = _untoken(rec.one("page"))
+            size = min(int(rec.one("limit") or 20), 1)  # one record per page: exercise paging
+            more = at + size < len(records)
+            return (
+                200,
+                {},
+                {
+                    "data": records[at : at + size],
+                    "has_more": more,
+                    "next_page": _token(at + size) if more else None,
+                },
+            )
+        if path == "/v1/organizations/users":
+            return self._listed(rec, self.data.users)
+        if path == "/v1/organizations/api_keys":
+            return self._listed(rec, self.data.api_keys)
+        return 404, {}, {"type": "error", "error": {"type": "not_found_error", "message": path}}
+
+    def _buckets(self, rec: Recorded, results: Callable[[dt.date], list[dict[str, Any]]]) -> Answer:
+        start = dt.datetime.fromisoformat((rec.one("starting_at") or "").replace("Z", "+00:00")).date()
+        end_raw = rec.one("ending_at")
+        end = dt.datetime.fromisoformat(end_raw.replace("Z", "+00:00")).date() if end_raw else start
+        days = _days(start, end)
+        limit = min(int(rec.one("limit") or 7), self.page_buckets)
+        at = _untoken(rec.one("page"))
+        page = days[at : at + limit]
+        more = at + limit < len(days)
+        data = [
+            {
+                "starting_at": f"{d.isoformat()}T00:00:00Z",
+                "ending_at": f"{(d + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+                "results": results(d),
+            }
+            for d in page
+        ]
+        return 200, {}, {"data": data, "has_more": more, "next_page": _token(at + limit) if more else None}
+
+    def _listed(self, rec: Recorded, items: list[dict[str, Any]]) -> Answer:
+        after = rec.one("after_id")
+        at = next(i for i, x in enumerate(items) if x["id"] == after) + 1 if after else 0
+        page = items[at : at + 1]
+        return (
+            200,
+            {},
+            {
+                "data": page,
+                "has_more": at + len(page) < len(items),
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+            },
+        )
