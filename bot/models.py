@@ -298,3 +298,20 @@ class BoardSnapshot(SQLModel, table=True):
     key: str = Field(max_length=64)
     row: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     frozen_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class PersonPeriodTotal(SQLModel, table=True):
+    """Roll-up of a person's usage in a period, kept current in the transaction that changes usage.
+
+    Boards and reports read this instead of scanning the raw usage rows; ``artifact-bot db check``
+    recomputes it from the raw rows and reports any difference.
+    """
+
+    __tablename__ = "person_period_total"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    period: str = Field(max_length=7, primary_key=True, index=True)
+    cost_usd: float = 0.0
+    tokens: int = 0
+    usage_rows: int = 0
+    unpriced_rows: int = 0

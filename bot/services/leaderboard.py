@@ -86,11 +86,8 @@ def _counted_ctes(w: Weights) -> tuple[str, dict[str, Any]]:
     counted AS (SELECT person_id, primary_url, value FROM ranked WHERE rn <= :cap),
     pa AS (SELECT person_id, SUM(value) AS arts, COUNT(*) AS n FROM counted GROUP BY person_id),
     ps AS (
-        SELECT person_id, SUM(COALESCE(cost_usd, 0)) AS spend,
-               SUM(input_tokens + output_tokens) AS tokens,
-               SUM(CASE WHEN priced THEN 0 ELSE 1 END) AS unpriced
-        FROM usage_row WHERE period = :p AND person_id IS NOT NULL
-        GROUP BY person_id
+        SELECT person_id, cost_usd AS spend, tokens, unpriced_rows AS unpriced
+        FROM person_period_total WHERE period = :p
     )"""
     return sql, params
 

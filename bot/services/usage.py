@@ -22,6 +22,7 @@ from bot.models import UsageRow, utcnow
 from bot.periods import period_of
 from bot.pricing import price_tokens
 from bot.services.people import PersonIndex
+from bot.services.rollups import refresh_spend
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,13 @@ def _insert(session: Session) -> Any:
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(UsageRow)
 
 
-def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: str) -> ImportResult:
+def upsert_records(
+    session: Session,
+    records: Iterable[UsageRecord],
+    *,
+    source: str,
+    prior: set[tuple[int | None, str]] | None = None,
+) -> ImportResult:
     """Insert or replace usage rows keyed by (source, date, identity, provider, model).
 
     Re-storing the same records changes nothing, so imports and syncs are idempotent.
@@ -111,6 +118,7 @@ def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: 
         },
     )
     batch: list[dict[str, Any]] = []
+    touched: set[tuple[int | None, str]] = set()
     for rec in records:
         cost, ok = priced(rec)
         if not ok:
@@ -118,6 +126,7 @@ def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: 
             result.unpriced_models.add(f"{rec.provider}/{rec.model}")
         result.cost_usd += cost or 0.0
         result.rows += 1
+        touched.add((rec.person_id, period_of(rec.date)))
         batch.append(
             {
                 "source": source,
@@ -141,6 +150,8 @@ def upsert_records(session: Session, records: Iterable[UsageRecord], *, source: 
             batch = []
     if batch:
         session.execute(stmt, batch)
+    # Rows that moved to another person (a corrected identity) leave their old person's roll-up too.
+    refresh_spend(session, touched | (prior or set()))
     return result
 
 
@@ -152,10 +163,11 @@ def replace_days(
     A re-sync of the same days replaces them instead of adding to them, and rows that the
     provider no longer reports (late corrections) disappear.
     """
-    session.execute(
-        delete(UsageRow).where(UsageRow.source == source, UsageRow.date >= first, UsageRow.date <= last)
-    )
-    return upsert_records(session, records, source=source)
+    in_range = (UsageRow.source == source, UsageRow.date >= first, UsageRow.date <= last)
+    prior = {(pid, period) for pid, period in session.execute(
+        select(UsageRow.person_id, UsageRow.period).where(*in_range).distinct())}
+    session.execute(delete(UsageRow).where(*in_range))
+    return upsert_records(session, records, source=source, prior=prior)
 
 
 def _int(value: str, name: str) -> int:

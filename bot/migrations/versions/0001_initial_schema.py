@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:19:29.154863
+Create Date: 2026-11-23 18:27:19.364010
 """
 from collections.abc import Sequence
 
@@ -208,6 +208,19 @@ def upgrade() -> None:
     with op.batch_alter_table('output_signal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_output_signal_person_id'), ['person_id'], unique=False)
 
+    op.create_table('person_period_total',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.Column('cost_usd', sa.Float(), nullable=False),
+    sa.Column('tokens', sa.Integer(), nullable=False),
+    sa.Column('usage_rows', sa.Integer(), nullable=False),
+    sa.Column('unpriced_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('person_id', 'period')
+    )
+    with op.batch_alter_table('person_period_total', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_period_total_period'), ['period'], unique=False)
+
     op.create_table('team_manager',
     sa.Column('team_id', sa.Integer(), nullable=False),
     sa.Column('ident', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
@@ -285,6 +298,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_team_manager_ident'))
 
     op.drop_table('team_manager')
+    with op.batch_alter_table('person_period_total', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_period_total_period'))
+
+    op.drop_table('person_period_total')
     with op.batch_alter_table('output_signal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_output_signal_person_id'))
 
