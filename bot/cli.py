@@ -46,9 +46,7 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack."
-    )
+    p = argparse.ArgumentParser(prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -107,11 +105,17 @@ def _settings() -> Settings:
 
 
 def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
+    from bot.llm import LLM, usage_recorder
+
     org = load_org_config(settings.artifact_bot_config)
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    return Deps(settings=settings, org=org, engine=engine)
+    # Interactive paths must not wait long on a language model: short timeout, no retries.
+    llm = LLM.from_settings(
+        settings, on_usage=usage_recorder(engine, org), identity=org.bot_identity, timeout=8.0, max_retries=0
+    )
+    return Deps(settings=settings, org=org, engine=engine, llm=llm)
 
 
 def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
@@ -134,11 +138,7 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
 
 def _report_table(report: Any) -> Table:
     r = report.row
-    bar = (
-        "no bar (first month)"
-        if r.bar is None
-        else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
-    )
+    bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
     t = Table(
         title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
         f"{report.rank}/{report.teams_ranked}, {bar}"

@@ -24,12 +24,8 @@ def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) ->
         return
     if event.get("user") == context.bot_user_id:
         return
-    deps = context["deps"]
-    extracted = None
-    if deps.llm is not None:
-        extracted = deps.llm.extract_new_artifacts(event.get("text") or "")
     answer = interactions.dm_reply(
-        deps, event["user"], event["channel"], event["ts"], event.get("text") or "", extracted=extracted
+        context["deps"], event["user"], event["channel"], event["ts"], event.get("text") or ""
     )
     if answer is None:  # a retry or replay of a message already handled
         return

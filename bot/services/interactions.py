@@ -108,30 +108,27 @@ def artifact_command(deps: Deps, user_id: str, text: str) -> Answer:
     return Answer(text=t, blocks=b)
 
 
-def dm_reply(
-    deps: Deps, user_id: str, channel: str, ts: str, text: str, extracted: list[NewArtifact] | None = None
-) -> Answer | None:
+def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answer | None:
     """A DM reply: links become artifacts of the open period; no link → a note and a request for one.
 
-    Returns None for a replay of a message already handled (Slack retries).
+    The deterministic parser stores the artifacts first, so nothing depends on the language
+    model; when one is configured it then refines titles and kinds of what was stored (links are
+    never taken from it). Returns None for a replay of a message already handled (Slack retries).
     """
     person = person_for_user(deps.engine, deps.slack, user_id)
     with session_scope(deps.engine) as s:
         outcome = capture_reply(
-            s,
-            person=person,
-            text=text or "",
-            event_key=f"msg:{channel}:{ts}",
-            now=_now(deps),
-            org=deps.org,
-            extracted=extracted,
+            s, person=person, text=text or "", event_key=f"msg:{channel}:{ts}", now=_now(deps), org=deps.org
         )
         if outcome.replayed:
             return None
-        links = links_of(s, [a.id for a in outcome.created if a.id is not None])
-        created = [
-            (a.id or 0, a.title, [link.url for link in links.get(a.id or 0, [])]) for a in outcome.created
-        ]
+    if outcome.created and deps.llm is not None:
+        refine_titles(deps, [a.id for a in outcome.created if a.id is not None], text)
+    with session_scope(deps.engine) as s:
+        ids_ = [a.id for a in outcome.created if a.id is not None]
+        fresh = {a.id: a for a in (s.get(Artifact, i) for i in ids_) if a is not None}
+        links = links_of(s, ids_)
+        created = [(i, fresh[i].title, [link.url for link in links.get(i, [])]) for i in ids_ if i in fresh]
         dups = [a.title for a in outcome.duplicates]
     t, b = bk.reply_ack(
         period=outcome.period,
@@ -141,6 +138,35 @@ def dm_reply(
         note_kept=outcome.note is not None,
     )
     return Answer(text=t, blocks=b)
+
+
+def refine_titles(deps: Deps, artifact_ids: list[int], text: str) -> None:
+    """Let the language model name and classify artifacts already stored from ``text``.
+
+    Only title, kind and impact change, matched by link; any failure leaves the stored artifacts as they are.
+    """
+    from bot.links import clean_title, normalize_url
+
+    try:
+        result = deps.llm.extract_artifacts(text)
+    except Exception:
+        log.exception("language model refinement failed; keeping the parsed artifacts")
+        return
+    if getattr(result, "path", None) != "model":
+        return
+    by_url = {normalize_url(u): e for e in result.artifacts for u in e.links}
+    with session_scope(deps.engine) as s:
+        for art_id in artifact_ids:
+            art = s.get(Artifact, art_id)
+            found = by_url.get(art.primary_url) if art is not None else None
+            if art is None or found is None:
+                continue
+            if found.title:
+                art.title = clean_title(found.title, 150)
+            if found.kind in ARTIFACT_KINDS:
+                art.kind = found.kind
+            if found.impact and not art.description:
+                art.description = found.impact[:1000]
 
 
 def parse_report_args(text: str) -> tuple[str | None, str | None, bool]:
@@ -172,9 +198,7 @@ def report_command(deps: Deps, user_id: str, text: str) -> Answer:
             team = find_team(s, team_name)
             if team is None or not access.can_see_team(v, team):
                 # The same answer whether the team exists or not: a refusal reveals nothing.
-                return Answer(
-                    text=REFUSAL if not v.is_admin else f"No team named {escape_mrkdwn(team_name)!r}."
-                )
+                return Answer(text=REFUSAL if not v.is_admin else f"No team named {escape_mrkdwn(team_name)!r}.")
         else:
             from bot.models import Team
 
@@ -210,9 +234,7 @@ def leaderboard_command(deps: Deps, text: str) -> Answer:
     """``/leaderboard [YYYY-MM]``: teams only (no personal spend), small teams hidden."""
     arg = (text or "").strip()
     if arg and not is_period(arg):
-        return Answer(
-            text=f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]"
-        )
+        return Answer(text=f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]")
     period = arg or period_at(_now(deps), deps.org.tz)
     with session_scope(deps.engine) as s:
         rows = board(s, period, weights_of(deps.org), by="team")
@@ -371,9 +393,7 @@ def submit_artifact_view(
             now=_now(deps),
         )
         if not created and art.source_key != (f"view:{view.get('id')}" if view.get("id") else None):
-            return {
-                ids.BLOCK_LINKS: f"You already logged this link for {period} as “{art.title[:60]}”."
-            }, None
+            return {ids.BLOCK_LINKS: f"You already logged this link for {period} as “{art.title[:60]}”."}, None
         t, b = bk.reply_ack(
             period=period,
             created=[(art.id or 0, art.title, urls)],

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,9 @@ class Bot:
         raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+@contextmanager
+def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Bot]:
+    """Start ``artifact-bot serve`` against a fresh emulator; stop both afterwards."""
     (tmp_path / "org.yaml").write_text(ORG)
     with SlackEmulator(users=USERS) as emu:
         port = free_port()
@@ -102,8 +104,9 @@ def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
             "ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml"),
             "PORT": str(port),
         }
-        for key in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
+        for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
             env.pop(key, None)
+        env.update(extra_env or {})
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--no-scheduler"],
             env=env,
@@ -133,3 +136,9 @@ def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture
+def bot(db_url: str, tmp_path: Path) -> Iterator[Bot]:
+    with running_bot(db_url, tmp_path) as b:
+        yield b

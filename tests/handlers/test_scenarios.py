@@ -71,8 +71,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
 
     # Alice replies with two links; Slack retries the event: still two artifacts.
     text = (
-        "Shipped <https://github.com/acme/churn/pull/7|churn agent> and the dashboard "
-        "https://looker.example.com/d/42"
+        "Shipped <https://github.com/acme/churn/pull/7|churn agent> and the dashboard https://looker.example.com/d/42"
     )
     body = event_body(message_event("U0ALICE", text, ts="1700000001.000100"))
     assert bot.post(body).status == 200
@@ -90,9 +89,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert bot.post(event_body(message_event("U0BOB", "I mostly explored prompts"))).status == 200
     bot.wait_for(lambda: any("needs a link" in t for t in dm_texts(bot, "U0BOB")))
     assert (
-        bot.post(
-            event_body(message_event("U0BOB", "https://x.example/bot", bot_id="B1", subtype="bot_message"))
-        ).status
+        bot.post(event_body(message_event("U0BOB", "https://x.example/bot", bot_id="B1", subtype="bot_message"))).status
         == 200
     )
 
@@ -112,11 +109,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
     dump = json.dumps(report["blocks"])
     assert "github.com/acme/churn/pull/7" in dump and "looker.example.com" in dump
     assert "Bob Jones" in dump
-    menus = [
-        b["accessory"]
-        for b in report["blocks"]
-        if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW
-    ]
+    menus = [b["accessory"] for b in report["blocks"] if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW]
     assert len(menus) == 2
     keep_value = menus[0]["options"][0]["value"]
     kill_value = menus[1]["options"][1]["value"]
