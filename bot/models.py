@@ -301,10 +301,11 @@ class BoardSnapshot(SQLModel, table=True):
 
 
 class PersonPeriodTotal(SQLModel, table=True):
-    """Roll-up of a person's usage in a period, kept current in the transaction that changes usage.
+    """Roll-up of a person's period: spend (kept current in the transaction that changes usage) and
+    counted artifacts (after weights, dedup and cap; refreshed from ``rollup_dirty`` marks).
 
-    Boards and reports read this instead of scanning the raw usage rows; ``artifact-bot db check``
-    recomputes it from the raw rows and reports any difference.
+    Boards and reports read this instead of scanning the raw rows; ``artifact-bot db check``
+    recomputes everything from the raw rows and reports any difference.
     """
 
     __tablename__ = "person_period_total"
@@ -315,3 +316,40 @@ class PersonPeriodTotal(SQLModel, table=True):
     tokens: int = 0
     usage_rows: int = 0
     unpriced_rows: int = 0
+    artifacts: float = 0.0
+    artifact_count: int = 0
+
+
+class TeamPeriodTotal(SQLModel, table=True):
+    """Roll-up of a team's period: its board line before ranking."""
+
+    __tablename__ = "team_period_total"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    period: str = Field(max_length=7, primary_key=True, index=True)
+    artifacts: float = 0.0
+    artifact_count: int = 0
+    cost_usd: float = 0.0
+    tokens: int = 0
+    unpriced_rows: int = 0
+    unmatched_usd: float = 0.0
+    members: int = 0
+
+
+class RollupPeriod(SQLModel, table=True):
+    """Which scoring weights a period's artifact roll-ups were computed with."""
+
+    __tablename__ = "rollup_period"
+
+    period: str = Field(primary_key=True, max_length=7)
+    weights_key: str = Field(max_length=400)
+    computed_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class RollupDirty(SQLModel, table=True):
+    """A person whose period roll-up must be recomputed before the next read (set in the writing transaction)."""
+
+    __tablename__ = "rollup_dirty"
+
+    person_id: int = Field(primary_key=True)
+    period: str = Field(primary_key=True, max_length=7)

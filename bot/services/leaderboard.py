@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.periods import previous
 from bot.scoring import Weights, cleared, rank_key, score
+from bot.services.rollups import _ctes, ensure_fresh
 
 
 @dataclass
@@ -58,71 +59,16 @@ class BoardRow:
         return out
 
 
-def _counted_ctes(w: Weights) -> tuple[str, dict[str, Any]]:
-    """CTEs ``counted`` (per person and URL, after dedup and cap), ``pa`` and ``ps``."""
-    params: dict[str, Any] = {"uw": w.unreviewed_weight, "cap": w.max_artifacts_per_person, "no": False}
-    kinds = dict(w.kind_weights or {})
-    if kinds:
-        whens = []
-        for i, (kind, weight) in enumerate(sorted(kinds.items())):
-            params[f"k{i}"], params[f"kw{i}"] = kind, float(weight)
-            whens.append(f"WHEN :k{i} THEN :kw{i}")
-        kind_sql = f"(CASE a.kind {' '.join(whens)} ELSE 1.0 END)"
-    else:
-        kind_sql = "1.0"
-    trust_sql = "(CASE a.status WHEN 'kept' THEN 1.0 WHEN 'submitted' THEN :uw ELSE 0.0 END)"
-    sql = f"""
-    av AS (
-        SELECT a.person_id, a.primary_url, MAX({kind_sql} * {trust_sql}) AS value
-        FROM artifact a
-        WHERE a.period = :p AND a.removed = :no
-        GROUP BY a.person_id, a.primary_url
-    ),
-    ranked AS (
-        SELECT person_id, primary_url, value,
-               ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY value DESC, primary_url) AS rn
-        FROM av WHERE value > 0
-    ),
-    counted AS (SELECT person_id, primary_url, value FROM ranked WHERE rn <= :cap),
-    pa AS (SELECT person_id, SUM(value) AS arts, COUNT(*) AS n FROM counted GROUP BY person_id),
-    ps AS (
-        SELECT person_id, cost_usd AS spend, tokens, unpriced_rows AS unpriced
-        FROM person_period_total WHERE period = :p
-    )"""
-    return sql, params
-
-
 def _team_rows(session: Session, period: str, w: Weights) -> list[BoardRow]:
-    ctes, params = _counted_ctes(w)
-    params["p"] = period
-    sql = f"""
-    WITH {ctes},
-    tu AS (
-        SELECT tm.team_id, c.primary_url, MAX(c.value) AS v
-        FROM counted c JOIN team_member tm ON tm.person_id = c.person_id
-        GROUP BY tm.team_id, c.primary_url
-    ),
-    ta AS (SELECT team_id, SUM(v) AS arts, COUNT(*) AS n FROM tu GROUP BY team_id),
-    tsp AS (
-        SELECT tm.team_id, SUM(ps.spend) AS spend, SUM(ps.tokens) AS tokens, SUM(ps.unpriced) AS unpriced,
-               SUM(CASE WHEN COALESCE(pa.arts, 0) = 0 THEN ps.spend ELSE 0 END) AS unmatched
-        FROM team_member tm
-        JOIN ps ON ps.person_id = tm.person_id
-        LEFT JOIN pa ON pa.person_id = tm.person_id
-        GROUP BY tm.team_id
-    ),
-    tn AS (SELECT team_id, COUNT(*) AS members FROM team_member GROUP BY team_id)
+    sql = """
     SELECT t.id, t.name, t.channel, t.monthly_budget_usd,
-           COALESCE(ta.arts, 0), COALESCE(ta.n, 0), COALESCE(tsp.spend, 0), COALESCE(tsp.tokens, 0),
-           COALESCE(tsp.unpriced, 0), COALESCE(tsp.unmatched, 0), COALESCE(tn.members, 0)
-    FROM team t
-    LEFT JOIN ta ON ta.team_id = t.id
-    LEFT JOIN tsp ON tsp.team_id = t.id
-    LEFT JOIN tn ON tn.team_id = t.id
+           COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
+           COALESCE(r.unpriced_rows, 0), COALESCE(r.unmatched_usd, 0), COALESCE(r.members, 0)
+    FROM team t LEFT JOIN team_period_total r ON r.team_id = t.id AND r.period = :p
     """
     rows = []
     for tid, name, channel, budget, arts, n, spend, tokens, unpriced, unmatched, members in session.execute(
-        text(sql), params
+        text(sql), {"p": period}
     ):
         arts, spend = float(arts), float(spend)
         rows.append(
@@ -148,21 +94,16 @@ def _team_rows(session: Session, period: str, w: Weights) -> list[BoardRow]:
 
 
 def _person_rows(session: Session, period: str, w: Weights, team_id: int | None) -> list[BoardRow]:
-    ctes, params = _counted_ctes(w)
-    params["p"] = period
-    where = "(p.is_active = :yes OR pa.person_id IS NOT NULL OR ps.person_id IS NOT NULL)"
-    params["yes"] = True
+    params: dict[str, Any] = {"p": period, "yes": True}
+    where = "(p.is_active = :yes OR r.person_id IS NOT NULL)"
     if team_id is not None:
         where += " AND p.id IN (SELECT person_id FROM team_member WHERE team_id = :team)"
         params["team"] = team_id
     sql = f"""
-    WITH {ctes}
     SELECT p.id, p.slack_user_id, p.email, p.name,
-           COALESCE(pa.arts, 0), COALESCE(pa.n, 0), COALESCE(ps.spend, 0), COALESCE(ps.tokens, 0),
-           COALESCE(ps.unpriced, 0)
-    FROM person p
-    LEFT JOIN pa ON pa.person_id = p.id
-    LEFT JOIN ps ON ps.person_id = p.id
+           COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
+           COALESCE(r.unpriced_rows, 0)
+    FROM person p LEFT JOIN person_period_total r ON r.person_id = p.id AND r.period = :p
     WHERE {where}
     """
     rows = []
@@ -216,6 +157,7 @@ def board(
     """
 
     def compute(p: str) -> list[BoardRow]:
+        ensure_fresh(session, p, w)
         return _team_rows(session, p, w) if by == "team" else _person_rows(session, p, w, team_id)
 
     rows = compute(period)
@@ -232,17 +174,13 @@ def counted_artifact_values(
     session: Session, period: str, w: Weights, person_ids: list[int]
 ) -> dict[int, dict[str, float]]:
     """For some people, URL → counted value (after dedup and cap): which artifacts count."""
-    if not person_ids:
-        return {}
-    ctes, params = _counted_ctes(w)
-    params["p"] = period
     out: dict[int, dict[str, float]] = {}
-    chunk = 500
-    for i in range(0, len(person_ids), chunk):
-        ids = person_ids[i : i + chunk]
-        names = ", ".join(f":id{j}" for j in range(len(ids)))
-        params.update({f"id{j}": pid for j, pid in enumerate(ids)})
-        sql = f"WITH {ctes} SELECT person_id, primary_url, value FROM counted WHERE person_id IN ({names})"
-        for pid, url, value in session.execute(text(sql), params):
+    for i in range(0, len(person_ids), 500):
+        ids = ", ".join(str(int(pid)) for pid in person_ids[i : i + 500])
+        ctes, params = _ctes(w, person_filter=f"AND a.person_id IN ({ids})")
+        params["p"] = period
+        for pid, url, value in session.execute(
+            text(f"WITH {ctes} SELECT person_id, primary_url, value FROM counted"), params
+        ):
             out.setdefault(pid, {})[url] = float(value)
     return out

@@ -69,9 +69,10 @@ def ensure_person(session: Session, ident: str, *, name: str | None = None) -> P
 def merge_people(session: Session, keep: Person, drop: Person) -> None:
     """Move everything of ``drop`` to ``keep`` and delete ``drop`` (same human seen twice)."""
     assert keep.id is not None and drop.id is not None
-    from bot.services.rollups import refresh_spend
+    from bot.services.rollups import invalidate_all, refresh_spend
 
     periods = set(session.scalars(select(UsageRow.period).where(UsageRow.person_id == drop.id).distinct()).all())
+    periods |= set(session.scalars(select(Artifact.period).where(Artifact.person_id == drop.id).distinct()).all())
     for model in (UsageRow, Artifact, Note):
         session.execute(update(model).where(model.person_id == drop.id).values(person_id=keep.id))  # type: ignore[attr-defined]
     for checkin in session.scalars(select(Checkin).where(Checkin.person_id == drop.id)).all():
@@ -90,6 +91,7 @@ def merge_people(session: Session, keep: Person, drop: Person) -> None:
             session.add(TeamMember(team_id=tm.team_id, person_id=keep.id))
     session.flush()
     refresh_spend(session, [(pid, p) for p in periods for pid in (keep.id, drop.id)])
+    invalidate_all(session)  # team memberships moved too
     email = drop.email
     session.delete(drop)
     session.flush()

@@ -1,28 +1,45 @@
-"""Roll-ups of usage per person and period, maintained in the same transaction as the raw rows.
+"""Roll-ups per person and per team and period, so boards never scan the raw rows.
 
-The raw usage table can hold tens of millions of rows; every board and report reads the roll-up.
-``refresh_spend`` recomputes the roll-up rows of the given (person, period) pairs from the raw rows
-(an indexed aggregate), so it is exact after any kind of change: import, re-sync replacing days,
-a person merged into another, a person forgotten.
+Two kinds of freshness:
+
+* Spend (weights-independent) is recomputed from the raw usage rows for the touched
+  (person, period) pairs in the same transaction that writes usage (``refresh_spend``).
+* Counted artifacts depend on the scoring weights (trust, kind weights, cap). Writers only mark
+  the person's period dirty, in their own transaction (an ORM event on ``Artifact`` and the usage
+  writers do it); the next read refreshes the dirty people and their teams before answering
+  (``ensure_fresh``). A period whose roll-ups were computed with other weights is recomputed whole.
+
+The formula itself is written once, in SQL, in ``_ctes``: roll-ups are that SQL restricted to
+the people being refreshed, and ``check`` compares them with the same SQL over everything.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from bot.db import session_scope
+from bot.models import Artifact, ArtifactLink, RollupPeriod, utcnow
+from bot.scoring import Weights
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500
+FULL_REFRESH_ABOVE = 2000  # dirty people in a period beyond which one whole-period pass is cheaper
 
-_UPSERT = """
-INSERT INTO person_period_total (person_id, period, cost_usd, tokens, usage_rows, unpriced_rows)
+_SPEND_UPSERT = """
+INSERT INTO person_period_total (person_id, period, cost_usd, tokens, usage_rows, unpriced_rows,
+                                 artifacts, artifact_count)
 SELECT person_id, period, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens), COUNT(*),
-       SUM(CASE WHEN priced THEN 0 ELSE 1 END)
+       SUM(CASE WHEN priced THEN 0 ELSE 1 END), 0, 0
 FROM usage_row
 WHERE period = :period AND person_id IS NOT NULL {person_filter}
 GROUP BY person_id, period
@@ -32,8 +49,66 @@ ON CONFLICT (person_id, period) DO UPDATE SET
 """
 
 
+def weights_key(w: Weights) -> str:
+    """The weights that change counted artifacts (the spend floor does not)."""
+    return json.dumps([w.unreviewed_weight, w.max_artifacts_per_person, sorted((w.kind_weights or {}).items())])
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline
+
+
+def _mark_dirty(session: Session | OrmSession, pairs: Iterable[tuple[int, str]]) -> None:
+    rows = [{"p": int(pid), "m": m} for pid, m in set(pairs)]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    conflict = "ON CONFLICT (person_id, period) DO NOTHING"
+    sql = f"INSERT INTO rollup_dirty (person_id, period) VALUES (:p, :m) {conflict}"
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(text(sql), rows)
+
+
+def mark_dirty(session: Session, pairs: Iterable[tuple[int | None, str]]) -> None:
+    """Mark (person, period) roll-ups for recomputation before the next read."""
+    _mark_dirty(session, [(p, m) for p, m in pairs if p is not None])
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
+    """Any ORM change to an artifact or its links marks its person's period dirty, in the same flush."""
+    pairs: set[tuple[int, str]] = set()
+    link_ids: set[int] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Artifact) and obj.person_id is not None and obj.period:
+            pairs.add((obj.person_id, obj.period))
+            hist = _history(obj, "person_id") | _history(obj, "period")
+            if hist:
+                old_pid = next(iter(_history(obj, "person_id")), obj.person_id)
+                old_period = next(iter(_history(obj, "period")), obj.period)
+                pairs.add((old_pid, old_period))
+        elif isinstance(obj, ArtifactLink) and obj.artifact_id is not None:
+            link_ids.add(obj.artifact_id)
+    with session.no_autoflush:
+        for aid in link_ids:
+            art = session.get(Artifact, aid)
+            if art is not None:
+                pairs.add((art.person_id, art.period))
+    if pairs:
+        _mark_dirty(session, pairs)
+
+
+def _history(obj: Any, attr: str) -> set[Any]:
+    from sqlalchemy import inspect as sa_inspect
+
+    h = sa_inspect(obj).attrs[attr].history
+    return set(h.deleted or ())
+
+
 def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> None:
-    """Recompute the roll-up of these (person, period) pairs from the raw usage rows."""
+    """Recompute the spend of these (person, period) pairs from the raw usage rows, and mark them dirty
+    so their teams' totals follow."""
     by_period: dict[str, set[int]] = {}
     for pid, period in pairs:
         if pid is not None:
@@ -41,59 +116,318 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
     for period, ids in by_period.items():
         ordered = sorted(ids)
         for i in range(0, len(ordered), CHUNK):
-            chunk = ordered[i : i + CHUNK]
-            in_list = ", ".join(str(pid) for pid in chunk)  # integers only: safe to inline
-            session.execute(text(f"DELETE FROM person_period_total WHERE period = :period "
-                                 f"AND person_id IN ({in_list})"), {"period": period})
-            session.execute(text(_UPSERT.format(person_filter=f"AND person_id IN ({in_list})")),
-                            {"period": period})
+            in_list = _ids(ordered[i : i + CHUNK])
+            session.execute(
+                text(
+                    f"UPDATE person_period_total SET cost_usd = 0, tokens = 0, usage_rows = 0, "
+                    f"unpriced_rows = 0 WHERE period = :period AND person_id IN ({in_list})"
+                ),
+                {"period": period},
+            )
+            session.execute(
+                text(_SPEND_UPSERT.format(person_filter=f"AND person_id IN ({in_list})")), {"period": period}
+            )
+        if len(ordered) > FULL_REFRESH_ABOVE:
+            # Many people changed: recompute the whole period on the next read instead of marking each.
+            session.execute(text("DELETE FROM rollup_period WHERE period = :period"), {"period": period})
+        else:
+            mark_dirty(session, [(pid, period) for pid in ordered])
 
 
-def refresh_period(session: Session, period: str) -> None:
-    """Recompute the whole period's roll-up (used after bulk loads and by repairs)."""
+# --- the formula in SQL ---------------------------------------------------------------------------
+
+
+def _ctes(w: Weights, *, person_filter: str = "", raw_spend: bool = False) -> tuple[str, dict[str, Any]]:
+    """CTEs ``counted`` (per person and URL after dedup and cap), ``pa`` (per person) and ``ps`` (spend)."""
+    params: dict[str, Any] = {"uw": w.unreviewed_weight, "cap": w.max_artifacts_per_person, "no": False}
+    kinds = dict(w.kind_weights or {})
+    if kinds:
+        whens = []
+        for i, (kind, weight) in enumerate(sorted(kinds.items())):
+            params[f"k{i}"], params[f"kw{i}"] = kind, float(weight)
+            whens.append(f"WHEN :k{i} THEN :kw{i}")
+        kind_sql = f"(CASE a.kind {' '.join(whens)} ELSE 1.0 END)"
+    else:
+        kind_sql = "1.0"
+    trust_sql = "(CASE a.status WHEN 'kept' THEN 1.0 WHEN 'submitted' THEN :uw ELSE 0.0 END)"
+    if raw_spend:
+        ps = f"""SELECT person_id, SUM(COALESCE(cost_usd, 0)) AS spend, SUM(input_tokens + output_tokens) AS tokens,
+                   SUM(CASE WHEN priced THEN 0 ELSE 1 END) AS unpriced
+            FROM usage_row WHERE period = :p AND person_id IS NOT NULL {person_filter.replace("a.", "")}
+            GROUP BY person_id"""
+    else:
+        ps = f"""SELECT person_id, cost_usd AS spend, tokens, unpriced_rows AS unpriced
+            FROM person_period_total WHERE period = :p {person_filter.replace("a.", "")}"""
+    sql = f"""
+    av AS (
+        SELECT a.person_id, a.primary_url, MAX({kind_sql} * {trust_sql}) AS value
+        FROM artifact a
+        WHERE a.period = :p AND a.removed = :no {person_filter}
+        GROUP BY a.person_id, a.primary_url
+    ),
+    ranked AS (
+        SELECT person_id, primary_url, value,
+               ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY value DESC, primary_url) AS rn
+        FROM av WHERE value > 0
+    ),
+    counted AS (SELECT person_id, primary_url, value FROM ranked WHERE rn <= :cap),
+    pa AS (SELECT person_id, SUM(value) AS arts, COUNT(*) AS n FROM counted GROUP BY person_id),
+    ps AS ({ps})"""
+    return sql, params
+
+
+def raw_person_artifacts(
+    session: Session, period: str, w: Weights, person_ids: list[int] | None = None
+) -> dict[int, tuple[float, int]]:
+    """(counted artifacts, count) per person from the raw artifacts."""
+    filt = f"AND a.person_id IN ({_ids(person_ids)})" if person_ids is not None else ""
+    if person_ids is not None and not person_ids:
+        return {}
+    ctes, params = _ctes(w, person_filter=filt)
+    params["p"] = period
+    return {
+        pid: (float(a), int(n))
+        for pid, a, n in session.execute(text(f"WITH {ctes} SELECT person_id, arts, n FROM pa"), params)
+    }
+
+
+def raw_team_rows(
+    session: Session, period: str, w: Weights, team_ids: list[int] | None = None, *, raw_spend: bool = False
+) -> dict[int, tuple[float, int, float, int, int, float, int]]:
+    """Per team: (artifacts, count, spend, tokens, unpriced rows, unmatched spend, members) by the formula."""
+    if team_ids is not None and not team_ids:
+        return {}
+    team_filter = f"AND tm0.team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    person_filter = (
+        f"AND a.person_id IN (SELECT tm0.person_id FROM team_member tm0 WHERE 1 = 1 {team_filter})"
+        if team_ids is not None
+        else ""
+    )
+    ctes, params = _ctes(w, person_filter=person_filter, raw_spend=raw_spend)
+    params["p"] = period
+    where_t = f"WHERE t.id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    sql = f"""
+    WITH {ctes},
+    tu AS (
+        SELECT tm.team_id, c.primary_url, MAX(c.value) AS v
+        FROM counted c JOIN team_member tm ON tm.person_id = c.person_id
+        GROUP BY tm.team_id, c.primary_url
+    ),
+    ta AS (SELECT team_id, SUM(v) AS arts, COUNT(*) AS n FROM tu GROUP BY team_id),
+    tsp AS (
+        SELECT tm.team_id, SUM(ps.spend) AS spend, SUM(ps.tokens) AS tokens, SUM(ps.unpriced) AS unpriced,
+               SUM(CASE WHEN COALESCE(pa.arts, 0) = 0 THEN ps.spend ELSE 0 END) AS unmatched
+        FROM team_member tm
+        JOIN ps ON ps.person_id = tm.person_id
+        LEFT JOIN pa ON pa.person_id = tm.person_id
+        GROUP BY tm.team_id
+    ),
+    tn AS (SELECT team_id, COUNT(*) AS members FROM team_member GROUP BY team_id)
+    SELECT t.id, COALESCE(ta.arts, 0), COALESCE(ta.n, 0), COALESCE(tsp.spend, 0), COALESCE(tsp.tokens, 0),
+           COALESCE(tsp.unpriced, 0), COALESCE(tsp.unmatched, 0), COALESCE(tn.members, 0)
+    FROM team t
+    LEFT JOIN ta ON ta.team_id = t.id
+    LEFT JOIN tsp ON tsp.team_id = t.id
+    LEFT JOIN tn ON tn.team_id = t.id
+    {where_t}
+    """
+    return {
+        tid: (float(a), int(n), float(s), int(tk), int(u), float(um), int(m))
+        for tid, a, n, s, tk, u, um, m in session.execute(text(sql), params)
+    }
+
+
+# --- refreshing ----------------------------------------------------------------------------------
+
+
+def _store_people(session: Session, period: str, w: Weights, person_ids: list[int] | None) -> None:
+    arts = raw_person_artifacts(session, period, w, person_ids)
+    if person_ids is None:
+        session.execute(
+            text("UPDATE person_period_total SET artifacts = 0, artifact_count = 0 WHERE period = :p"), {"p": period}
+        )
+    else:
+        for i in range(0, len(person_ids), CHUNK):
+            session.execute(
+                text(
+                    f"UPDATE person_period_total SET artifacts = 0, artifact_count = 0 "
+                    f"WHERE period = :p AND person_id IN ({_ids(person_ids[i : i + CHUNK])})"
+                ),
+                {"p": period},
+            )
+    rows = [{"pid": pid, "p": period, "a": a, "n": n} for pid, (a, n) in arts.items()]
+    if rows:
+        session.execute(
+            text(
+                "INSERT INTO person_period_total (person_id, period, cost_usd, tokens, usage_rows, unpriced_rows, "
+                "artifacts, artifact_count) VALUES (:pid, :p, 0, 0, 0, 0, :a, :n) "
+                "ON CONFLICT (person_id, period) DO UPDATE SET artifacts = excluded.artifacts, "
+                "artifact_count = excluded.artifact_count"
+            ),
+            rows,
+        )
+
+
+def _store_teams(session: Session, period: str, w: Weights, team_ids: list[int] | None) -> None:
+    rows = raw_team_rows(session, period, w, team_ids)
+    if team_ids is None:
+        session.execute(text("DELETE FROM team_period_total WHERE period = :p"), {"p": period})
+    else:
+        session.execute(
+            text(f"DELETE FROM team_period_total WHERE period = :p AND team_id IN ({_ids(team_ids)})"), {"p": period}
+        )
+    payload = [
+        {"t": tid, "p": period, "a": a, "n": n, "s": s, "tk": tk, "u": u, "um": um, "m": m}
+        for tid, (a, n, s, tk, u, um, m) in rows.items()
+    ]
+    if payload:
+        session.execute(
+            text(
+                "INSERT INTO team_period_total (team_id, period, artifacts, artifact_count, cost_usd, tokens, "
+                "unpriced_rows, unmatched_usd, members) VALUES (:t, :p, :a, :n, :s, :tk, :u, :um, :m)"
+            ),
+            payload,
+        )
+
+
+def refresh_period(session: Session, period: str, w: Weights) -> None:
+    """Recompute a whole period (spend, people's artifacts, teams) and record the weights used."""
     session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
-    session.execute(text(_UPSERT.format(person_filter="")), {"period": period})
+    session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
+    _store_people(session, period, w, None)
+    _store_teams(session, period, w, None)
+    session.execute(text("DELETE FROM rollup_dirty WHERE period = :p"), {"p": period})
+    rp = session.get(RollupPeriod, period)
+    if rp is None:
+        session.add(RollupPeriod(period=period, weights_key=weights_key(w)))
+    else:
+        rp.weights_key, rp.computed_at = weights_key(w), utcnow()
+    session.flush()
 
 
-def rebuild_all(engine: Engine) -> None:
-    """Recompute every period's roll-up from the raw rows."""
+def ensure_fresh(session: Session, period: str, w: Weights) -> None:
+    """Bring a period's roll-ups up to date before reading them (cheap when nothing changed)."""
+    rp = session.get(RollupPeriod, period)
+    if rp is None or rp.weights_key != weights_key(w):
+        refresh_period(session, period, w)
+        return
+    dirty = [
+        pid for (pid,) in session.execute(text("SELECT person_id FROM rollup_dirty WHERE period = :p"), {"p": period})
+    ]
+    if not dirty:
+        return
+    if len(dirty) > FULL_REFRESH_ABOVE:
+        refresh_period(session, period, w)
+        return
+    _store_people(session, period, w, dirty)
+    teams = [
+        t
+        for (t,) in session.execute(
+            text(f"SELECT DISTINCT team_id FROM team_member WHERE person_id IN ({_ids(dirty)})")
+        )
+    ]
+    _store_teams(session, period, w, teams)
+    session.execute(text(f"DELETE FROM rollup_dirty WHERE period = :p AND person_id IN ({_ids(dirty)})"), {"p": period})
+
+
+def invalidate_all(session: Session) -> None:
+    """Forget every period's roll-up state (after membership changes): recomputed on next read."""
+    session.execute(text("DELETE FROM rollup_period"))
+
+
+def rebuild_all(engine: Engine, w: Weights | None = None) -> None:
+    """Recompute every period's roll-ups from the raw rows."""
+    w = w or Weights()
     with session_scope(engine) as s:
-        periods = [p for (p,) in s.execute(text("SELECT DISTINCT period FROM usage_row"))]
+        periods = sorted(
+            {
+                p
+                for (p,) in s.execute(
+                    text("SELECT DISTINCT period FROM usage_row UNION SELECT DISTINCT period FROM artifact")
+                )
+            }
+        )
     for period in periods:
         with session_scope(engine) as s:
-            refresh_period(s, period)
+            refresh_period(s, period, w)
 
 
 @dataclass
 class Difference:
-    """A roll-up row that does not match the raw rows."""
+    """A roll-up value that does not match the raw rows."""
 
-    person_id: int
+    what: str
+    key: str
     period: str
-    rollup: tuple[float, int, int, int] | None
-    raw: tuple[float, int, int, int] | None
+    rollup: Any
+    raw: Any
 
 
-def check(session: Session, *, period: str | None = None, tolerance: float = 1e-6) -> list[Difference]:
-    """Compare the roll-up with a recomputation from the raw rows; returns every difference."""
-    where = "WHERE period = :period" if period else ""
-    params = {"period": period} if period else {}
-    raw = {
-        (pid, p): (float(c), int(t), int(n), int(u))
-        for pid, p, c, t, n, u in session.execute(text(
-            f"SELECT person_id, period, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens), COUNT(*), "
-            f"SUM(CASE WHEN priced THEN 0 ELSE 1 END) FROM usage_row {where} "
-            f"{'AND' if where else 'WHERE'} person_id IS NOT NULL GROUP BY person_id, period"), params)
-    }
-    rolled = {
-        (pid, p): (float(c), int(t), int(n), int(u))
-        for pid, p, c, t, n, u in session.execute(text(
-            f"SELECT person_id, period, cost_usd, tokens, usage_rows, unpriced_rows FROM person_period_total {where}"),
-            params)
-    }
-    out = []
-    for key in sorted(set(raw) | set(rolled), key=lambda k: (k[1], k[0])):
-        a, b = rolled.get(key), raw.get(key)
-        if a is None or b is None or abs(a[0] - b[0]) > tolerance or a[1:] != b[1:]:
-            out.append(Difference(person_id=key[0], period=key[1], rollup=a, raw=b))
+def check(session: Session, w: Weights, *, period: str | None = None, tolerance: float = 1e-6) -> list[Difference]:
+    """Recompute from the raw rows and compare with the stored roll-ups (after applying pending marks)."""
+    periods = (
+        [period]
+        if period
+        else sorted(
+            {
+                p
+                for (p,) in session.execute(
+                    text(
+                        "SELECT DISTINCT period FROM usage_row UNION SELECT DISTINCT period FROM artifact "
+                        "UNION SELECT DISTINCT period FROM person_period_total"
+                    )
+                )
+            }
+        )
+    )
+    out: list[Difference] = []
+    for p in periods:
+        ensure_fresh(session, p, w)
+        raw_spend = {
+            pid: (float(c), int(t), int(n), int(u))
+            for pid, c, t, n, u in session.execute(
+                text(
+                    "SELECT person_id, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens), COUNT(*), "
+                    "SUM(CASE WHEN priced THEN 0 ELSE 1 END) FROM usage_row "
+                    "WHERE period = :p AND person_id IS NOT NULL GROUP BY person_id"
+                ),
+                {"p": p},
+            )
+        }
+        raw_arts = raw_person_artifacts(session, p, w)
+        stored = {
+            pid: (float(c), int(t), int(n), int(u), float(a), int(k))
+            for pid, c, t, n, u, a, k in session.execute(
+                text(
+                    "SELECT person_id, cost_usd, tokens, usage_rows, unpriced_rows, artifacts, artifact_count "
+                    "FROM person_period_total WHERE period = :p"
+                ),
+                {"p": p},
+            )
+        }
+        for pid in sorted(set(raw_spend) | set(raw_arts) | set(stored)):
+            expected = (*raw_spend.get(pid, (0.0, 0, 0, 0)), *raw_arts.get(pid, (0.0, 0)))
+            got = stored.get(pid, (0.0, 0, 0, 0, 0.0, 0))
+            if (
+                abs(got[0] - expected[0]) > tolerance
+                or abs(got[4] - expected[4]) > tolerance
+                or got[1:4] != expected[1:4]
+                or got[5] != expected[5]
+            ):
+                out.append(Difference("person", str(pid), p, got, expected))
+        raw_teams = raw_team_rows(session, p, w, raw_spend=True)
+        stored_teams = {
+            tid: (float(a), int(n), float(s), int(tk), int(u), float(um), int(m))
+            for tid, a, n, s, tk, u, um, m in session.execute(
+                text(
+                    "SELECT team_id, artifacts, artifact_count, cost_usd, tokens, unpriced_rows, "
+                    "unmatched_usd, members FROM team_period_total WHERE period = :p"
+                ),
+                {"p": p},
+            )
+        }
+        for tid in sorted(set(raw_teams) | set(stored_teams)):
+            e, g = raw_teams.get(tid), stored_teams.get(tid)
+            if e is None or g is None or any(abs(float(x) - float(y)) > tolerance for x, y in zip(e, g, strict=True)):
+                out.append(Difference("team", str(tid), p, g, e))
     return out

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.config import OrgConfig, TeamConfig
 from bot.models import AuditLog, Person, Team, TeamManager, TeamMember
 from bot.services.people import ensure_person
+from bot.services.rollups import invalidate_all
 
 
 @dataclass
@@ -41,9 +42,7 @@ def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli
         team.monthly_budget_usd = tc.monthly_budget_usd
         session.add(team)
         session.flush()
-        old_managers = set(
-            session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all()
-        )
+        old_managers = set(session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all())
         session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
         session.execute(delete(TeamManager).where(TeamManager.team_id == team.id))  # type: ignore[arg-type]
         seen: set[int] = set()
@@ -71,6 +70,7 @@ def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli
                 )
             )
         session.flush()
+    invalidate_all(session)  # membership changed: team roll-ups are recomputed on the next read
     after = session.scalar(select(func.count()).select_from(Person)) or 0
     result.people_created = after - before
     return result

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:27:19.364010
+Create Date: 2026-11-23 18:29:35.008647
 """
 from collections.abc import Sequence
 
@@ -91,6 +91,17 @@ def upgrade() -> None:
     with op.batch_alter_table('provider_total', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_provider_total_period'), ['period'], unique=False)
 
+    op.create_table('rollup_dirty',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.PrimaryKeyConstraint('person_id', 'period')
+    )
+    op.create_table('rollup_period',
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.Column('weights_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('period')
+    )
     op.create_table('sync_cursor',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('last_date', sa.Date(), nullable=True),
@@ -215,6 +226,8 @@ def upgrade() -> None:
     sa.Column('tokens', sa.Integer(), nullable=False),
     sa.Column('usage_rows', sa.Integer(), nullable=False),
     sa.Column('unpriced_rows', sa.Integer(), nullable=False),
+    sa.Column('artifacts', sa.Float(), nullable=False),
+    sa.Column('artifact_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('person_id', 'period')
     )
@@ -239,6 +252,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_team_member_person_id'), ['person_id'], unique=False)
+
+    op.create_table('team_period_total',
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+    sa.Column('artifacts', sa.Float(), nullable=False),
+    sa.Column('artifact_count', sa.Integer(), nullable=False),
+    sa.Column('cost_usd', sa.Float(), nullable=False),
+    sa.Column('tokens', sa.Integer(), nullable=False),
+    sa.Column('unpriced_rows', sa.Integer(), nullable=False),
+    sa.Column('unmatched_usd', sa.Float(), nullable=False),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('team_id', 'period')
+    )
+    with op.batch_alter_table('team_period_total', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_period_total_period'), ['period'], unique=False)
 
     op.create_table('usage_row',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -290,6 +319,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_usage_period_person')
 
     op.drop_table('usage_row')
+    with op.batch_alter_table('team_period_total', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_period_total_period'))
+
+    op.drop_table('team_period_total')
     with op.batch_alter_table('team_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_member_person_id'))
 
@@ -328,6 +361,8 @@ def downgrade() -> None:
     op.drop_table('artifact')
     op.drop_table('team')
     op.drop_table('sync_cursor')
+    op.drop_table('rollup_period')
+    op.drop_table('rollup_dirty')
     with op.batch_alter_table('provider_total', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_provider_total_period'))
 
