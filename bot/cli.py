@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     dbs = db.add_subparsers(dest="db_command", required=True)
     dbs.add_parser("upgrade", help="apply migrations")
+    dc = dbs.add_parser("check", help="recompute roll-ups from the raw rows and report any difference")
+    dc.add_argument("--period", type=_period, default=None)
+    dc.add_argument("--repair", action="store_true", help="rebuild the roll-ups from the raw rows afterwards")
 
     pe = sub.add_parser("people", help="people")
     pes = pe.add_subparsers(dest="people_command", required=True)
@@ -215,6 +218,22 @@ def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+def cmd_db_check(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.services.rollups import check, rebuild_all
+
+    w = weights_of(deps.org)
+    with session_scope(deps.engine) as s:
+        diffs = check(s, w, period=args.period)
+    for d in diffs[:50]:
+        out.print(f"{d.period} {d.what} {d.key}: roll-up {d.rollup} != raw {d.raw}", markup=False)
+    if diffs and args.repair:
+        rebuild_all(deps.engine, w)
+        out.print(f"{len(diffs)} difference(s) repaired")
+        return 0
+    out.print("roll-ups match the raw rows" if not diffs else f"{len(diffs)} difference(s)")
+    return 1 if diffs else 0
+
+
 def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     from bot.demo import run_demo
 
@@ -242,6 +261,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     settings = _settings()
     deps = _deps(settings)
     if args.command == "db":
+        if args.db_command == "check":
+            return cmd_db_check(deps, args, out)
         out.print("database is up to date")
         return 0
     if args.command == "teams":

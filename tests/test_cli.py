@@ -155,3 +155,26 @@ def test_bad_config_and_bad_arguments_exit_2(tmp_path):
 def test_db_upgrade_on_an_empty_database(db_url, tmp_path):
     res = cli("db", "upgrade", db_url=db_url, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+
+
+def test_db_check_reports_and_repairs(tmp_path):
+    from sqlalchemy import text
+
+    from bot.db import make_engine, session_scope
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    (tmp_path / "org.yaml").write_text(CONFIG)
+    cli("teams", "import", "org.yaml", db_url=url, cwd=tmp_path)
+    (tmp_path / "u.csv").write_text("date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
+                                    "2026-10-01,alice@example.com,openai,gpt-4o-mini,100,10,30\n")
+    cli("usage", "import", "u.csv", db_url=url, cwd=tmp_path)
+    ok = cli("db", "check", db_url=url, cwd=tmp_path)
+    assert ok.returncode == 0 and "match" in ok.stdout
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        s.execute(text("UPDATE person_period_total SET cost_usd = 1"))
+    engine.dispose()
+    bad = cli("db", "check", db_url=url, cwd=tmp_path)
+    assert bad.returncode == 1 and "difference" in bad.stdout
+    assert cli("db", "check", "--repair", db_url=url, cwd=tmp_path).returncode == 0
+    assert cli("db", "check", db_url=url, cwd=tmp_path).returncode == 0
