@@ -353,3 +353,22 @@ class RollupDirty(SQLModel, table=True):
 
     person_id: int = Field(primary_key=True)
     period: str = Field(primary_key=True, max_length=7)
+
+
+class InboundMessage(SQLModel, table=True):
+    """A DM reply stored before Slack is acknowledged, so a crash or a database outage loses no reply.
+
+    ``key`` is ``msg:{channel}:{ts}`` (the same for Slack's retries). The text is cleared once the
+    reply has been processed.
+    """
+
+    __tablename__ = "inbound_message"
+
+    key: str = Field(primary_key=True, max_length=80)
+    user_id: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    text: str | None = Field(default=None, max_length=40000)
+    received_at: NaiveDatetime = Field(default_factory=utcnow)
+    processed_at: NaiveDatetime | None = Field(default=None, index=True)
+    attempts: int = 0

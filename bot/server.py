@@ -6,6 +6,8 @@ import contextlib
 import json
 import logging
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -28,9 +30,7 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok = ping(deps.engine)
-            body = json.dumps(
-                {"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}
-            ).encode()
+            body = json.dumps({"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}).encode()
             start_response(
                 "200 OK" if ok else "503 Service Unavailable",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
@@ -57,9 +57,7 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
             query = environ.get("QUERY_STRING", "")
             resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
             out = (resp.body or "").encode("utf-8")
-            hdrs = [
-                (k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"
-            ]
+            hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
             hdrs.append(("Content-Length", str(len(out))))
             start_response(f"{resp.status} {_reason(resp.status)}", hdrs)
             return [out]
@@ -78,6 +76,23 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+def start_recovery(deps: Deps, *, every_seconds: float = 60.0) -> threading.Thread:
+    """A daemon thread that finishes DM replies stored but left unprocessed (a crash, a restart)."""
+    from bot.services.interactions import process_pending
+
+    def loop() -> None:
+        while True:
+            try:
+                process_pending(deps)
+            except Exception:
+                log.exception("inbox recovery pass failed; retrying later")
+            time.sleep(every_seconds)
+
+    thread = threading.Thread(target=loop, name="inbox-recovery", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, scheduler: bool = True) -> int:
     """Run the Slack app until stopped."""
     from bot.app import create_app
@@ -85,6 +100,7 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
     if socket_mode:
         deps.settings.require("slack_app_token")
     app = create_app(deps)
+    start_recovery(deps)
     sched = None
     if scheduler:
         from jobs.scheduler import start_background_scheduler

@@ -3,11 +3,13 @@
 from slack_bolt import App
 
 from handlers import actions, commands, errors, events, messages, views
-from handlers.context import make_deps_middleware
+from handlers.context import guard_workspace, make_deps_middleware, store_dm_first
 
 
 def register_all(app: App, deps: object) -> None:
     """Install the dependency middleware and every listener module."""
     app.use(make_deps_middleware(deps))
+    app.use(guard_workspace)
+    app.use(store_dm_first)
     for module in (commands, messages, actions, views, events, errors):
         module.register(app)

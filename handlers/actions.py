@@ -11,9 +11,7 @@ from bot import ids
 from bot.services import interactions
 
 
-def handle_add(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def handle_add(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """*Add artifact*: open the modal."""
     ack()
     answer = interactions.artifact_command(context["deps"], body["user"]["id"], "")

@@ -30,9 +30,7 @@ def handle_artifact(
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
 
 
-def handle_report(
-    ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def handle_report(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
     """/artifact-report [team] [YYYY-MM] [csv]: ack at once, answer through response_url."""
     ack()
     answer = interactions.report_command(context["deps"], command["user_id"], command.get("text") or "")

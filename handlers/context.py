@@ -1,11 +1,18 @@
-"""Bolt middleware that hands listeners their dependencies through the context."""
+"""Bolt middleware: dependencies in the context, the workspace guard, and store-first DM replies."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext
+from slack_bolt import BoltContext, BoltResponse
+
+from bot.services import inbox
+
+log = logging.getLogger(__name__)
+
+OTHER_WORKSPACE = "This app is installed in another Slack workspace; nothing was done."
 
 
 def make_deps_middleware(deps: Any) -> Callable[..., Any]:
@@ -16,3 +23,48 @@ def make_deps_middleware(deps: Any) -> Callable[..., Any]:
         return next()
 
     return inject_deps
+
+
+def guard_workspace(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    """Refuse requests signed for this app but sent from another workspace (team id mismatch)."""
+    mine = context.authorize_result.team_id if context.authorize_result else None
+    theirs = context.team_id
+    if mine and theirs and theirs != mine:
+        log.warning("refused a request from another workspace")
+        if body.get("type") == "event_callback":
+            return BoltResponse(status=200, body="")  # acknowledged and ignored: nothing to retry
+        return BoltResponse(status=200, body=OTHER_WORKSPACE)
+    return next()
+
+
+def is_dm_reply(body: dict[str, Any]) -> bool:
+    """A person's message in the bot's DM (what the reply capture handles)."""
+    event = body.get("event") or {}
+    return (
+        body.get("type") == "event_callback"
+        and event.get("type") == "message"
+        and event.get("channel_type") == "im"
+        and not event.get("bot_id")
+        and event.get("subtype") in (None, "file_share", "thread_broadcast")
+        and bool(event.get("user"))
+        and bool(event.get("ts"))
+        and bool(event.get("channel"))
+    )
+
+
+def store_dm_first(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    """Write a DM reply to the database before Slack is acknowledged; on failure answer 500 so Slack retries."""
+    if is_dm_reply(body):
+        event = body["event"]
+        try:
+            context["inbox_key"] = inbox.store(
+                context["deps"].engine,
+                user_id=event["user"],
+                channel=event["channel"],
+                ts=event["ts"],
+                text=event.get("text") or "",
+            )
+        except Exception:
+            log.exception("could not store a DM reply; asking Slack to retry")
+            return BoltResponse(status=500, body="")
+    return next()

@@ -19,7 +19,7 @@ from bot.links import LinkError, escape_mrkdwn, extract_links, validate_url
 from bot.models import Artifact
 from bot.periods import is_period, period_at, previous
 from bot.scoring import KEPT, KILLED
-from bot.services import access
+from bot.services import access, inbox
 from bot.services.artifacts import (
     NewArtifact,
     add_artifact,
@@ -59,6 +59,19 @@ class Answer:
 
 def _now(deps: Deps) -> dt.datetime:
     return deps.clock()
+
+
+def _message_time(deps: Deps, ts: str) -> dt.datetime:
+    """When the person sent the message (Slack's ts), so a reply processed late still counts for its period.
+
+    A ts far from the clock (not a real Slack timestamp) falls back to the clock.
+    """
+    now = _now(deps)
+    try:
+        sent = dt.datetime.fromtimestamp(float(ts), dt.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now
+    return sent if now - dt.timedelta(days=7) <= sent <= now + dt.timedelta(minutes=5) else now
 
 
 def artifact_command(deps: Deps, user_id: str, text: str) -> Answer:
@@ -116,12 +129,14 @@ def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answ
     never taken from it). Returns None for a replay of a message already handled (Slack retries).
     """
     person = person_for_user(deps.engine, deps.slack, user_id)
+    key = inbox.message_key(channel, ts)
     with session_scope(deps.engine) as s:
         outcome = capture_reply(
-            s, person=person, text=text or "", event_key=f"msg:{channel}:{ts}", now=_now(deps), org=deps.org
+            s, person=person, text=text or "", event_key=key, now=_message_time(deps, ts), org=deps.org
         )
-        if outcome.replayed:
-            return None
+    inbox.mark_processed(deps.engine, key)
+    if outcome.replayed:
+        return None
     if outcome.created and deps.llm is not None:
         refine_titles(deps, [a.id for a in outcome.created if a.id is not None], text)
     with session_scope(deps.engine) as s:
@@ -138,6 +153,22 @@ def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answ
         note_kept=outcome.note is not None,
     )
     return Answer(text=t, blocks=b)
+
+
+def process_pending(deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> int:
+    """Finish DM replies that were stored but not processed (a crash between storing and answering)."""
+    done = 0
+    for row in inbox.pending(deps.engine, older_than=older_than, now=_now(deps)):
+        try:
+            answer = dm_reply(deps, row.user_id, row.channel, row.ts, row.text or "")
+            if answer is not None and deps.slack is not None:
+                deps.slack.chat_postMessage(
+                    channel=row.channel, text=answer.text, blocks=answer.blocks, unfurl_links=False
+                )
+            done += 1
+        except Exception:
+            log.exception("could not process a stored DM reply; it stays pending")
+    return done
 
 
 def refine_titles(deps: Deps, artifact_ids: list[int], text: str) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:29:35.008647
+Create Date: 2026-11-23 18:34:05.639234
 """
 from collections.abc import Sequence
 
@@ -44,6 +44,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('board_snapshot', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_board_snapshot_period'), ['period'], unique=False)
+
+    op.create_table('inbound_message',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=40000), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('processed_at', sa.DateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inbound_message_processed_at'), ['processed_at'], unique=False)
 
     op.create_table('job_lease',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -371,6 +385,10 @@ def downgrade() -> None:
     op.drop_table('person')
     op.drop_table('period')
     op.drop_table('job_lease')
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbound_message_processed_at'))
+
+    op.drop_table('inbound_message')
     with op.batch_alter_table('board_snapshot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_snapshot_period'))
 

@@ -1,0 +1,66 @@
+"""Store-first handling of DM replies: the raw reply is written before Slack gets its 200.
+
+If the write fails (database down), the app answers Slack with an error and Slack retries the
+event; once stored, the reply is processed, and anything a crash left unprocessed is picked up
+by ``pending``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from bot.db import session_scope
+from bot.models import InboundMessage, utcnow
+
+MAX_TEXT = 40000
+
+
+def message_key(channel: str, ts: str) -> str:
+    """The idempotency key of a Slack message (stable across Slack's retries)."""
+    return f"msg:{channel}:{ts}"
+
+
+def store(engine: Engine, *, user_id: str, channel: str, ts: str, text: str) -> str:
+    """Write the reply durably (idempotent); raises when the database is unavailable."""
+    key = message_key(channel, ts)
+    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(
+        InboundMessage.__table__  # type: ignore[attr-defined]
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            ins.values(
+                key=key,
+                user_id=user_id,
+                channel=channel,
+                ts=ts,
+                text=(text or "")[:MAX_TEXT],
+                received_at=utcnow(),
+                attempts=0,
+            ).on_conflict_do_nothing(index_elements=["key"])
+        )
+    return key
+
+
+def mark_processed(engine: Engine, key: str) -> None:
+    """The reply is recorded: forget its raw text."""
+    with session_scope(engine) as s:
+        s.execute(update(InboundMessage).where(InboundMessage.key == key).values(processed_at=utcnow(), text=None))
+
+
+def pending(engine: Engine, *, older_than: dt.timedelta, now: dt.datetime, limit: int = 200) -> list[InboundMessage]:
+    """Stored replies not processed after ``older_than`` (a crash between store and processing)."""
+    cutoff = now.astimezone(dt.UTC).replace(tzinfo=None) - older_than
+    with session_scope(engine) as s:
+        rows = s.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.processed_at.is_(None), InboundMessage.received_at < cutoff)
+            .order_by(InboundMessage.received_at)
+            .limit(limit)
+        ).all()
+        for r in rows:
+            r.attempts += 1
+        return list(rows)
