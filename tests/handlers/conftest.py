@@ -107,11 +107,13 @@ def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = 
         for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
             env.pop(key, None)
         env.update(extra_env or {})
+        log_path = tmp_path / "serve.log"
+        log_file = log_path.open("w")  # a file, not a pipe: a chatty app must never block on its own log
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--no-scheduler"],
             env=env,
             cwd=tmp_path,
-            stdout=subprocess.PIPE,
+            stdout=log_file,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -125,8 +127,7 @@ def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = 
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                raise RuntimeError(f"serve did not start: {out}")
+                raise RuntimeError(f"serve did not start: {log_path.read_text()}")
             time.sleep(0.1)
         try:
             yield Bot(url=url, emu=emu, env=env, cwd=tmp_path)
@@ -136,6 +137,7 @@ def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = 
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            log_file.close()
 
 
 @pytest.fixture
