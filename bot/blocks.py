@@ -198,9 +198,7 @@ def artifact_modal(
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(
-                f"Artifact for *{period}*: something that did not exist a month ago, with a link as evidence."
-            ),
+            _context(f"Artifact for *{period}*: something that did not exist a month ago, with a link as evidence."),
             text_input(ids.BLOCK_TITLE, "Title", title, placeholder="Churn dashboard", max_length=150),
             text_input(
                 ids.BLOCK_LINKS,
@@ -268,9 +266,7 @@ def leaderboard_message(
     return f"{head}. {top}", blocks
 
 
-def report_message(
-    report: Any, *, narrative: str | None = None, reviewer_can_act: bool = True
-) -> tuple[str, Blocks]:
+def report_message(report: Any, *, narrative: str | None = None, reviewer_can_act: bool = True) -> tuple[str, Blocks]:
     """The manager's ``/artifact-report``: scores, members, artifacts with keep/kill buttons."""
     r = report.row
     bar = (
@@ -315,7 +311,10 @@ def report_message(
         for a in m.items[:5]:
             if len(blocks) >= budget_blocks:
                 break
-            block: dict[str, Any] = _section(artifact_line(a.title, a.links, a.status, a.kind))
+            line = artifact_line(a.title, a.links, a.status, a.kind)
+            if getattr(a, "flags", None):
+                line += "\n:warning: " + escape_mrkdwn("; ".join(a.flags))
+            block: dict[str, Any] = _section(line)
             if reviewer_can_act:
                 block = {
                     **block,
@@ -360,8 +359,7 @@ def home_view(
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {period}"}},
         _section(
-            f"Hi {escape_mrkdwn(name)}. This month: *{money(spend_usd)}* of AI spend, "
-            f"{tokens_text(tokens)} tokens."
+            f"Hi {escape_mrkdwn(name)}. This month: *{money(spend_usd)}* of AI spend, {tokens_text(tokens)} tokens."
         ),
         {
             "type": "actions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import getpass
 import io
 import json
 import logging
@@ -70,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     pe = sub.add_parser("people", help="people")
     pes = pe.add_subparsers(dest="people_command", required=True)
     pes.add_parser("sync", help="Slack users -> people")
+    pex = pes.add_parser("export", help="everything stored about a person, as JSON (audited)")
+    pex.add_argument("user", help="email or Slack user id")
+    pfo = pes.add_parser("forget", help="remove a person's personal data, keep anonymised numbers (audited)")
+    pfo.add_argument("user", help="email or Slack user id")
+
+    au = sub.add_parser("audit", help="the audit log (admins)")
+    au.add_argument("--since", type=_date, default=None)
+    au.add_argument("--format", choices=["table", "json"], default="table")
 
     te = sub.add_parser("teams", help="teams")
     tes = te.add_subparsers(dest="teams_command", required=True)
@@ -234,6 +243,44 @@ def cmd_db_check(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     return 1 if diffs else 0
 
 
+def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.services.privacy import export_person, forget_person
+
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(deps.engine) as s:
+        if args.people_command == "export":
+            data = export_person(s, args.user, actor=actor)
+            sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+            return 0
+        pid = forget_person(s, args.user, actor=actor)
+    out.print(f"person {pid} forgotten: personal data and message text removed, anonymised numbers kept")
+    return 0
+
+
+def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.services.privacy import audit_entries
+
+    since = dt.datetime.combine(args.since, dt.time(0), tzinfo=dt.UTC) if args.since else None
+    with session_scope(deps.engine) as s:
+        entries = audit_entries(s, since=since)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(entries, default=str) + "\n")
+        return 0
+    t = Table(title="Audit log")
+    for col in ("at", "actor", "action", "target", "detail"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(
+            str(e["at"]),
+            escape(str(e["actor"])),
+            e["action"],
+            f"{e['target_type']} {e['target_id']}",
+            escape(json.dumps(e["detail"], default=str)[:120]),
+        )
+    out.print(t)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     from bot.demo import run_demo
 
@@ -288,6 +335,10 @@ def run(argv: Sequence[str] | None = None) -> int:
                 f"{', '.join(sorted(res.unpriced_models))}. Kept with their tokens, not priced.[/yellow]"
             )
         return 0
+    if args.command == "people" and args.people_command in ("export", "forget"):
+        return cmd_people_rights(deps, args, out)
+    if args.command == "audit":
+        return cmd_audit(deps, args, out)
     if args.command == "leaderboard":
         return cmd_leaderboard(deps, args, out)
     if args.command == "report":

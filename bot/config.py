@@ -128,6 +128,8 @@ class OrgConfig(BaseModel):
     unreviewed_weight: float = Field(default=0.5, ge=0, le=1)
     kind_weights: dict[str, float] = Field(default_factory=dict)
     min_team_size: int = Field(default=3, ge=1)
+    burst_window_hours: int = Field(default=24, ge=1, le=24 * 14)
+    burst_min_artifacts: int = Field(default=3, ge=1)
     include_guests: bool = False
     checkin: CheckinConfig = Field(default_factory=CheckinConfig)
     identities: dict[str, str] = Field(default_factory=dict)

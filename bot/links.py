@@ -15,6 +15,7 @@ MAX_LINKS_PER_MESSAGE = 20
 _SLACK_LINK = re.compile(r"<((?:https?|[a-zA-Z][a-zA-Z0-9+.-]*):[^<>|\s]*)(?:\|([^<>]*))?>")
 _BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>\"'`]+)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$|^localhost$")
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 _INVISIBLE = {
     "\u200b",
@@ -73,8 +74,12 @@ def validate_url(url: str) -> str:
         raise LinkError("only http:// and https:// links are accepted")
     if parts.username or parts.password:
         raise LinkError("links must not contain a user name or password")
-    host = parts.hostname or ""
-    if not host or ("." not in host and host != "localhost"):
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise LinkError("link has no valid host name") from None
+    if not _HOST.match(ascii_host):
         raise LinkError("link has no valid host name")
     if any(ch.isspace() for ch in url):
         raise LinkError("link contains spaces")
@@ -104,9 +109,7 @@ def normalize_url(url: str) -> str:
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = unicodedata.normalize("NFC", parts.path or "").rstrip("/")
     query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(_TRACKING)
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)
     )
     return urlunsplit(("https", netloc, path, urlencode(query), ""))
 
@@ -141,9 +144,7 @@ def extract_links(text: str) -> tuple[list[Link], list[str]]:
         if norm in seen:
             return
         seen.add(norm)
-        found.append(
-            Link(url=url, normalized=norm, label=(label or "").strip() or None, start=start, end=end)
-        )
+        found.append(Link(url=url, normalized=norm, label=(label or "").strip() or None, start=start, end=end))
 
     for m in _SLACK_LINK.finditer(text):
         spans.append((m.start(), m.end()))

@@ -101,6 +101,11 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
         deps.settings.require("slack_app_token")
     app = create_app(deps)
     start_recovery(deps)
+    if deps.settings.artifact_bot_config:
+        from bot.reload import ConfigWatcher, record_roles
+
+        record_roles(deps, deps.org, actor="startup")
+        ConfigWatcher(deps, deps.settings.artifact_bot_config).start()
     sched = None
     if scheduler:
         from jobs.scheduler import start_background_scheduler

@@ -17,7 +17,7 @@ from bot.deps import Deps
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.links import LinkError, escape_mrkdwn, extract_links, validate_url
 from bot.models import Artifact
-from bot.periods import is_period, period_at, previous
+from bot.periods import is_period, period_at
 from bot.scoring import KEPT, KILLED
 from bot.services import access, inbox
 from bot.services.artifacts import (
@@ -111,6 +111,7 @@ def artifact_command(deps: Deps, user_id: str, text: str) -> Answer:
         art_id, art_title = art.id, art.title
     if not created:
         return Answer(text=f"You already logged that link for {period}: *{escape_mrkdwn(art_title)}*.")
+    flag_claims(deps, [art_id or 0])
     t, b = bk.reply_ack(
         period=period,
         created=[(art_id or 0, art_title, [link.url])],
@@ -139,6 +140,8 @@ def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answ
         return None
     if outcome.created and deps.llm is not None:
         refine_titles(deps, [a.id for a in outcome.created if a.id is not None], text)
+    if outcome.created:
+        flag_claims(deps, [a.id for a in outcome.created if a.id is not None])
     with session_scope(deps.engine) as s:
         ids_ = [a.id for a in outcome.created if a.id is not None]
         fresh = {a.id: a for a in (s.get(Artifact, i) for i in ids_) if a is not None}
@@ -153,6 +156,30 @@ def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answ
         note_kept=outcome.note is not None,
     )
     return Answer(text=t, blocks=b)
+
+
+def flag_claims(deps: Deps, artifact_ids: list[int]) -> int:
+    """Tell both teams' managers when a link is claimed by people of different teams (once per link)."""
+    from bot.services.antigaming import claim_message, cross_team_claim, slack_ids
+
+    notes: list[tuple[list[str], str]] = []
+    with session_scope(deps.engine) as s:
+        for art_id in artifact_ids:
+            art = s.get(Artifact, art_id)
+            claim = cross_team_claim(s, art) if art is not None else None
+            if claim is not None and claim.new:
+                notes.append((slack_ids(claim.managers, s), claim_message(claim)))
+    sent = 0
+    for managers, text in notes:
+        for manager in managers:
+            if deps.slack is None:
+                continue
+            try:
+                deps.slack.chat_postMessage(channel=manager, text=text)
+                sent += 1
+            except Exception:
+                log.exception("could not notify a manager about a cross-team claim")
+    return sent
 
 
 def process_pending(deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> int:
@@ -411,9 +438,10 @@ def submit_artifact_view(
             except (PermissionDenied, NotFound, InputError) as exc:
                 return {ids.BLOCK_TITLE: str(exc)[:150]}, None
             return {}, Answer(text=f"Updated *{escape_mrkdwn(art.title)}* ({art.period}).")
-        period = meta.get("period") if is_period(str(meta.get("period") or "")) else None
-        if period is None or period < previous(period_at(_now(deps), deps.org.tz)):
-            period = open_period(s, person.id or 0, _now(deps), deps.org)
+        # The modal's period comes back from Slack; accept only a period the person may log for now.
+        allowed = {open_period(s, person.id or 0, _now(deps), deps.org), period_at(_now(deps), deps.org.tz)}
+        asked = str(meta.get("period") or "")
+        period = asked if asked in allowed else open_period(s, person.id or 0, _now(deps), deps.org)
         art, created = add_artifact(
             s,
             person=person,
@@ -432,6 +460,9 @@ def submit_artifact_view(
             rejected=[],
             note_kept=False,
         )
+        new_id = art.id if created else None
+    if new_id is not None:
+        flag_claims(deps, [new_id])
     return {}, Answer(text=t, blocks=b)
 
 

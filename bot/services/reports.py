@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,8 @@ from sqlmodel import Session
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
 from bot.models import Artifact, Checkin, Person, Team, TeamMember
+from bot.periods import bounds
+from bot.services.antigaming import burst_people, foreign_urls
 from bot.services.artifacts import links_of
 from bot.services.leaderboard import BoardRow, board, counted_artifact_values
 from bot.services.teams import find_team
@@ -29,6 +32,7 @@ class ReportArtifact:
     links: list[str]
     counted_value: float
     created_at: str
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -156,9 +160,19 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
             artifacts_per_100_usd=r.artifacts_per_100_usd,
             checkin_status=checkins.get(r.person_id),
         )
+    foreign = foreign_urls(session, period, person_ids, sorted({a.primary_url for a in arts}))
+    bursts = burst_people(
+        session, period, person_ids, tz=org.tz, hours=org.burst_window_hours, minimum=org.burst_min_artifacts
+    )
+    burst_start = _burst_start(period, org)
     for a in arts:
         assert a.id is not None
         value = counted.get(a.person_id, {}).get(a.primary_url, 0.0)
+        flags = []
+        if a.primary_url in foreign:
+            flags.append("also claimed by another team")
+        if a.person_id in bursts and a.created_at >= burst_start:
+            flags.append(f"one of {bursts[a.person_id]} logged in the last {org.burst_window_hours}h of the period")
         members[a.person_id].items.append(
             ReportArtifact(
                 id=a.id,
@@ -168,13 +182,12 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
                 links=[link.url for link in links.get(a.id, [])],
                 counted_value=value,
                 created_at=a.created_at.isoformat(timespec="minutes"),
+                flags=flags,
             )
         )
     sent = sum(1 for s in checkins.values() if s in ("sent", "answered", "skipped"))
     answered = sum(1 for s in checkins.values() if s in ("answered", "skipped"))
-    ordered = sorted(
-        members.values(), key=lambda m: (-m.artifacts_per_100_usd, -m.artifacts, m.spend_usd, m.name)
-    )
+    ordered = sorted(members.values(), key=lambda m: (-m.artifacts_per_100_usd, -m.artifacts, m.spend_usd, m.name))
     return TeamReport(
         team=team.name,
         team_id=team.id or 0,
@@ -188,6 +201,11 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         checkins_sent=sent,
         checkins_answered=answered,
     )
+
+
+def _burst_start(period: str, org: OrgConfig) -> dt.datetime:
+    end = dt.datetime.combine(bounds(period)[1] + dt.timedelta(days=1), dt.time(0), tzinfo=org.tz)
+    return (end - dt.timedelta(hours=org.burst_window_hours)).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def report_csv(report: TeamReport) -> str:
@@ -209,6 +227,7 @@ def report_csv(report: TeamReport) -> str:
             "status",
             "counted_value",
             "links",
+            "flags",
         ]
     )
     for m in report.members:
@@ -222,10 +241,19 @@ def report_csv(report: TeamReport) -> str:
             f"{m.artifacts_per_100_usd:.4f}",
         ]
         if not m.items:
-            w.writerow([*base, "", "", "", "", "", ""])
+            w.writerow([*base, "", "", "", "", "", "", ""])
         for a in m.items:
             w.writerow(
-                [*base, a.id, _csv_safe(a.title), a.kind, a.status, f"{a.counted_value:g}", " ".join(a.links)]
+                [
+                    *base,
+                    a.id,
+                    _csv_safe(a.title),
+                    a.kind,
+                    a.status,
+                    f"{a.counted_value:g}",
+                    " ".join(a.links),
+                    "; ".join(a.flags),
+                ]
             )
     return out.getvalue()
 
@@ -237,9 +265,7 @@ def _csv_safe(value: str) -> str:
 
 def team_size(session: Session, team_id: int) -> int:
     """Number of members of a team."""
-    return int(
-        session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0
-    )
+    return int(session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
 
 
 def person_of_slack(session: Session, slack_user_id: str) -> Person | None:
