@@ -11,9 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
-def score_chart(
-    names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str
-) -> bytes:
+def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
     """Horizontal bars of artifacts per $100 per team, with each team's bar marked."""
     n = len(names)
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * n + 1.2)), dpi=100)

@@ -105,9 +105,7 @@ def sample_org() -> OrgConfig:
                 monthly_budget_usd=BUDGETS[name],
             )
         )
-    return OrgConfig(
-        timezone="America/New_York", summary_channel="C0SUMMARY", admins=["U0ADMIN"], teams=teams
-    )
+    return OrgConfig(timezone="America/New_York", summary_channel="C0SUMMARY", admins=["U0ADMIN"], teams=teams)
 
 
 def _usage(period: str, rng: random.Random, person_ids: dict[str, int], heavy: set[str]) -> list[UsageRecord]:
@@ -184,9 +182,7 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             )
         upsert_slack_user(
             s,
-            SlackUser(
-                slack_user_id="U0ADMIN", name="Ada Admin", email="ada@acme.example", tz="America/New_York"
-            ),
+            SlackUser(slack_user_id="U0ADMIN", name="Ada Admin", email="ada@acme.example", tz="America/New_York"),
         )
         ids = {
             f"{n.lower()}@acme.example": p.id
@@ -207,9 +203,7 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
                 period=before,
                 source="demo",
                 source_key=f"demo-prev-{n}",
-                new=NewArtifact(
-                    title=f"Prototype {n}", urls=[f"https://wiki.acme.example/p/{n}"], kind="feature"
-                ),
+                new=NewArtifact(title=f"Prototype {n}", urls=[f"https://wiki.acme.example/p/{n}"], kind="feature"),
                 now=prev_at,
             )
             art.status = "kept"
@@ -269,15 +263,9 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             assert manager is not None
             rep = team_report(s, team_name=team.name, period=period, org=org)
             for k, a in enumerate(item for m in rep.members for item in m.items):
-                status = (
-                    "killed" if (team.name == "Platform" and k == 0) else ("kept" if k % 3 != 2 else None)
-                )
-                if status and manager.slack_user_id not in [
-                    m.slack_user_id for m in rep.members if a in m.items
-                ]:
-                    review(
-                        s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True
-                    )
+                status = "killed" if (team.name == "Platform" and k == 0) else ("kept" if k % 3 != 2 else None)
+                if status and manager.slack_user_id not in [m.slack_user_id for m in rep.members if a in m.items]:
+                    review(s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True)
 
     checkins.mark_skipped(engine, ids["sybil@acme.example"], period, reply_at)
     w = weights_of(org)
@@ -295,6 +283,4 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
         json.dumps({"channel": org.summary_channel, "text": text, "blocks": blocks}, indent=2)
     )
     (out_dir / "weekly-summary.png").write_bytes(summary.chart_png)
-    return DemoResult(
-        period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir
-    )
+    return DemoResult(period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir)

@@ -71,7 +71,7 @@ def _plain(fragment: str) -> str:
     return _SPACES.sub(" ", strip_invisible(text)).strip()
 
 
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _VERBS = (
     "shipped|built|made|created|launched|wrote up|wrote|published|set up|put together|released|"
     "deployed|finished|delivered|automated|prototyped|added|rolled out|kicked off|spun up|stood up|"
@@ -183,9 +183,37 @@ def _title_after(fragment: str) -> str | None:
 
 _ID_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{6,}$|^\d+$")
 _GENERIC_SEGMENTS = {
-    "edit", "view", "app", "apps", "d", "document", "spreadsheets", "presentation", "share", "reporting",
-    "dashboards", "dashboard", "pull", "pulls", "issues", "blob", "tree", "main", "master", "wiki",
-    "drive", "folders", "file", "question", "workbook", "index", "home", "en", "u", "s", "v2",
+    "edit",
+    "view",
+    "app",
+    "apps",
+    "d",
+    "document",
+    "spreadsheets",
+    "presentation",
+    "share",
+    "reporting",
+    "dashboards",
+    "dashboard",
+    "pull",
+    "pulls",
+    "issues",
+    "blob",
+    "tree",
+    "main",
+    "master",
+    "wiki",
+    "drive",
+    "folders",
+    "file",
+    "question",
+    "workbook",
+    "index",
+    "home",
+    "en",
+    "u",
+    "s",
+    "v2",
 }
 
 
@@ -213,8 +241,23 @@ def _title_from_url(url: str) -> str:
     return clean_title(f"{display_host(url)}/{tail}" if tail else display_host(url), TITLE_LIMIT)
 
 
-_GENERIC_LABELS = {"here", "link", "this", "this one", "click here", "it", "that", "url", "see here", "there",
-                   "demo", "here it is", "this link", "the link", "link here"}
+_GENERIC_LABELS = {
+    "here",
+    "link",
+    "this",
+    "this one",
+    "click here",
+    "it",
+    "that",
+    "url",
+    "see here",
+    "there",
+    "demo",
+    "here it is",
+    "this link",
+    "the link",
+    "link here",
+}
 
 
 def _label_title(link: Link) -> tuple[str | None, bool]:
@@ -240,23 +283,94 @@ def _label_title(link: Link) -> tuple[str | None, bool]:
 
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "agent": ("agent", "agents", "bot", "bots", "chatbot", "assistant", "copilot", "gpt", "llm"),
-    "workflow": ("workflow", "workflows", "automation", "automations", "automated", "automate", "zap",
-                 "script", "pipeline", "integration", "cron", "alert", "alerts", "sync", "router",
-                 "reminders", "handoff"),
-    "dashboard": ("dashboard", "dashboards", "report", "reports", "reporting", "chart", "charts", "funnel",
-                  "tracker", "kpi", "kpis", "scorecard", "looker", "tableau", "metabase"),
+    "workflow": (
+        "workflow",
+        "workflows",
+        "automation",
+        "automations",
+        "automated",
+        "automate",
+        "zap",
+        "script",
+        "pipeline",
+        "integration",
+        "cron",
+        "alert",
+        "alerts",
+        "sync",
+        "router",
+        "reminders",
+        "handoff",
+    ),
+    "dashboard": (
+        "dashboard",
+        "dashboards",
+        "report",
+        "reports",
+        "reporting",
+        "chart",
+        "charts",
+        "funnel",
+        "tracker",
+        "kpi",
+        "kpis",
+        "scorecard",
+        "looker",
+        "tableau",
+        "metabase",
+    ),
     "campaign": ("campaign", "campaigns", "sequence", "newsletter", "promo", "webinar", "outreach", "ads"),
-    "feature": ("feature", "features", "pr", "pull request", "release", "endpoint", "api", "flow",
-                "portal", "export", "page", "filters"),
-    "document": ("doc", "docs", "document", "spec", "writeup", "write-up", "guide", "guidelines",
-                 "playbook", "runbook", "memo", "rfc", "wiki", "deck", "methodology", "handbook",
-                 "dictionary"),
-    "experiment": ("experiment", "experiments", "a/b", "ab test", "test", "pilot", "prototype",
-                   "prototyped", "poc", "eval", "trial"),
+    "feature": (
+        "feature",
+        "features",
+        "pr",
+        "pull request",
+        "release",
+        "endpoint",
+        "api",
+        "flow",
+        "portal",
+        "export",
+        "page",
+        "filters",
+    ),
+    "document": (
+        "doc",
+        "docs",
+        "document",
+        "spec",
+        "writeup",
+        "write-up",
+        "guide",
+        "guidelines",
+        "playbook",
+        "runbook",
+        "memo",
+        "rfc",
+        "wiki",
+        "deck",
+        "methodology",
+        "handbook",
+        "dictionary",
+    ),
+    "experiment": (
+        "experiment",
+        "experiments",
+        "a/b",
+        "ab test",
+        "test",
+        "pilot",
+        "prototype",
+        "prototyped",
+        "poc",
+        "eval",
+        "trial",
+    ),
 }
 _KIND_PATTERN = re.compile(
-    r"(?<![\w/-])(" + "|".join(sorted((re.escape(w) for ws in _KIND_WORDS.values() for w in ws),
-                                     key=len, reverse=True)) + r")(?![\w/-])",
+    r"(?<![\w/-])("
+    + "|".join(sorted((re.escape(w) for ws in _KIND_WORDS.values() for w in ws), key=len, reverse=True))
+    + r")(?![\w/-])",
     re.IGNORECASE,
 )
 _WORD_KIND = {w: kind for kind, words in _KIND_WORDS.items() for w in words}
@@ -301,19 +415,62 @@ def guess_kind(title: str, context: str = "", urls: Iterable[str] = ()) -> str:
 
 # --- deterministic extraction ---------------------------------------------------------------
 
-_EVIDENCE = {"code", "repo", "repository", "source", "pr", "prs", "pull", "request", "commit", "commits",
-             "demo", "video", "loom", "recording", "screenshot", "screenshots", "script", "readme",
-             "walkthrough", "mr"}
-_CONNECTORS = {"and", "the", "its", "it's", "it", "is", "are", "here", "at", "with", "plus", "also", "see",
-               "in", "on", "of", "for", "this", "my", "a", "an", "same", "as", "lives", "behind"}
+_EVIDENCE = {
+    "code",
+    "repo",
+    "repository",
+    "source",
+    "pr",
+    "prs",
+    "pull",
+    "request",
+    "commit",
+    "commits",
+    "demo",
+    "video",
+    "loom",
+    "recording",
+    "screenshot",
+    "screenshots",
+    "script",
+    "readme",
+    "walkthrough",
+    "mr",
+}
+_CONNECTORS = {
+    "and",
+    "the",
+    "its",
+    "it's",
+    "it",
+    "is",
+    "are",
+    "here",
+    "at",
+    "with",
+    "plus",
+    "also",
+    "see",
+    "in",
+    "on",
+    "of",
+    "for",
+    "this",
+    "my",
+    "a",
+    "an",
+    "same",
+    "as",
+    "lives",
+    "behind",
+}
 
 
 def _is_evidence(words_text: str) -> bool:
     """True when text names only supporting evidence (``and the code is here``, ``PR #2302``)."""
     words = re.findall(r"[a-z][a-z'-]*|\d+", _plain(words_text).lower())
     words = [w for w in words if not w.isdigit()]
-    return bool(words) and all(w in _EVIDENCE | _CONNECTORS for w in words) and any(
-        w in _EVIDENCE for w in words)
+    return bool(words) and all(w in _EVIDENCE | _CONNECTORS for w in words) and any(w in _EVIDENCE for w in words)
 
 
 def _impact_after(fragment: str) -> str | None:
@@ -348,8 +505,8 @@ def deterministic_extract(text: str) -> list[ExtractedArtifact]:
         seg_end = min([b - 1 for b in bounds if b > link.end] + [len(text)])
         prev_end = links[i - 1].end if i > 0 and segs[i - 1] == seg else seg_start
         next_start = links[i + 1].start if i + 1 < len(links) and segs[i + 1] == seg else seg_end
-        before = text[max(prev_end, seg_start):link.start]
-        after = text[link.end:next_start]
+        before = text[max(prev_end, seg_start) : link.start]
+        after = text[link.end : next_start]
         label, weak_label = _label_title(link)
         previous = last_in_seg.get(seg)
         label_only = bool(link.label) and not _plain(before).strip(_EDGE)
@@ -385,7 +542,7 @@ def _boundary_positions(text: str, links: list[Link]) -> list[int]:
     """Positions just after each sentence/line boundary, ignoring characters inside links."""
     masked = list(text)
     for link in links:
-        masked[link.start:link.end] = ["x"] * (link.end - link.start)
+        masked[link.start : link.end] = ["x"] * (link.end - link.start)
     flat = _SLACK_TOKEN.sub(lambda m: "x" * len(m.group(0)), "".join(masked))
     return [m.end() for m in _BOUNDARY.finditer(flat)]
 
@@ -450,6 +607,7 @@ def add_missing(extracted: list[ExtractedArtifact], text: str) -> list[Extracted
     for artifact in deterministic_extract(text):
         urls = [url for url in artifact.links if normalize_url(url) in missing]
         if urls:
-            extra.append(ExtractedArtifact(title=artifact.title, kind=artifact.kind, links=urls,
-                                           impact=artifact.impact))
+            extra.append(
+                ExtractedArtifact(title=artifact.title, kind=artifact.kind, links=urls, impact=artifact.impact)
+            )
     return [*extracted, *extra]

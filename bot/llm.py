@@ -91,6 +91,7 @@ _SLACK_LINK = re.compile(r"<(https?://[^<>|\s]+)(?:\|([^<>]*))?>")
 
 def _reply_for_model(text: str) -> str:
     """The reply as a person reads it: ``<url|label>`` → ``label (url)``, entities decoded."""
+
     def link(m: re.Match[str]) -> str:
         return f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1)
 
@@ -282,13 +283,22 @@ class LLM:
             details = getattr(usage, "prompt_tokens_details", None)
             cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
             day = self.clock().astimezone(dt.UTC).date()
-            cost = price_tokens(PROVIDER, self.model, day, input_tokens=prompt, output_tokens=completion,
-                                cached_tokens=cached)
-            self.on_usage(UsageRecord(
-                date=day, identity=self.identity, provider=PROVIDER, model=self.model,
-                input_tokens=prompt, output_tokens=completion, cached_tokens=cached, requests=1,
-                cost_usd=cost,
-            ))
+            cost = price_tokens(
+                PROVIDER, self.model, day, input_tokens=prompt, output_tokens=completion, cached_tokens=cached
+            )
+            self.on_usage(
+                UsageRecord(
+                    date=day,
+                    identity=self.identity,
+                    provider=PROVIDER,
+                    model=self.model,
+                    input_tokens=prompt,
+                    output_tokens=completion,
+                    cached_tokens=cached,
+                    requests=1,
+                    cost_usd=cost,
+                )
+            )
         except Exception:
             log.exception("could not account the bot's own usage")
 
@@ -325,10 +335,11 @@ class LLM:
             payload = {"reply": _reply_for_model(text), "links": [link.url for link in found]}
             content = self._complete(
                 [
-                    {"role": "system", "content": load_prompt("extract_system").substitute(
-                        kinds=", ".join(ARTIFACT_KINDS))},
-                    {"role": "user", "content": load_prompt("extract_user").substitute(
-                        reply_json=_json_data(payload))},
+                    {
+                        "role": "system",
+                        "content": load_prompt("extract_system").substitute(kinds=", ".join(ARTIFACT_KINDS)),
+                    },
+                    {"role": "user", "content": load_prompt("extract_user").substitute(reply_json=_json_data(payload))},
                 ],
                 max_tokens=EXTRACT_MAX_TOKENS,
                 response_format={
@@ -348,11 +359,10 @@ class LLM:
         kept = {normalize_url(u) for a in verified for u in a.links}
         dropped = [u for a in proposed for u in a.links if _norm_or_raw(u) not in kept]
         complete = add_missing(verified, text)
-        added = [u for a in complete[len(verified):] for u in a.links]
+        added = [u for a in complete[len(verified) :] for u in a.links]
         if dropped:
             log.warning("model proposed %d link(s) not in the message; dropped", len(dropped))
-        return ExtractionResult(complete, "model", None, dropped_links=dropped, added_links=added,
-                                rejected=rejected)
+        return ExtractionResult(complete, "model", None, dropped_links=dropped, added_links=added, rejected=rejected)
 
     # -- narrative --
 
@@ -371,8 +381,10 @@ class LLM:
             content = self._complete(
                 [
                     {"role": "system", "content": load_prompt("narrative_system").substitute()},
-                    {"role": "user", "content": load_prompt("narrative_user").substitute(
-                        report_json=_json_data(payload))},
+                    {
+                        "role": "user",
+                        "content": load_prompt("narrative_user").substitute(report_json=_json_data(payload)),
+                    },
                 ],
                 max_tokens=NARRATIVE_MAX_TOKENS,
             )
@@ -443,12 +455,14 @@ def _parse_artifacts(content: str) -> list[ExtractedArtifact]:
             raise _Fallback("malformed")
         if not all(isinstance(u, str) for u in links):
             raise _Fallback("malformed")
-        out.append(ExtractedArtifact(
-            title=title[:TITLE_LIMIT * 2],
-            kind=kind if isinstance(kind, str) else "other",
-            links=list(links)[:50],
-            impact=impact[:IMPACT_LIMIT * 2] if isinstance(impact, str) else None,
-        ))
+        out.append(
+            ExtractedArtifact(
+                title=title[: TITLE_LIMIT * 2],
+                kind=kind if isinstance(kind, str) else "other",
+                links=list(links)[:50],
+                impact=impact[: IMPACT_LIMIT * 2] if isinstance(impact, str) else None,
+            )
+        )
     return out
 
 
@@ -578,9 +592,11 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
     parts: list[str] = []
     if items:
         by_status = counts["items_by_status"]
-        status_bits = [f"{by_status[s]} {label}" for s, label in
-                       (("kept", "kept"), ("submitted", "awaiting review"), ("killed", "killed"))
-                       if by_status.get(s)]
+        status_bits = [
+            f"{by_status[s]} {label}"
+            for s, label in (("kept", "kept"), ("submitted", "awaiting review"), ("killed", "killed"))
+            if by_status.get(s)
+        ]
         head = f"{scope} logged {len(items)} artifact{'s' if len(items) != 1 else ''} in {period}"
         parts.append(head + (f" ({', '.join(status_bits)})" if status_bits else "") + ".")
     else:
@@ -602,15 +618,20 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
         kinds = Counter(str(i.get("kind") or "other") for i in items).most_common(3)
         parts.append("Most logged: " + ", ".join(f"{k} ({n})" for k, n in kinds) + ".")
         best = sorted(items, key=lambda i: (i.get("status") != "kept", str(i.get("title") or "")))[:3]
-        named = [f"“{i.get('title')}” ({i.get('person')})" if i.get("person") else f"“{i.get('title')}”"
-                 for i in best if i.get("title")]
+        named = [
+            f"“{i.get('title')}” ({i.get('person')})" if i.get("person") else f"“{i.get('title')}”"
+            for i in best
+            if i.get("title")
+        ]
         if named:
             parts.append("Highlights: " + ", ".join(named) + ".")
     if teams:
         top = min(teams, key=lambda t: _num(t.get("rank")) or math.inf)
         top_score = _num(top.get("artifacts_per_100_usd"))
-        parts.append(f"Top team: {top.get('name')}"
-                     + (f" at {top_score:.2f} artifacts per $100." if top_score is not None else "."))
+        parts.append(
+            f"Top team: {top.get('name')}"
+            + (f" at {top_score:.2f} artifacts per $100." if top_score is not None else ".")
+        )
     unmatched = _num(report_data.get("unmatched_spend_usd"))
     idle = [p for p in report_data.get("spend_without_artifact") or [] if isinstance(p, dict)]
     if unmatched:
@@ -663,31 +684,63 @@ def record_own_usage(engine: Engine, record: UsageRecord, org: OrgConfig) -> Non
     with session_scope(engine) as session:
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        key = {"source": USAGE_SOURCE, "date": record.date, "identity": identity,
-               "provider": record.provider, "model": record.model}
+        key = {
+            "source": USAGE_SOURCE,
+            "date": record.date,
+            "identity": identity,
+            "provider": record.provider,
+            "model": record.model,
+        }
         session.execute(
-            insert(UsageRow).values(**key, period=period_of(record.date), person_id=person_id,
-                                    cost_usd=0.0, priced=True, imported_at=utcnow())
+            insert(UsageRow)
+            .values(
+                **key,
+                period=period_of(record.date),
+                person_id=person_id,
+                cost_usd=0.0,
+                priced=True,
+                imported_at=utcnow(),
+            )
             .on_conflict_do_nothing(index_elements=list(key))
         )
         match = [col(getattr(UsageRow, k)) == v for k, v in key.items()]
         row = session.scalars(select(UsageRow).where(*match).with_for_update()).one()
-        own_cost = record.cost_usd if record.cost_usd is not None else price_tokens(
-            record.provider, record.model, record.date, input_tokens=record.input_tokens,
-            output_tokens=record.output_tokens, cached_tokens=record.cached_tokens)
+        own_cost = (
+            record.cost_usd
+            if record.cost_usd is not None
+            else price_tokens(
+                record.provider,
+                record.model,
+                record.date,
+                input_tokens=record.input_tokens,
+                output_tokens=record.output_tokens,
+                cached_tokens=record.cached_tokens,
+            )
+        )
         cost = None if own_cost is None or row.cost_usd is None else row.cost_usd + own_cost
-        upsert_records(session, [UsageRecord(
-            date=record.date, identity=identity, provider=record.provider, model=record.model,
-            input_tokens=row.input_tokens + record.input_tokens,
-            output_tokens=row.output_tokens + record.output_tokens,
-            cached_tokens=row.cached_tokens + record.cached_tokens,
-            requests=row.requests + max(record.requests, 1),
-            cost_usd=cost, person_id=person_id,
-        )], source=USAGE_SOURCE)
+        upsert_records(
+            session,
+            [
+                UsageRecord(
+                    date=record.date,
+                    identity=identity,
+                    provider=record.provider,
+                    model=record.model,
+                    input_tokens=row.input_tokens + record.input_tokens,
+                    output_tokens=row.output_tokens + record.output_tokens,
+                    cached_tokens=row.cached_tokens + record.cached_tokens,
+                    requests=row.requests + max(record.requests, 1),
+                    cost_usd=cost,
+                    person_id=person_id,
+                )
+            ],
+            source=USAGE_SOURCE,
+        )
 
 
 def usage_recorder(engine: Engine, org: OrgConfig) -> Callable[[UsageRecord], None]:
     """An ``on_usage`` callback storing the bot's usage with ``record_own_usage``; logs, never raises."""
+
     def record(rec: UsageRecord) -> None:
         try:
             record_own_usage(engine, rec, org)
@@ -699,7 +752,5 @@ def usage_recorder(engine: Engine, org: OrgConfig) -> Callable[[UsageRecord], No
 
 def own_usage_rows(session: Session, org: OrgConfig) -> Iterable[UsageRow]:
     """The bot's stored usage rows (for reports and tests)."""
-    query = select(UsageRow).where(
-        col(UsageRow.source) == USAGE_SOURCE, col(UsageRow.identity) == org.bot_identity
-    )
+    query = select(UsageRow).where(col(UsageRow.source) == USAGE_SOURCE, col(UsageRow.identity) == org.bot_identity)
     return session.scalars(query).all()

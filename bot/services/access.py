@@ -26,9 +26,7 @@ def viewer(session: Session, org: OrgConfig, slack_user_id: str) -> Viewer:
     person = session.scalars(select(Person).where(Person.slack_user_id == slack_user_id)).first()
     email = person.email if person else None
     idents = [slack_user_id] + ([email] if email else [])
-    managed = frozenset(
-        session.scalars(select(TeamManager.team_id).where(TeamManager.ident.in_(idents))).all()
-    )  # type: ignore[attr-defined]
+    managed = frozenset(session.scalars(select(TeamManager.team_id).where(TeamManager.ident.in_(idents))).all())  # type: ignore[attr-defined]
     admin = slack_user_id in org.admins or (email is not None and email in [a.lower() for a in org.admins])
     return Viewer(slack_user_id=slack_user_id, email=email, is_admin=admin, managed_team_ids=managed)
 

@@ -184,9 +184,7 @@ def links_of(session: Session, artifact_ids: list[int]) -> dict[int, list[Artifa
 
 def mark_answered(session: Session, person_id: int, period: str, now: dt.datetime) -> None:
     """Record that a person answered the period's check-in."""
-    c = session.scalars(
-        select(Checkin).where(Checkin.person_id == person_id, Checkin.period == period)
-    ).first()
+    c = session.scalars(select(Checkin).where(Checkin.person_id == person_id, Checkin.period == period)).first()
     if c is not None and c.status in ("pending", "sent", "failed", "skipped"):
         c.status = "answered"
         c.answered_at = now.astimezone(dt.UTC).replace(tzinfo=None)
@@ -231,9 +229,7 @@ def capture_reply(
     if extracted is None:
         from bot.extraction import deterministic_extract
 
-        extracted = [
-            NewArtifact(title=e.title, urls=e.links, kind=e.kind) for e in deterministic_extract(text)
-        ]
+        extracted = [NewArtifact(title=e.title, urls=e.links, kind=e.kind) for e in deterministic_extract(text)]
     _, outcome.rejected = extract_links(text)
     for i, new in enumerate(extracted[:MAX_ARTIFACTS_PER_MESSAGE]):
         try:
@@ -262,11 +258,7 @@ def capture_reply(
 
 
 def _audit(session: Session, actor: str, action: str, artifact: Artifact, detail: dict[str, object]) -> None:
-    session.add(
-        AuditLog(
-            actor=actor, action=action, target_type="artifact", target_id=str(artifact.id), detail=detail
-        )
-    )
+    session.add(AuditLog(actor=actor, action=action, target_type="artifact", target_id=str(artifact.id), detail=detail))
 
 
 def review(
@@ -339,9 +331,7 @@ def edit_artifact(
         session.delete(link)
     session.flush()
     for pos, url in enumerate(dict.fromkeys(urls)):
-        session.add(
-            ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=normalize_url(url))
-        )
+        session.add(ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=normalize_url(url)))
     artifact.title = clean_title(new.title, MAX_TITLE)
     artifact.kind = new.kind
     artifact.description = (new.description or "").strip() or None
@@ -372,9 +362,7 @@ def remove_artifact(session: Session, *, artifact_id: int, actor: Person, now: d
         raise PermissionDenied("Only the person who logged an artifact can remove it.")
     artifact.removed = True
     artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
-    _audit(
-        session, actor.slack_user_id or str(actor.id), "artifact_removed", artifact, {"title": artifact.title}
-    )
+    _audit(session, actor.slack_user_id or str(actor.id), "artifact_removed", artifact, {"title": artifact.title})
     session.flush()
     return artifact
 

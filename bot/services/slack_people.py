@@ -34,13 +34,7 @@ class SyncResult:
 def to_slack_user(user: dict[str, Any]) -> SlackUser:
     """The fields the bot keeps from a Slack user object."""
     profile = user.get("profile") or {}
-    name = (
-        user.get("real_name")
-        or profile.get("real_name")
-        or profile.get("display_name")
-        or user.get("name")
-        or ""
-    )
+    name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name") or ""
     return SlackUser(
         slack_user_id=user["id"],
         email=(profile.get("email") or None),
@@ -66,11 +60,7 @@ def sync_people(engine: Engine, client: WebClient, org: OrgConfig, *, page_size:
     seen: list[str] = []
     cursor: str | None = None
     while True:
-        resp = (
-            client.users_list(limit=page_size, cursor=cursor)
-            if cursor
-            else client.users_list(limit=page_size)
-        )
+        resp = client.users_list(limit=page_size, cursor=cursor) if cursor else client.users_list(limit=page_size)
         members = resp.get("members") or []
         with session_scope(engine) as s:
             for user in members:
@@ -78,9 +68,7 @@ def sync_people(engine: Engine, client: WebClient, org: OrgConfig, *, page_size:
                     result.skipped += 1
                     continue
                 su = to_slack_user(user)
-                existing = find_person(s, su.slack_user_id) or (
-                    find_person(s, su.email) if su.email else None
-                )
+                existing = find_person(s, su.slack_user_id) or (find_person(s, su.email) if su.email else None)
                 upsert_slack_user(s, su)
                 seen.append(su.slack_user_id)
                 if existing is None:

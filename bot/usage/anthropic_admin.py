@@ -92,7 +92,12 @@ MESSAGES_GROUP_BY = ("account_id", "api_key_id", "model", "service_tier")
 _M = TypeVar("_M", bound=BaseModel)
 
 SIGNAL_METRICS = (
-    "sessions", "lines_added", "lines_removed", "commits", "pull_requests", "estimated_cost_usd",
+    "sessions",
+    "lines_added",
+    "lines_removed",
+    "commits",
+    "pull_requests",
+    "estimated_cost_usd",
 )
 
 
@@ -224,8 +229,13 @@ class AnthropicAdmin:
     def _get(self, path: str, params: list[tuple[str, str | int]]) -> dict[str, Any]:
         self.requests_made += 1
         return get_json(
-            self._http, path, params, provider="Anthropic", key_variable=KEY_VARIABLE,
-            max_retries=self._max_retries, sleep=self._sleep,
+            self._http,
+            path,
+            params,
+            provider="Anthropic",
+            key_variable=KEY_VARIABLE,
+            max_retries=self._max_retries,
+            sleep=self._sleep,
         )
 
     def _paged(self, path: str, params: list[tuple[str, str | int]]) -> Iterator[dict[str, Any]]:
@@ -266,7 +276,9 @@ class AnthropicAdmin:
     def messages_usage(self, start: dt.datetime, end: dt.datetime) -> Iterator[MessagesBucket]:
         """Daily messages usage buckets in ``[start, end)`` grouped by account, key, model and tier."""
         params: list[tuple[str, str | int]] = [
-            ("starting_at", rfc3339(start)), ("ending_at", rfc3339(end)), ("bucket_width", "1d"),
+            ("starting_at", rfc3339(start)),
+            ("ending_at", rfc3339(end)),
+            ("bucket_width", "1d"),
             ("limit", USAGE_PAGE_BUCKETS),
         ]
         params += [("group_by[]", g) for g in MESSAGES_GROUP_BY]
@@ -276,7 +288,9 @@ class AnthropicAdmin:
     def cost_report(self, start: dt.datetime, end: dt.datetime) -> Iterator[CostBucket]:
         """Daily cost buckets in ``[start, end)`` (organisation totals)."""
         params: list[tuple[str, str | int]] = [
-            ("starting_at", rfc3339(start)), ("ending_at", rfc3339(end)), ("bucket_width", "1d"),
+            ("starting_at", rfc3339(start)),
+            ("ending_at", rfc3339(end)),
+            ("bucket_width", "1d"),
             ("limit", USAGE_PAGE_BUCKETS),
         ]
         for item in self._paged("/v1/organizations/cost_report", params):
@@ -331,9 +345,15 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
         return None
     model = (r.model or "unknown").strip() or "unknown"
     cost = token_cost(
-        PROVIDER, model, day,
-        uncached_input=r.uncached_input_tokens, cache_read=r.cache_read_input_tokens,
-        cache_write_5m=w5, cache_write_1h=w1, output=r.output_tokens, web_searches=searches,
+        PROVIDER,
+        model,
+        day,
+        uncached_input=r.uncached_input_tokens,
+        cache_read=r.cache_read_input_tokens,
+        cache_write_5m=w5,
+        cache_write_1h=w1,
+        output=r.output_tokens,
+        web_searches=searches,
         batch=r.service_tier == "batch",
     )
     # The spender is the user account when Anthropic names one (OAuth requests); otherwise the
@@ -346,8 +366,14 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
     else:
         identity, aliases = UNATTRIBUTED, ()
     return SpendRow(
-        date=day, provider=PROVIDER, model=model[:120], identity=identity, aliases=aliases,
-        input_tokens=inp, output_tokens=r.output_tokens, cached_tokens=r.cache_read_input_tokens,
+        date=day,
+        provider=PROVIDER,
+        model=model[:120],
+        identity=identity,
+        aliases=aliases,
+        input_tokens=inp,
+        output_tokens=r.output_tokens,
+        cached_tokens=r.cache_read_input_tokens,
         cost_usd=cost,
     )
 
@@ -446,7 +472,12 @@ def fetch_anthropic(
     result.requests_made = client.requests_made
     log.info(
         "anthropic: %d usage rows, %d billed days, %d Claude Code signals for %s..%s (%d requests)",
-        len(result.rows), len(result.totals), len(result.signals), first, last, result.requests_made,
+        len(result.rows),
+        len(result.totals),
+        len(result.signals),
+        first,
+        last,
+        result.requests_made,
     )
     return result
 

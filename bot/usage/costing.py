@@ -65,12 +65,8 @@ def token_prices(provider: str, model: str, day: dt.date) -> TokenPrices | None:
         return fallback if value is None else value / unit
 
     write = per_token(Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT), base.input)
-    write_5m = per_token(
-        Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_5m_tokens=_UNIT), write
-    )
-    write_1h = per_token(
-        Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_1h_tokens=_UNIT), write
-    )
+    write_5m = per_token(Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_5m_tokens=_UNIT), write)
+    write_1h = per_token(Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_1h_tokens=_UNIT), write)
     search = per_token(Usage(web_searches=_SEARCHES), 0.0, _SEARCHES)
     return TokenPrices(
         input=base.input,

@@ -145,23 +145,39 @@ def _bucket_day(bucket: Any, tz: zoneinfo.ZoneInfo) -> dt.date:
 def _usage_pages(client: OpenAI, endpoint: TokenEndpoint, start: int, end: int) -> Iterator[Any]:
     usage = client.admin.organization.usage
     if endpoint == "completions":
+
         def fetch(page: str | None) -> Any:
             return usage.completions(
-                start_time=start, end_time=end, bucket_width="1d", limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model", "batch"], page=page or omit,
+                start_time=start,
+                end_time=end,
+                bucket_width="1d",
+                limit=USAGE_PAGE_BUCKETS,
+                group_by=["user_id", "api_key_id", "model", "batch"],
+                page=page or omit,
             )
     elif endpoint == "embeddings":
+
         def fetch(page: str | None) -> Any:
             return usage.embeddings(
-                start_time=start, end_time=end, bucket_width="1d", limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model"], page=page or omit,
+                start_time=start,
+                end_time=end,
+                bucket_width="1d",
+                limit=USAGE_PAGE_BUCKETS,
+                group_by=["user_id", "api_key_id", "model"],
+                page=page or omit,
             )
     else:
+
         def fetch(page: str | None) -> Any:
             return usage.moderations(
-                start_time=start, end_time=end, bucket_width="1d", limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model"], page=page or omit,
+                start_time=start,
+                end_time=end,
+                bucket_width="1d",
+                limit=USAGE_PAGE_BUCKETS,
+                group_by=["user_id", "api_key_id", "model"],
+                page=page or omit,
             )
+
     return _pages(fetch, f"usage/{endpoint}")
 
 
@@ -181,8 +197,14 @@ def _row(endpoint: TokenEndpoint, day: dt.date, data: dict[str, object]) -> Spen
     if inp == 0 and out == 0 and requests == 0:
         return None
     cost = token_cost(
-        PROVIDER, model, day,
-        uncached_input=inp - cached - write, cache_read=cached, cache_write=write, output=out, batch=batch,
+        PROVIDER,
+        model,
+        day,
+        uncached_input=inp - cached - write,
+        cache_read=cached,
+        cache_write=write,
+        output=out,
+        batch=batch,
     )
     # The spender is the user when OpenAI names one; the API key only for keys without a user
     # (service accounts), so a config mapping of a shared key never captures a user's own calls.
@@ -196,8 +218,16 @@ def _row(endpoint: TokenEndpoint, day: dt.date, data: dict[str, object]) -> Spen
     else:
         identity, aliases = UNATTRIBUTED, ()
     return SpendRow(
-        date=day, provider=PROVIDER, model=model[:120], identity=identity, aliases=aliases,
-        input_tokens=inp, output_tokens=out, cached_tokens=cached, requests=requests, cost_usd=cost,
+        date=day,
+        provider=PROVIDER,
+        model=model[:120],
+        identity=identity,
+        aliases=aliases,
+        input_tokens=inp,
+        output_tokens=out,
+        cached_tokens=cached,
+        requests=requests,
+        cost_usd=cost,
     )
 
 
@@ -246,9 +276,7 @@ def fetch_openai(
         raise ProviderError(f"OpenAI admin API failed: {exc}") from exc
 
 
-def _fetch(
-    client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime
-) -> ProviderFetch:
+def _fetch(client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
     start, end = query_window(first, last, now)
     start_s, end_s = int(start.timestamp()), int(end.timestamp())
     result = ProviderFetch(source=SOURCE, first=first, last=last)
@@ -290,6 +318,10 @@ def _fetch(
             result.totals[day] = total
     log.info(
         "openai: %d usage rows, %d billed days for %s..%s (%d requests)",
-        len(result.rows), len(result.totals), first, last, result.requests_made,
+        len(result.rows),
+        len(result.totals),
+        first,
+        last,
+        result.requests_made,
     )
     return result

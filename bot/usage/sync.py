@@ -101,9 +101,7 @@ class _Resolver:
     """Spender → person rules: config ``identities`` first, then email, then Slack lookup."""
 
     def __init__(self, org: OrgConfig, lookup_email: Callable[[str], SlackUser | None] | None) -> None:
-        self.overrides = {
-            k.strip().casefold(): v.strip() for k, v in org.identities.items() if k.strip() and v.strip()
-        }
+        self.overrides = {k.strip().casefold(): v.strip() for k, v in org.identities.items() if k.strip() and v.strip()}
         self.lookup_email = lookup_email
         self.looked_up: dict[str, SlackUser | None] = {}
         self.failures = 0
@@ -212,9 +210,15 @@ def _records(rows: Iterable[SpendRow], att: _Attribution) -> list[UsageRecord]:
         rec = merged.get(key)
         if rec is None:
             merged[key] = UsageRecord(
-                date=row.date, identity=identity, provider=row.provider, model=row.model,
-                input_tokens=row.input_tokens, output_tokens=row.output_tokens,
-                cached_tokens=row.cached_tokens, requests=row.requests, cost_usd=row.cost_usd,
+                date=row.date,
+                identity=identity,
+                provider=row.provider,
+                model=row.model,
+                input_tokens=row.input_tokens,
+                output_tokens=row.output_tokens,
+                cached_tokens=row.cached_tokens,
+                requests=row.requests,
+                cost_usd=row.cost_usd,
                 person_id=pid,
             )
             continue
@@ -235,20 +239,21 @@ def _signal_rows(signals: Iterable[SignalRow], att: _Attribution, source: str) -
         row = merged.get(key)
         if row is None:
             merged[key] = OutputSignal(
-                source=source, date=sig.date, period=period_of(sig.date), identity=identity,
-                person_id=pid, metric=sig.metric, value=sig.value,
+                source=source,
+                date=sig.date,
+                period=period_of(sig.date),
+                identity=identity,
+                person_id=pid,
+                metric=sig.metric,
+                value=sig.value,
             )
         else:
             row.value += sig.value
     return list(merged.values())
 
 
-def _write(
-    engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime
-) -> SourceReport:
-    report = SourceReport(
-        source=fetch.source, first=fetch.first, last=fetch.last, requests=fetch.requests_made
-    )
+def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime) -> SourceReport:
+    report = SourceReport(source=fetch.source, first=fetch.first, last=fetch.last, requests=fetch.requests_made)
     with session_scope(engine) as session:
         att = _Attribution(session, resolver)
         records = _records(fetch.rows, att)
@@ -307,9 +312,7 @@ def _secret(value: Any) -> str | None:
     return raw.strip() or None
 
 
-def _window(
-    engine: Engine, source: str, since: dt.date | None, today: dt.date
-) -> tuple[dt.date, dt.date]:
+def _window(engine: Engine, source: str, since: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
     if since is not None:
         first = since
     else:
@@ -374,9 +377,7 @@ def sync_usage(
         else:
             raise ConfigError(f"missing environment variable: {variable} (needed for usage sync {source})")
     if not selected:
-        raise ConfigError(
-            "missing environment variable(s): OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY (set at least one)"
-        )
+        raise ConfigError("missing environment variable(s): OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY (set at least one)")
 
     fetches: list[ProviderFetch] = []
     for source in selected:
@@ -471,7 +472,9 @@ def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
             )
         else:
             entry.update(
-                provider_total_usd=None, unattributed_usd=float(rows_unattributed), gap_usd=None,
+                provider_total_usd=None,
+                unattributed_usd=float(rows_unattributed),
+                gap_usd=None,
                 billed_days=0,
             )
         out.append(entry)
