@@ -55,6 +55,15 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
             if environ.get("CONTENT_TYPE"):
                 headers["content-type"] = environ["CONTENT_TYPE"]
             query = environ.get("QUERY_STRING", "")
+            if not _well_formed(raw, str(headers.get("content-type", ""))):
+                # Signed but unreadable: 400. Unsigned garbage still gets Slack's 401 first.
+                status = 400 if _signed(raw, headers, deps) else 401
+                body = json.dumps({"error": "malformed request" if status == 400 else "invalid request"}).encode()
+                start_response(
+                    f"{status} {_reason(status)}",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
             resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
             out = (resp.body or "").encode("utf-8")
             hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
@@ -65,6 +74,37 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
         return [b"not found"]
 
     return wsgi
+
+
+def _well_formed(raw: str, content_type: str) -> bool:
+    """A JSON body must be an object; a form ``payload`` must be a JSON object."""
+    from urllib.parse import parse_qs
+
+    text = raw.lstrip()
+    if text.startswith("{") or "json" in content_type:
+        try:
+            return isinstance(json.loads(raw or "null"), dict)
+        except ValueError:
+            return False
+    if "payload=" in raw:
+        values = parse_qs(raw).get("payload")
+        if not values:
+            return False
+        try:
+            return isinstance(json.loads(values[0]), dict)
+        except ValueError:
+            return False
+    return True
+
+
+def _signed(raw: str, headers: dict[str, Any], deps: Deps) -> bool:
+    from slack_sdk.signature import SignatureVerifier
+
+    secret = deps.settings.slack_signing_secret
+    if secret is None:
+        return False
+    flat = {k: (v if isinstance(v, str) else next(iter(v), "")) for k, v in headers.items()}
+    return SignatureVerifier(secret.get_secret_value()).is_valid_request(raw, flat)
 
 
 def _reason(status: int) -> str:
