@@ -291,6 +291,22 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     ]
     if narrative:
         blocks.append(_section(escape_mrkdwn(narrative)))
+    models = getattr(report, "models", None) or []
+    if models:
+        parts = []
+        for m in models[:5]:
+            per = "" if m.cost_per_artifact is None else f", {money(m.cost_per_artifact)}/artifact"
+            parts.append(
+                f"{escape_mrkdwn(m.model)}{' (premium)' if m.premium else ''} {money(m.cost_usd)} ({m.share:.0%}{per})"
+            )
+        premium = sum(m.share for m in models if m.premium)
+        blocks.append(
+            _context(
+                "Spend by model: "
+                + "; ".join(parts)
+                + f". Premium models: {premium:.0%} of spend — would a cheaper one have served?"
+            )
+        )
     budget_blocks = 47  # Slack allows 50 blocks per message
     for m in report.members:
         if len(blocks) >= budget_blocks:

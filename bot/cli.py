@@ -209,7 +209,24 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         sys.stdout.write(buf.getvalue())
     else:
         out.print(_board_table(rows, by=args.by, period=period))
+        _print_reconciliation(deps, period, out)
     return 0
+
+
+def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
+    """Provider bills against attributed spend, so the board reconciles with the bill."""
+    from bot.usage.sync import reconcile
+
+    with session_scope(deps.engine) as s:
+        rows = reconcile(s, period)
+    for r in rows:
+        if r.get("provider_total_usd") is None:
+            continue
+        out.print(
+            f"{r['source']}: bill ${r['provider_total_usd']:,.2f} = attributed ${r['attributed_usd']:,.2f}"
+            f" + unattributed ${r['unattributed_usd']:,.2f}",
+            markup=False,
+        )
 
 
 def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
@@ -224,6 +241,13 @@ def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         sys.stdout.write(report_csv(report))
     else:
         out.print(_report_table(report))
+        for m in report.models:
+            per = "-" if m.cost_per_artifact is None else f"${m.cost_per_artifact:,.2f}/artifact"
+            out.print(
+                f"  {m.provider}/{m.model}{' (premium)' if m.premium else ''}: ${m.cost_usd:,.2f} "
+                f"({m.share:.0%}), {per}",
+                markup=False,
+            )
     return 0
 
 

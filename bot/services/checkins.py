@@ -49,12 +49,34 @@ def eligible_people(engine: Engine, org: OrgConfig, *, after_id: int = 0, limit:
 
 
 def _spend(engine: Engine, period: str, ids: list[int]) -> dict[int, tuple[float, int]]:
+    """Spend and tokens per person from the roll-up (kept current with every usage write)."""
     sql = text(
-        "SELECT person_id, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens) FROM usage_row "
-        "WHERE period = :p AND person_id IN (" + ", ".join(str(int(i)) for i in ids) + ") GROUP BY person_id"
+        "SELECT person_id, cost_usd, tokens FROM person_period_total "
+        "WHERE period = :p AND person_id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
     )
     with session_scope(engine) as s:
         return {pid: (float(c), int(t)) for pid, c, t in s.execute(sql, {"p": period})}
+
+
+def _evidence(engine: Engine, period: str, ids: list[int]) -> dict[int, str]:
+    """Claude Code's pull requests and commits per person, as suggestion lines (suggestions only)."""
+    from bot.usage.sync import evidence_text
+
+    sql = text(
+        "SELECT person_id, metric, SUM(value) FROM output_signal WHERE period = :p AND metric IN "
+        "('pull_requests', 'commits') AND person_id IN (" + ", ".join(str(int(i)) for i in ids) + ") "
+        "GROUP BY person_id, metric"
+    )
+    sums: dict[int, dict[str, int]] = {}
+    with session_scope(engine) as s:
+        for pid, metric, value in s.execute(sql, {"p": period}):
+            sums.setdefault(pid, {})[metric] = int(value or 0)
+    out = {}
+    for pid, m in sums.items():
+        line = evidence_text(m.get("pull_requests", 0), m.get("commits", 0))
+        if line:
+            out[pid] = line
+    return out
 
 
 def _artifacts(engine: Engine, period: str, ids: list[int]) -> dict[int, list[tuple[str, list[str], str]]]:
@@ -113,6 +135,7 @@ def build_items(
         )
         spend = _spend(engine, period, ids)
         arts = _artifacts(engine, period, ids)
+        evidence = _evidence(engine, period, ids)
         for p in people:
             assert p.id is not None and p.slack_user_id is not None
             cost, tokens = spend.get(p.id, (0.0, 0))
@@ -122,7 +145,7 @@ def build_items(
                 spend_usd=cost,
                 tokens=tokens,
                 artifacts=arts.get(p.id, []),
-                suggestion=suggestions(p.id) if suggestions else None,
+                suggestion=suggestions(p.id) if suggestions else evidence.get(p.id),
             )
             yield outbox.OutboxItem(
                 dedupe_key=f"{kind}:{period}:{p.id}",

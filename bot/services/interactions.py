@@ -469,9 +469,13 @@ def submit_artifact_view(
 def home_view(deps: Deps, user_id: str) -> dict[str, Any]:
     """App Home for a person."""
     person = person_for_user(deps.engine, deps.slack, user_id)
+    from bot.usage.sync import suggested_evidence
+
     with session_scope(deps.engine) as s:
         data = home_data(s, person, deps.org, _now(deps))
+        suggestion = suggested_evidence(s, person.id or 0, data.period)["text"]
     return bk.home_view(
+        suggestion=suggestion,
         name=data.name,
         period=data.period,
         spend_usd=data.spend_usd,

@@ -18,6 +18,7 @@ from bot.periods import bounds
 from bot.services.antigaming import burst_people, foreign_urls
 from bot.services.artifacts import links_of
 from bot.services.leaderboard import BoardRow, board, counted_artifact_values
+from bot.services.model_costs import ModelCost, premium_share, team_model_costs
 from bot.services.teams import find_team
 
 
@@ -66,6 +67,7 @@ class TeamReport:
     response_rate: float | None
     checkins_sent: int
     checkins_answered: int
+    models: list[ModelCost] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """Machine output of ``report --format json``."""
@@ -83,6 +85,8 @@ class TeamReport:
             "monthly_budget_usd": self.row.monthly_budget_usd,
             "response_rate": self.response_rate,
             "spent_without_artifact": self.spent_without_artifact,
+            "models": [m.as_json() for m in self.models],
+            "premium_share": round(premium_share(self.models), 4),
             "members": [
                 {
                     "name": m.name,
@@ -200,6 +204,7 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         response_rate=(answered / sent) if sent else None,
         checkins_sent=sent,
         checkins_answered=answered,
+        models=team_model_costs(session, team.id or 0, period, row.artifacts),
     )
 
 

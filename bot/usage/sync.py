@@ -506,18 +506,21 @@ def suggested_evidence(session: Session, person_id: int, period: str) -> dict[st
         "lines_removed": int(sums.get("lines_removed", 0)),
         "estimated_cost_usd": round(sums.get("estimated_cost_usd", 0.0), 2),
     }
-    prs, commits = out["pull_requests"], out["commits"]
+    out["text"] = evidence_text(out["pull_requests"], out["commits"])
+    return out
+
+
+def evidence_text(prs: int, commits: int) -> str | None:
+    """The suggestion line for the month-end DM and App Home, or None when there is nothing to suggest."""
     if prs:
         plural = "s" if prs != 1 else ""
-        out["text"] = f"Claude Code says you opened {prs} PR{plural} this month: add them as artifacts?"
-    elif commits:
-        out["text"] = (
+        return f"Claude Code says you opened {prs} PR{plural} this month: add them as artifacts?"
+    if commits:
+        return (
             f"Claude Code says you made {commits} commit{'s' if commits != 1 else ''} this month: "
             "add what they built as artifacts?"
         )
-    else:
-        out["text"] = None
-    return out
+    return None
 
 
 __all__ = [
