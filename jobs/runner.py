@@ -1,0 +1,136 @@
+"""``artifact-bot jobs run NAME``: one job now, in the foreground, until its messages are sent.
+
+Shows a live progress line (sent / failed / remaining, rate, ETA) and prints a line per batch
+(so logs of non-interactive runs show progress too). Exits 0 when the job ran, even if some
+people could not be messaged (they are listed); 1 only on a fatal error such as a refused token.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bot import lease
+from bot.deps import Deps
+from bot.services.outbox import DispatchStats, FatalSlackError
+from jobs.common import JobResult
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FATAL = 0, 1
+# Job modules are imported when run: the check-in fan-out does not load the chart library.
+JOBS: dict[str, str] = {
+    "checkin": "jobs.checkin",
+    "reminders": "jobs.reminders",
+    "weekly-summary": "jobs.weekly_summary",
+    "usage-sync": "jobs.usage_sync",
+    "close-period": "jobs.close_period",
+}
+
+
+def job_function(name: str) -> Callable[..., JobResult]:
+    """The ``run`` function of job ``name``."""
+    return importlib.import_module(JOBS[name]).run  # type: ignore[no-any-return]
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class _Display:
+    """The progress line and the per-batch lines."""
+
+    def __init__(self, console: Console, name: str) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn(f"[bold]{escape(name)}[/bold]"),
+            BarColumn(),
+            TextColumn(
+                "{task.fields[sent]:,} sent · {task.fields[failed]:,} failed · "
+                "{task.fields[remaining]:,} remaining · {task.fields[rate]:.1f}/s · ETA {task.fields[eta]}"
+            ),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task = self.progress.add_task(name, total=None, sent=0, failed=0, remaining=0, rate=0.0, eta="--:--")
+        self.batches = 0
+
+    def __call__(self, stats: DispatchStats, remaining: int) -> None:
+        done = stats.sent + stats.failed
+        self.progress.update(
+            self.task,
+            completed=done,
+            total=done + remaining,
+            sent=stats.sent,
+            failed=stats.failed,
+            remaining=remaining,
+            rate=stats.rate,
+            eta=_eta(stats.eta(remaining)),
+        )
+        if stats.batches != self.batches:
+            self.batches = stats.batches
+            self.progress.log(
+                f"batch {stats.batches}: {stats.sent:,} sent, {stats.failed:,} failed, "
+                f"{stats.retried:,} to retry, {stats.rate_limited:,} rate-limited (429), "
+                f"{remaining:,} remaining, {stats.rate:.1f}/s"
+            )
+
+
+def run_job(deps: Deps, name: str, *, period: str | None = None, console: Console | None = None) -> int:
+    """Run job ``name`` now and send everything it queued. Returns the process exit code."""
+    out = console or Console(stderr=True)
+    if name not in JOBS:
+        out.print(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", markup=False)
+        return 2
+    now = deps.clock()
+    display = _Display(out, name)
+    result: JobResult | None = None
+    with lease.hold(deps.engine, f"job:{name}", run_key=f"manual:{secrets.token_hex(4)}") as held:
+        if held is None:
+            holder = lease.current(deps.engine, f"job:{name}")
+            who = holder.holder if holder else "another worker"
+            out.print(f"{name} is already running on {who}: this run joins it (nothing is sent twice).", markup=False)
+        try:
+            with display.progress:
+                result = job_function(name)(deps, now=now, period=period, progress=display)
+        except FatalSlackError as exc:
+            out.print(f"[red]fatal:[/red] {escape(str(exc))}; messages not sent stay queued for the next run")
+            return EXIT_FATAL
+    _report(out, result)
+    return EXIT_OK
+
+
+def _report(out: Console, result: JobResult | None) -> None:
+    if result is None:
+        return
+    head = f"{result.job}" + (f" {result.period}" if result.period else "")
+    if result.stats is not None:
+        s = result.stats
+        out.print(
+            f"{head}: {result.queued:,} queued; {s.sent:,} sent, {s.failed:,} failed for good, "
+            f"{s.rate_limited:,} rate-limited answers waited out, in {s.elapsed:.1f} s",
+            markup=False,
+        )
+    else:
+        out.print(f"{head}: done", markup=False)
+    for note in result.notes:
+        out.print(f"  {note}", markup=False)
+    if result.failures:
+        out.print(f"  could not message {len(result.failures):,} people:", markup=False)
+        for who, error in result.failures[:20]:
+            out.print(f"    {who}: {error}", markup=False)
+        if len(result.failures) > 20:
+            out.print(f"    ... and {len(result.failures) - 20:,} more", markup=False)

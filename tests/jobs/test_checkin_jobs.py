@@ -1,0 +1,125 @@
+"""Month-end check-ins and reminders through the jobs, the outbox and the Slack emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.db import session_scope
+from bot.models import Checkin, OutboxMessage
+from bot.services import checkins
+from bot.services.reminders import enqueue_due_checkins
+from jobs import checkin as checkin_job
+from jobs import reminders as reminders_job
+from jobs import sweep
+from jobs.runner import run_job
+from tests.jobs.conftest import console_text, make_deps, people, posts_per_channel, quiet_console
+from tests.slack_emulator import SlackEmulator, dm_channel_id
+
+UTC = dt.UTC
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_jobs_run_checkin_twice_sends_nothing_new(engine: Engine, emu: SlackEmulator) -> None:
+    people(engine, ["U0ALICE", "U0BOB", "U0CAROL"])
+    deps = make_deps(engine, emu, clock=lambda: at(2026, 10, 30, 20))
+    console = quiet_console()
+    assert run_job(deps, "checkin", console=console) == 0  # default period: the one whose window is open
+    out = console_text(console)
+    assert "checkin 2026-10: 3 queued; 3 sent, 0 failed" in out
+    assert "remaining" in out and "/s" in out  # the progress line
+    assert posts_per_channel(emu) == {"U0ALICE": 1, "U0BOB": 1, "U0CAROL": 1}
+    message = emu.dm_messages("U0ALICE")[0]
+    assert "show me the artifact" in message["text"]
+    assert checkins.status_counts(engine, "2026-10") == {"sent": 3}
+
+    again = quiet_console()
+    assert run_job(deps, "checkin", console=again) == 0
+    assert "checkin 2026-10: 0 queued; 0 sent" in console_text(again)
+    assert emu.call_count("chat.postMessage") == 3
+
+
+def test_checkins_go_out_at_15h_in_each_persons_time_zone(engine: Engine, emu: SlackEmulator) -> None:
+    people(engine, ["U0TOKYO"], tz="Asia/Tokyo")
+    people(engine, ["U0LONDON"], tz="Europe/London")
+    people(engine, ["U0NEWYORK"], tz="America/New_York")
+    people(engine, ["U0NOZONE"], tz=None)  # the org's zone: New York
+    people(engine, ["U0BADZONE"], tz="Mars/Olympus_Mons")  # unknown: the org's zone too
+    org = make_deps(engine, emu).org
+
+    def tick(now: dt.datetime) -> set[str]:
+        before = {r for (r,) in _queued(engine)}
+        enqueue_due_checkins(engine, org, now)
+        return {r for (r,) in _queued(engine)} - before
+
+    assert tick(at(2026, 10, 30, 5, 45)) == set()
+    assert tick(at(2026, 10, 30, 6)) == {"U0TOKYO"}  # 15:00 JST
+    assert tick(at(2026, 10, 30, 6, 15)) == set()
+    assert tick(at(2026, 10, 30, 14, 45)) == set()
+    assert tick(at(2026, 10, 30, 15)) == {"U0LONDON"}  # 15:00 GMT (BST ended on 25 October)
+    assert tick(at(2026, 10, 30, 18, 45)) == set()
+    assert tick(at(2026, 10, 30, 19)) == {"U0NEWYORK", "U0NOZONE", "U0BADZONE"}  # 15:00 EDT
+    assert tick(at(2026, 10, 31, 19)) == set()
+
+    deps = make_deps(engine, emu)
+    stats = sweep.run(deps, now=at(2026, 10, 30, 19)).stats
+    assert stats is not None and stats.sent == 5
+    assert set(posts_per_channel(emu)) == {"U0TOKYO", "U0LONDON", "U0NEWYORK", "U0NOZONE", "U0BADZONE"}
+
+
+def test_a_missed_tick_is_caught_up_and_a_new_person_still_gets_the_dm(engine: Engine, emu: SlackEmulator) -> None:
+    people(engine, ["U0ALICE"], tz="America/New_York")
+    deps = make_deps(engine, emu)
+    assert checkin_job.enqueue_due(deps, now=at(2026, 10, 30, 23)).queued == 1  # four hours late
+    people(engine, ["U0NEWBIE"], tz="America/New_York")
+    assert checkin_job.enqueue_due(deps, now=at(2026, 11, 2, 15)).queued == 1  # within the reply window
+    assert checkin_job.enqueue_due(deps, now=at(2026, 11, 9)).queued == 0  # replies closed
+
+
+def _queued(engine: Engine) -> list[tuple[str]]:
+    with session_scope(engine) as s:
+        return [(r.channel,) for r in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "checkin"))]
+
+
+def test_reminders_after_n_days_at_most_twice_not_to_those_who_answered(engine: Engine, emu: SlackEmulator) -> None:
+    ids = people(engine, ["U0ALICE", "U0BOB", "U0CAROL"], tz="America/New_York")
+    deps = make_deps(engine, emu)
+    sent_at = at(2026, 10, 30, 19)  # Friday 15:00 EDT
+    checkins.enqueue_checkins(engine, deps.org, "2026-10", sent_at)
+    sweep.run(deps, now=sent_at)
+    with session_scope(engine) as s:
+        for c in s.scalars(select(Checkin)):
+            c.sent_at = sent_at.replace(tzinfo=None)
+    checkins.mark_skipped(engine, ids["U0CAROL"], "2026-10", at(2026, 10, 31, 12))  # Carol answered
+
+    def remind(now: dt.datetime) -> int:
+        return reminders_job.run(deps, now=now).sent
+
+    assert remind(at(2026, 11, 1, 19, 30)) == 0  # Sunday: reminders wait for Monday
+    assert remind(at(2026, 11, 2, 19, 30)) == 0  # Monday 14:30 EST: not yet two days and a weekend
+    assert remind(at(2026, 11, 2, 20, 30)) == 2  # Monday 15:30 EST
+    assert remind(at(2026, 11, 2, 21, 30)) == 0  # each reminder once
+    assert remind(at(2026, 11, 4, 20, 30)) == 2  # the second
+    assert remind(at(2026, 11, 6, 20, 30)) == 0  # at most two
+    for who, n in (("U0ALICE", 3), ("U0BOB", 3), ("U0CAROL", 1)):
+        assert len(emu.messages(dm_channel_id(who))) == n
+    reminder = emu.dm_messages("U0ALICE")[1]
+    assert reminder["text"].startswith("Reminder:") and "show me the artifact" in reminder["text"]
+
+
+def test_scheduled_reminders_respect_local_daytime(engine: Engine, emu: SlackEmulator) -> None:
+    people(engine, ["U0TOKYO"], tz="Asia/Tokyo")
+    deps = make_deps(engine, emu)
+    sent_at = at(2026, 10, 30, 6)  # 15:00 JST
+    checkins.enqueue_checkins(engine, deps.org, "2026-10", sent_at)
+    sweep.run(deps, now=sent_at)
+    with session_scope(engine) as s:
+        for c in s.scalars(select(Checkin)):
+            c.sent_at = sent_at.replace(tzinfo=None)
+    assert reminders_job.enqueue_due(deps, now=at(2026, 11, 2, 15)).queued == 0  # Tuesday 00:00 in Tokyo
+    assert reminders_job.enqueue_due(deps, now=at(2026, 11, 3, 0)).queued == 1  # Tuesday 09:00 in Tokyo
