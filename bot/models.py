@@ -72,7 +72,19 @@ class UsageRow(SQLModel, table=True):
     __tablename__ = "usage_row"
     __table_args__ = (
         UniqueConstraint("source", "date", "identity", "provider", "model", name="uq_usage_key"),
-        Index("ix_usage_period_person", "period", "person_id"),
+        # Covers what the remaining raw-usage reads need (spend refresh after a write, check-in spend,
+        # cost per model), so they read this index alone instead of the table.
+        Index(
+            "ix_usage_period_person",
+            "period",
+            "person_id",
+            "provider",
+            "model",
+            "cost_usd",
+            "input_tokens",
+            "output_tokens",
+            "priced",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.config import OrgConfig, weights_of
-from bot.models import Person, UsageRow
+from bot.models import Person, PersonPeriodTotal
 from bot.services.artifacts import artifacts_of, links_of, open_period
 from bot.services.leaderboard import board
 from bot.services.teams import teams_of
@@ -28,14 +28,17 @@ class HomeData:
 
 
 def person_spend(session: Session, person_id: int, period: str) -> tuple[float, int]:
-    """A person's spend and tokens in a period."""
+    """A person's spend and tokens in a period.
+
+    Read from the person's roll-up, which every usage writer refreshes in its own transaction
+    (``refresh_spend``), instead of summing the raw usage rows.
+    """
     row = session.execute(
-        select(
-            func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
-            func.coalesce(func.sum(UsageRow.input_tokens + UsageRow.output_tokens), 0),
-        ).where(UsageRow.person_id == person_id, UsageRow.period == period)
-    ).one()
-    return float(row[0]), int(row[1])
+        select(PersonPeriodTotal.cost_usd, PersonPeriodTotal.tokens).where(
+            PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == period
+        )
+    ).first()
+    return (float(row[0]), int(row[1])) if row is not None else (0.0, 0)
 
 
 def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime) -> HomeData:
@@ -55,11 +58,7 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
             r = by_id.get(t.id)
             if r is None:
                 continue
-            bar = (
-                "no bar yet"
-                if r.bar is None
-                else f"bar {r.bar:.2f} ({'cleared' if r.cleared_bar else 'not yet'})"
-            )
+            bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} ({'cleared' if r.cleared_bar else 'not yet'})"
             lines.append(
                 f"*{t.name}*: rank {r.rank} of {len(rows)}, {r.artifacts_per_100_usd:.2f} artifacts/$100, {bar}"
             )

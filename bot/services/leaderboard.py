@@ -59,28 +59,53 @@ class BoardRow:
         return out
 
 
-def _team_rows(session: Session, period: str, w: Weights) -> list[BoardRow]:
-    sql = """
-    SELECT t.id, t.name, t.channel, t.monthly_budget_usd,
-           COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
-           COALESCE(r.unpriced_rows, 0), COALESCE(r.unmatched_usd, 0), COALESCE(r.members, 0)
-    FROM team t LEFT JOIN team_period_total r ON r.team_id = t.id AND r.period = :p
-    """
+_TEAM_SQL = """
+SELECT t.id, t.name, t.channel, t.monthly_budget_usd,
+       COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
+       COALESCE(r.unpriced_rows, 0), COALESCE(r.unmatched_usd, 0), COALESCE(r.members, 0),
+       b.artifacts, b.artifact_count, b.cost_usd
+FROM team t
+LEFT JOIN team_period_total r ON r.team_id = t.id AND r.period = :p
+LEFT JOIN team_period_total b ON b.team_id = t.id AND b.period = :prev
+"""
+
+
+def _team_rows(session: Session, period: str, w: Weights, prev: str | None) -> list[BoardRow]:
+    """Every team's line of ``period`` and, when ``prev`` is given, its bar (its score in ``prev`` when it
+    had any spend or artifacts there), in one query over the roll-ups."""
+    floor = w.spend_floor_usd
     rows = []
-    for tid, name, channel, budget, arts, n, spend, tokens, unpriced, unmatched, members in session.execute(
-        text(sql), {"p": period}
-    ):
+    for (
+        tid,
+        name,
+        channel,
+        budget,
+        arts,
+        n,
+        spend,
+        tokens,
+        unpriced,
+        unmatched,
+        members,
+        b_arts,
+        b_n,
+        b_spend,
+    ) in session.execute(text(_TEAM_SQL), {"p": period, "prev": prev or ""}).all():
         arts, spend = float(arts), float(spend)
+        value = score(arts, spend, floor)
+        bar = None
+        if prev is not None and b_arts is not None and (float(b_spend) > 0 or int(b_n) > 0):
+            bar = score(float(b_arts), float(b_spend), floor)
         rows.append(
             BoardRow(
                 rank=0,
                 name=name,
                 artifacts=arts,
                 spend_usd=spend,
-                artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
+                artifacts_per_100_usd=value,
                 unmatched_spend_usd=float(unmatched),
-                bar=None,
-                cleared_bar=None,
+                bar=bar,
+                cleared_bar=cleared(value, bar),
                 tokens=int(tokens),
                 artifact_count=int(n),
                 unpriced_rows=int(unpriced),
@@ -107,7 +132,7 @@ def _person_rows(session: Session, period: str, w: Weights, team_id: int | None)
     WHERE {where}
     """
     rows = []
-    for pid, slack, email, name, arts, n, spend, tokens, unpriced in session.execute(text(sql), params):
+    for pid, slack, email, name, arts, n, spend, tokens, unpriced in session.execute(text(sql), params).all():
         arts, spend = float(arts), float(spend)
         rows.append(
             BoardRow(
@@ -156,9 +181,17 @@ def board(
     artifacts there (none in a first month).
     """
 
+    if by == "team":
+        # One query reads both periods' team roll-ups (the bar is last month's score).
+        ensure_fresh(session, period, w)
+        prev_period = previous(period) if with_bar else None
+        if prev_period is not None:
+            ensure_fresh(session, prev_period, w)
+        return _rank(_team_rows(session, period, w, prev_period))
+
     def compute(p: str) -> list[BoardRow]:
         ensure_fresh(session, p, w)
-        return _team_rows(session, p, w) if by == "team" else _person_rows(session, p, w, team_id)
+        return _person_rows(session, p, w, team_id)
 
     rows = compute(period)
     if with_bar:
@@ -181,6 +214,6 @@ def counted_artifact_values(
         params["p"] = period
         for pid, url, value in session.execute(
             text(f"WITH {ctes} SELECT person_id, primary_url, value FROM counted"), params
-        ):
+        ).all():
             out.setdefault(pid, {})[url] = float(value)
     return out

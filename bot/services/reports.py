@@ -13,10 +13,9 @@ from sqlmodel import Session
 
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
-from bot.models import Artifact, Checkin, Person, Team, TeamMember
+from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamMember
 from bot.periods import bounds
 from bot.services.antigaming import burst_people, foreign_urls
-from bot.services.artifacts import links_of
 from bot.services.leaderboard import BoardRow, board, counted_artifact_values
 from bot.services.model_costs import ModelCost, premium_share, team_model_costs
 from bot.services.teams import find_team
@@ -125,9 +124,18 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
     people = board(session, period, w, by="person", team_id=team.id, with_bar=False)
     person_ids = [r.person_id for r in people if r.person_id is not None]
     counted = counted_artifact_values(session, period, w, person_ids)
+    # Plain columns, not ORM objects: a team's report lists hundreds of artifacts.
     arts = (
-        session.scalars(
-            select(Artifact)
+        session.execute(
+            select(
+                Artifact.id,
+                Artifact.person_id,
+                Artifact.title,
+                Artifact.kind,
+                Artifact.status,
+                Artifact.primary_url,
+                Artifact.created_at,
+            )
             .where(
                 Artifact.period == period,
                 Artifact.removed.is_(False),  # type: ignore[attr-defined]
@@ -138,7 +146,7 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         if person_ids
         else []
     )
-    links = links_of(session, [a.id for a in arts if a.id is not None])
+    links = _link_urls(session, [a.id for a in arts if a.id is not None])
     checkins = (
         dict(
             session.execute(
@@ -183,7 +191,7 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
                 title=a.title,
                 kind=a.kind,
                 status=a.status,
-                links=[link.url for link in links.get(a.id, [])],
+                links=links.get(a.id, []),
                 counted_value=value,
                 created_at=a.created_at.isoformat(timespec="minutes"),
                 flags=flags,
@@ -206,6 +214,20 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         checkins_answered=answered,
         models=team_model_costs(session, team.id or 0, period, row.artifacts),
     )
+
+
+def _link_urls(session: Session, artifact_ids: list[int]) -> dict[int, list[str]]:
+    """Link URLs per artifact, in order (``links_of`` without building ORM objects)."""
+    out: dict[int, list[str]] = {}
+    for i in range(0, len(artifact_ids), 500):
+        q = (
+            select(ArtifactLink.artifact_id, ArtifactLink.url)
+            .where(ArtifactLink.artifact_id.in_(artifact_ids[i : i + 500]))  # type: ignore[attr-defined]
+            .order_by(ArtifactLink.artifact_id, ArtifactLink.position)
+        )
+        for aid, url in session.execute(q).all():
+            out.setdefault(aid, []).append(url)
+    return out
 
 
 def _burst_start(period: str, org: OrgConfig) -> dt.datetime:

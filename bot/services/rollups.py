@@ -33,7 +33,9 @@ from bot.scoring import Weights
 log = logging.getLogger(__name__)
 
 CHUNK = 500
+SPEND_CHUNK = 5000  # people per spend-refresh statement (an import touches every person of a period)
 FULL_REFRESH_ABOVE = 2000  # dirty people in a period beyond which one whole-period pass is cheaper
+STALE = ""  # a rollup_period.weights_key no weights produce: artifacts and teams need recomputing
 
 _SPEND_UPSERT = """
 INSERT INTO person_period_total (person_id, period, cost_usd, tokens, usage_rows, unpriced_rows,
@@ -115,21 +117,28 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
             by_period.setdefault(period, set()).add(int(pid))
     for period, ids in by_period.items():
         ordered = sorted(ids)
-        for i in range(0, len(ordered), CHUNK):
-            in_list = _ids(ordered[i : i + CHUNK])
+        for i in range(0, len(ordered), SPEND_CHUNK):
+            chunk = ordered[i : i + SPEND_CHUNK]
+            # The BETWEEN is implied by the IN list; it keeps the index range tight even when the planner
+            # has no statistics yet for a period that was just imported (PostgreSQL then filtered the IN
+            # list over the whole period, once per chunk).
+            people = f"person_id BETWEEN {chunk[0]} AND {chunk[-1]} AND person_id IN ({_ids(chunk)})"
             session.execute(
                 text(
-                    f"UPDATE person_period_total SET cost_usd = 0, tokens = 0, usage_rows = 0, "
-                    f"unpriced_rows = 0 WHERE period = :period AND person_id IN ({in_list})"
+                    f"UPDATE person_period_total SET cost_usd = 0, tokens = 0, usage_rows = 0, unpriced_rows = 0 "
+                    f"WHERE period = :period AND {people} "
+                    f"AND (cost_usd <> 0 OR tokens <> 0 OR usage_rows <> 0 OR unpriced_rows <> 0)"
                 ),
                 {"period": period},
             )
-            session.execute(
-                text(_SPEND_UPSERT.format(person_filter=f"AND person_id IN ({in_list})")), {"period": period}
-            )
+            session.execute(text(_SPEND_UPSERT.format(person_filter=f"AND {people}")), {"period": period})
         if len(ordered) > FULL_REFRESH_ABOVE:
-            # Many people changed: recompute the whole period on the next read instead of marking each.
-            session.execute(text("DELETE FROM rollup_period WHERE period = :period"), {"period": period})
+            # Many people changed: recompute the period's artifacts and teams on the next read instead of
+            # marking each person (their spend is already current).
+            session.execute(
+                text("UPDATE rollup_period SET weights_key = :stale WHERE period = :period"),
+                {"stale": STALE, "period": period},
+            )
         else:
             mark_dirty(session, [(pid, period) for pid in ordered])
 
@@ -187,7 +196,7 @@ def raw_person_artifacts(
     params["p"] = period
     return {
         pid: (float(a), int(n))
-        for pid, a, n in session.execute(text(f"WITH {ctes} SELECT person_id, arts, n FROM pa"), params)
+        for pid, a, n in session.execute(text(f"WITH {ctes} SELECT person_id, arts, n FROM pa"), params).all()
     }
 
 
@@ -233,7 +242,7 @@ def raw_team_rows(
     """
     return {
         tid: (float(a), int(n), float(s), int(tk), int(u), float(um), int(m))
-        for tid, a, n, s, tk, u, um, m in session.execute(text(sql), params)
+        for tid, a, n, s, tk, u, um, m in session.execute(text(sql), params).all()
     }
 
 
@@ -242,16 +251,20 @@ def raw_team_rows(
 
 def _store_people(session: Session, period: str, w: Weights, person_ids: list[int] | None) -> None:
     arts = raw_person_artifacts(session, period, w, person_ids)
+    # Zero only what is not zero already: most people of a period have no artifacts, and rewriting all
+    # their rows is most of a whole-period refresh on PostgreSQL.
+    nonzero = "(artifacts <> 0 OR artifact_count <> 0)"
     if person_ids is None:
         session.execute(
-            text("UPDATE person_period_total SET artifacts = 0, artifact_count = 0 WHERE period = :p"), {"p": period}
+            text(f"UPDATE person_period_total SET artifacts = 0, artifact_count = 0 WHERE period = :p AND {nonzero}"),
+            {"p": period},
         )
     else:
         for i in range(0, len(person_ids), CHUNK):
             session.execute(
                 text(
                     f"UPDATE person_period_total SET artifacts = 0, artifact_count = 0 "
-                    f"WHERE period = :p AND person_id IN ({_ids(person_ids[i : i + CHUNK])})"
+                    f"WHERE period = :p AND person_id IN ({_ids(person_ids[i : i + CHUNK])}) AND {nonzero}"
                 ),
                 {"p": period},
             )
@@ -290,10 +303,16 @@ def _store_teams(session: Session, period: str, w: Weights, team_ids: list[int] 
         )
 
 
-def refresh_period(session: Session, period: str, w: Weights) -> None:
-    """Recompute a whole period (spend, people's artifacts, teams) and record the weights used."""
-    session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
-    session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
+def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = True) -> None:
+    """Recompute a whole period (spend, people's artifacts, teams) and record the weights used.
+
+    With ``spend=False`` the people's spend roll-ups are trusted (every usage writer refreshes them
+    in its own transaction) and only artifacts and teams are recomputed: no scan of the raw usage
+    rows, which at millions of rows is what would make a command slow.
+    """
+    if spend:
+        session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
+        session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
     _store_people(session, period, w, None)
     _store_teams(session, period, w, None)
     session.execute(text("DELETE FROM rollup_dirty WHERE period = :p"), {"p": period})
@@ -307,17 +326,27 @@ def refresh_period(session: Session, period: str, w: Weights) -> None:
 
 def ensure_fresh(session: Session, period: str, w: Weights) -> None:
     """Bring a period's roll-ups up to date before reading them (cheap when nothing changed)."""
-    rp = session.get(RollupPeriod, period)
-    if rp is None or rp.weights_key != weights_key(w):
-        refresh_period(session, period, w)
+    # One round trip in the common case: computed with these weights, nobody marked.
+    key, marked = session.execute(
+        text(
+            "SELECT (SELECT weights_key FROM rollup_period WHERE period = :p), "
+            "EXISTS (SELECT 1 FROM rollup_dirty WHERE period = :p)"
+        ),
+        {"p": period},
+    ).one()
+    if key is None:
+        refresh_period(session, period, w)  # never computed: everything from the raw rows
+        return
+    if key != weights_key(w):
+        refresh_period(session, period, w, spend=False)  # other weights, or marked stale
+        return
+    if not marked:
         return
     dirty = [
         pid for (pid,) in session.execute(text("SELECT person_id FROM rollup_dirty WHERE period = :p"), {"p": period})
     ]
-    if not dirty:
-        return
     if len(dirty) > FULL_REFRESH_ABOVE:
-        refresh_period(session, period, w)
+        refresh_period(session, period, w, spend=False)
         return
     _store_people(session, period, w, dirty)
     teams = [
@@ -331,8 +360,9 @@ def ensure_fresh(session: Session, period: str, w: Weights) -> None:
 
 
 def invalidate_all(session: Session) -> None:
-    """Forget every period's roll-up state (after membership changes): recomputed on next read."""
-    session.execute(text("DELETE FROM rollup_period"))
+    """Mark every period's artifact and team roll-ups stale (after membership changes): recomputed on the
+    next read, from the people's spend roll-ups (which membership does not change)."""
+    session.execute(text("UPDATE rollup_period SET weights_key = :stale"), {"stale": STALE})
 
 
 def rebuild_all(engine: Engine, w: Weights | None = None) -> None:

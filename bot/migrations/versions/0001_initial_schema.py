@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:34:05.639234
+Create Date: 2026-11-23 19:23:49.557646
 """
 from collections.abc import Sequence
 
@@ -304,7 +304,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'date', 'identity', 'provider', 'model', name='uq_usage_key')
     )
     with op.batch_alter_table('usage_row', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_period_person', ['period', 'person_id'], unique=False)
+        batch_op.create_index('ix_usage_period_person', ['period', 'person_id', 'provider', 'model', 'cost_usd', 'input_tokens', 'output_tokens', 'priced'], unique=False)
 
     op.create_table('artifact_link',
     sa.Column('id', sa.Integer(), nullable=False),
