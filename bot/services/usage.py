@@ -517,7 +517,7 @@ class _CsvParser:
         self.who: dict[str, int] = {}  # raw cell of the identity column → person id
         self.names: dict[tuple[str, str], tuple[str, str] | str] = {}  # raw pair → clean pair, or the problem
         self.columns: list[_Columns] | None = []  # None once merged into `merged`
-        self.seen: set[_Key] = set()
+        self.seen: set[int] = set()  # hashes of the keys kept as columns
         self.merged: _Merged = {}
 
     def rows(self) -> int:
@@ -582,27 +582,30 @@ class _CsvParser:
         raw_costs = cols[self.i_cost]
         try:
             given = list(map(float, raw_costs))
-            costs: list[float | None] = list(given)
+            costs: list[float | None] = given  # type: ignore[assignment]
         except ValueError:  # blank costs (priced later), or a bad one
             try:
                 costs = [float(c) if c.strip() else None for c in raw_costs]
             except ValueError:
                 return False
             given = [c for c in costs if c is not None]
-        if given and (min(given) < 0 or max(given) > MAX_COST or any(map(math.isnan, given))):
+        # min/max reject negative and too large amounts; the sum is NaN when any amount is.
+        if given and (min(given) < 0 or max(given) > MAX_COST or math.isnan(sum(given))):
             return False
         day_list = list(map(days.__getitem__, cols[self.i_date]))
         person_list = list(map(who.__getitem__, idents))
         pairs: list[tuple[str, str]] = list(map(names.__getitem__, raw_pairs))  # type: ignore[arg-type]
-        keys = list(zip(day_list, person_list, pairs, strict=True))
         if self.columns is not None:
+            # Key hashes are enough to be sure no key repeats (a collision only costs the slower path),
+            # and far smaller to keep than the keys of a million rows.
             before = len(self.seen)
-            self.seen.update(keys)
-            if len(self.seen) - before == len(keys):
+            self.seen.update(map(hash, zip(day_list, person_list, pairs, strict=True)))
+            if len(self.seen) - before == len(day_list):
                 self.columns.append((day_list, person_list, pairs, inputs, outputs, costs))
                 return True
             self._to_dict()  # a key repeats: sum from here on
         merged = self.merged
+        keys = zip(day_list, person_list, pairs, strict=True)
         for key, inp, out, cost in zip(keys, inputs, outputs, costs, strict=True):
             prev = merged.get(key)
             if prev is None:
