@@ -184,6 +184,20 @@ def test_sync_all_attributes_prices_and_reconciles_to_the_cent(engine: Engine) -
         cursor = s.get(SyncCursor, "openai")
         assert cursor is not None and cursor.last_date == D(2026, 8, 20)
 
+    # The synced spend is what the leaderboard scores: each person's board spend is their rows' sum.
+    from bot.scoring import Weights
+    from bot.services.leaderboard import board
+
+    with Session(engine) as s:
+        people = {r.person_id: r for r in board(s, "2026-08", Weights(), by="person")}
+        expected: dict[int, float] = {}
+        for r in rows.values():
+            if r.person_id is not None:
+                expected[r.person_id] = expected.get(r.person_id, 0.0) + (r.cost_usd or 0.0)
+        for person_id, cost in expected.items():
+            assert people[person_id].spend_usd == pytest.approx(cost)
+            assert people[person_id].artifacts_per_100_usd == 0  # spend without an artifact scores nothing
+
 
 def test_resync_of_the_same_days_changes_nothing(engine: Engine) -> None:
     seed_people(engine)
