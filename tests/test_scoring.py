@@ -240,3 +240,23 @@ def test_weights_of_config():
     org = parse_org_config("spend_floor_usd: 5\nunreviewed_weight: 0.2\nkind_weights: {agent: 2}\n")
     w = weights_of(org)
     assert (w.spend_floor_usd, w.unreviewed_weight, w.kind("agent"), w.kind("other")) == (5, 0.2, 2, 1.0)
+
+
+def test_a_closed_period_answers_with_its_frozen_board(engine):
+    from bot.config import OrgConfig
+    from bot.services.closing import freeze
+
+    f.person(engine, "U1")
+    f.person(engine, "U2")
+    f.teams(engine, {"T": ["U1"]})
+    aid = f.artifact(engine, "U1", "https://a.example/frozen", status="kept")
+    assert freeze(engine, OrgConfig(), "2026-10", f.NOW)[0]
+    with session_scope(engine) as s:
+        from bot.models import Artifact
+
+        s.get(Artifact, aid).status = "killed"  # a late review after the close
+    with session_scope(engine) as s:
+        team = board(s, "2026-10", W, by="team")
+        people = {r.slack_user_id: r for r in board(s, "2026-10", W, by="person")}
+    assert team[0].artifacts == pytest.approx(1.0) and team[0].rank == 1
+    assert people["U1"].artifacts == pytest.approx(1.0)

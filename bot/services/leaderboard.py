@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -166,6 +167,25 @@ def _key(row: BoardRow) -> Any:
     return row.team_id if row.team_id is not None else row.person_id
 
 
+_FIELDS = ("rank", "name", "artifacts", "spend_usd", "artifacts_per_100_usd", "unmatched_spend_usd", "bar",
+           "cleared_bar", "tokens", "artifact_count", "unpriced_rows", "team_id", "members", "monthly_budget_usd",
+           "channel", "person_id", "slack_user_id", "email")
+
+
+def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
+    """The board frozen when ``period`` was closed (empty when it is still open)."""
+    closed = session.execute(text("SELECT status FROM period WHERE period = :p"), {"p": period}).scalar()
+    if closed != "closed":
+        return []
+    rows = []
+    for (data,) in session.execute(text("SELECT row FROM board_snapshot WHERE period = :p AND \"by\" = :by"),
+                                   {"p": period, "by": by}):
+        d = json.loads(data) if isinstance(data, str) else data
+        rows.append(BoardRow(**{k: d.get(k) for k in _FIELDS}))
+    rows.sort(key=lambda r: r.rank)
+    return rows
+
+
 def board(
     session: Session,
     period: str,
@@ -178,8 +198,13 @@ def board(
     """The ranked leaderboard of ``period``, by team or by person (optionally one team's people).
 
     The bar of each row is its own score in the previous period, when it had any spend or
-    artifacts there (none in a first month).
+    artifacts there (none in a first month). A closed period answers with the board frozen at its
+    close, so late reviews or edits do not move final scores.
     """
+    if team_id is None:
+        frozen = frozen_rows(session, period, by)
+        if frozen:
+            return frozen
 
     if by == "team":
         # One query reads both periods' team roll-ups (the bar is last month's score).
