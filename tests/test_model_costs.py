@@ -46,3 +46,20 @@ def test_claude_code_pull_requests_are_suggested_in_the_checkin_dm(engine):
     assert "Claude Code says you opened 3 PRs this month" in text
     with session_scope(engine) as s:
         assert find_person(s, "U1") is not None
+
+
+def test_weekly_summary_shows_spend_by_model(engine):
+    from bot.services.summary import build_summary
+
+    for uid in ("U1", "U2", "U3"):
+        f.person(engine, uid)
+    f.teams(engine, {"T": ["U1", "U2", "U3"]})
+    f.spend(engine, "U1", 25.0, model="gpt-4o-mini")
+    f.spend(engine, "U2", 75.0, model="claude-sonnet-4-5", provider="anthropic")
+    now = dt.datetime(2026, 10, 26, 13, 0, tzinfo=dt.UTC)
+    with session_scope(engine) as s:
+        summary = build_summary(s, OrgConfig(), now, chart=False)
+    _text, blocks = summary.message("Weekly")
+    dump = str(blocks)
+    assert "Spend by model: claude-sonnet-4-5 (premium) $75.00 (75%)" in dump
+    assert "Premium models: 75% of spend" in dump

@@ -57,6 +57,13 @@ class WeeklySummary:
                     f"{f.team}: {money(f.spend_usd)} of {money(f.budget_usd)}, "
                     f"on pace for {money(f.projected_usd)}{end}"
                 )
+        models = self.extra.get("models") or []
+        if models:
+            parts = [
+                f"{m.model}{' (premium)' if m.premium else ''} {money(m.cost_usd)} ({m.share:.0%})" for m in models[:5]
+            ]
+            premium = sum(m.share for m in models if m.premium)
+            lines.append("Spend by model: " + "; ".join(parts) + f". Premium models: {premium:.0%} of spend.")
         return summary_message(
             title=title,
             board_rows=self.rows,
@@ -144,7 +151,40 @@ def build_summary(
         forecasts=forecasts,
         response_rate=rate,
         chart_png=png,
+        extra={"models": _model_costs(session, period, team_id, sum(r.artifacts for r in chosen))},
     )
+
+
+def _model_costs(session: Session, period: str, team_id: int | None, artifacts: float) -> list[Any]:
+    """Spend by model for one team's channel, or for the whole organisation."""
+    from sqlalchemy import text
+
+    from bot.services.model_costs import ModelCost, is_premium, team_model_costs
+
+    if team_id is not None:
+        return team_model_costs(session, team_id, period, artifacts)
+    rows = session.execute(
+        text(
+            "SELECT provider, model, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens) FROM usage_row "
+            "WHERE period = :p GROUP BY provider, model"
+        ),
+        {"p": period},
+    ).all()
+    total = sum(float(r[2]) for r in rows)
+    day = bounds(period)[0]
+    out = [
+        ModelCost(
+            provider=p,
+            model=m,
+            cost_usd=float(c),
+            tokens=int(t),
+            share=float(c) / total if total else 0.0,
+            cost_per_artifact=float(c) / artifacts if artifacts else None,
+            premium=is_premium(p, m, day),
+        )
+        for p, m, c, t in rows
+    ]
+    return sorted(out, key=lambda x: -x.cost_usd)
 
 
 def week_key(now: dt.datetime, tz: Any) -> str:
