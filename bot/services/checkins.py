@@ -119,43 +119,54 @@ def build_items(
 ) -> Iterator[outbox.OutboxItem]:
     """Create the period's check-ins and yield their DMs, streaming the org a page at a time."""
     after = 0
-    at = now.astimezone(dt.UTC).replace(tzinfo=None)
     while True:
         people = eligible_people(engine, org, after_id=after)
         if not people:
             return
         after = people[-1].id or after
-        ids = [p.id for p in people if p.id is not None]
-        _insert_checkins(
-            engine,
-            [
-                {"person_id": i, "period": period, "status": "pending", "reminders_sent": 0, "created_at": at}
-                for i in ids
-            ],
+        yield from checkin_items(engine, period, people, now, kind=kind, suggestions=suggestions)
+
+
+def checkin_items(
+    engine: Engine,
+    period: str,
+    people: list[Person],
+    now: dt.datetime,
+    *,
+    kind: str = "checkin",
+    suggestions: Callable[[int], str | None] | None = None,
+) -> Iterator[outbox.OutboxItem]:
+    """Create the check-ins of one page of people and yield their DMs (spend, artifacts so far, and
+    Claude Code's suggested evidence unless ``suggestions`` is given)."""
+    at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    ids = [p.id for p in people if p.id is not None]
+    _insert_checkins(
+        engine,
+        [{"person_id": i, "period": period, "status": "pending", "reminders_sent": 0, "created_at": at} for i in ids],
+    )
+    spend = _spend(engine, period, ids)
+    arts = _artifacts(engine, period, ids)
+    evidence = _evidence(engine, period, ids)
+    for p in people:
+        assert p.id is not None and p.slack_user_id is not None
+        cost, tokens = spend.get(p.id, (0.0, 0))
+        text_, blocks = checkin_message(
+            name=(p.name or "there").split(" ")[0],
+            period=period,
+            spend_usd=cost,
+            tokens=tokens,
+            artifacts=arts.get(p.id, []),
+            suggestion=suggestions(p.id) if suggestions else evidence.get(p.id),
         )
-        spend = _spend(engine, period, ids)
-        arts = _artifacts(engine, period, ids)
-        evidence = _evidence(engine, period, ids)
-        for p in people:
-            assert p.id is not None and p.slack_user_id is not None
-            cost, tokens = spend.get(p.id, (0.0, 0))
-            text_, blocks = checkin_message(
-                name=(p.name or "there").split(" ")[0],
-                period=period,
-                spend_usd=cost,
-                tokens=tokens,
-                artifacts=arts.get(p.id, []),
-                suggestion=suggestions(p.id) if suggestions else evidence.get(p.id),
-            )
-            yield outbox.OutboxItem(
-                dedupe_key=f"{kind}:{period}:{p.id}",
-                kind=kind,
-                channel=p.slack_user_id,
-                text=text_,
-                blocks=blocks,
-                person_id=p.id,
-                period=period,
-            )
+        yield outbox.OutboxItem(
+            dedupe_key=f"{kind}:{period}:{p.id}",
+            kind=kind,
+            channel=p.slack_user_id,
+            text=text_,
+            blocks=blocks,
+            person_id=p.id,
+            period=period,
+        )
 
 
 def enqueue_checkins(

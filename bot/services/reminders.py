@@ -26,7 +26,7 @@ from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage, Period, Person
 from bot.periods import bounds, following, last_weekday, period_at, period_of, previous, reply_deadline
 from bot.services import outbox
-from bot.services.checkins import _artifacts, _insert_checkins, _spend
+from bot.services.checkins import _artifacts, _spend, checkin_items
 
 log = logging.getLogger(__name__)
 
@@ -120,42 +120,13 @@ def _people_due(
 def _checkin_items(
     engine: Engine, org: OrgConfig, period: str, zones: list[str], with_null: bool, now: dt.datetime
 ) -> Iterator[outbox.OutboxItem]:
-    at = now.astimezone(dt.UTC).replace(tzinfo=None)
     after = 0
     while True:
         people = _people_due(engine, org, period, zones, with_null, after)
         if not people:
             return
         after = people[-1].id or after
-        ids = [p.id for p in people if p.id is not None]
-        _insert_checkins(
-            engine,
-            [
-                {"person_id": i, "period": period, "status": "pending", "reminders_sent": 0, "created_at": at}
-                for i in ids
-            ],
-        )
-        spend = _spend(engine, period, ids)
-        arts = _artifacts(engine, period, ids)
-        for p in people:
-            assert p.id is not None and p.slack_user_id is not None
-            cost, tokens = spend.get(p.id, (0.0, 0))
-            text, blocks = checkin_message(
-                name=(p.name or "there").split(" ")[0],
-                period=period,
-                spend_usd=cost,
-                tokens=tokens,
-                artifacts=arts.get(p.id, []),
-            )
-            yield outbox.OutboxItem(
-                dedupe_key=f"checkin:{period}:{p.id}",
-                kind="checkin",
-                channel=p.slack_user_id,
-                text=text,
-                blocks=blocks,
-                person_id=p.id,
-                period=period,
-            )
+        yield from checkin_items(engine, period, people, now)
 
 
 def enqueue_due_checkins(engine: Engine, org: OrgConfig, now: dt.datetime) -> dict[str, int]:
