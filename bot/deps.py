@@ -30,3 +30,7 @@ class Deps:
     slack: Any = None
     llm: Any = None
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Deps:
+        # Shared by every request (Bolt deep-copies the context for lazy listeners): never copied.
+        return self

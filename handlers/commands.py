@@ -14,25 +14,25 @@ from bot.services import interactions
 log = logging.getLogger(__name__)
 
 
-def handle_artifact(
-    ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
-    """/artifact: open the modal, or log /artifact URL [title]."""
+def ack_now(ack: Ack) -> None:
+    """Acknowledge in the request thread, so Slack's 200 never waits behind other listeners' work."""
+    ack()
+
+
+def handle_artifact(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """/artifact: open the modal, or log /artifact URL [title] (runs after the ack)."""
     text = command.get("text") or ""
     if not text.strip():
-        ack()
         answer = interactions.artifact_command(context["deps"], command["user_id"], "")
         if answer.modal is not None:
             client.views_open(trigger_id=command["trigger_id"], view=answer.modal)
         return
-    ack()
     answer = interactions.artifact_command(context["deps"], command["user_id"], text)
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
 
 
-def handle_report(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
-    """/artifact-report [team] [YYYY-MM] [csv]: ack at once, answer through response_url."""
-    ack()
+def handle_report(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    """/artifact-report [team] [YYYY-MM] [csv]: answered through response_url after the ack."""
     answer = interactions.report_command(context["deps"], command["user_id"], command.get("text") or "")
     if answer.csv is not None:
         dm = client.conversations_open(users=command["user_id"])["channel"]["id"]
@@ -48,14 +48,14 @@ def handle_report(ack: Ack, command: dict[str, Any], context: BoltContext, clien
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
 
 
-def handle_leaderboard(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-    """/leaderboard [YYYY-MM]: the team board for anyone."""
-    ack()
+def handle_leaderboard(command: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """/leaderboard [YYYY-MM]: the team board for anyone (after the ack)."""
     answer = interactions.leaderboard_command(context["deps"], command.get("text") or "")
     respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
 
 
 def register(app: App) -> None:
-    app.command(ids.CMD_ARTIFACT)(handle_artifact)
-    app.command(ids.CMD_REPORT)(handle_report)
-    app.command(ids.CMD_LEADERBOARD)(handle_leaderboard)
+    # Lazy listeners: the ack runs in the request thread, the work in its own thread afterwards.
+    app.command(ids.CMD_ARTIFACT)(ack=ack_now, lazy=[handle_artifact])
+    app.command(ids.CMD_REPORT)(ack=ack_now, lazy=[handle_report])
+    app.command(ids.CMD_LEADERBOARD)(ack=ack_now, lazy=[handle_leaderboard])
