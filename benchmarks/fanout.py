@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
