@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from bot.models import Artifact, Checkin, Note, Person, TeamMember, UsageRow, utcnow
@@ -146,11 +146,3 @@ def deactivate_missing(session: Session, seen_slack_ids: Iterable[str]) -> int:
             person.updated_at = utcnow()
             count += 1
     return count
-
-
-def person_by_slack_or_email(session: Session, slack_user_id: str, email: str | None = None) -> Person | None:
-    """The person for a Slack user id, falling back to the email."""
-    cond = [Person.slack_user_id == slack_user_id]
-    if email:
-        cond.append(Person.email == email.lower())
-    return session.scalars(select(Person).where(or_(*cond))).first()

@@ -8,12 +8,12 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
-from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamMember
+from bot.models import Artifact, ArtifactLink, Checkin, Team
 from bot.periods import bounds
 from bot.services.antigaming import burst_people, foreign_urls
 from bot.services.leaderboard import BoardRow, board, counted_artifact_values
@@ -288,13 +288,3 @@ def report_csv(report: TeamReport) -> str:
 def _csv_safe(value: str) -> str:
     """Neutralise spreadsheet formulas in text people typed (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def team_size(session: Session, team_id: int) -> int:
-    """Number of members of a team."""
-    return int(session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
-
-
-def person_of_slack(session: Session, slack_user_id: str) -> Person | None:
-    """The person with this Slack user id."""
-    return session.scalars(select(Person).where(Person.slack_user_id == slack_user_id)).first()

@@ -157,7 +157,6 @@ def build_summary(
 
 def _model_costs(session: Session, period: str, team_id: int | None, artifacts: float) -> list[Any]:
     """Spend by model for one team's channel, or for the whole organisation."""
-    from sqlalchemy import text
 
     from bot.services.model_costs import ModelCost, is_premium, team_model_costs
 
@@ -486,8 +485,3 @@ def enqueue_weekly(engine: Engine, org: OrgConfig, now: dt.datetime, *, rule: An
         len(run.anomalies),
     )
     return run
-
-
-def ping_sql(session: Session) -> int:
-    """Cheap query used by health checks of the summary tables."""
-    return int(session.execute(text("SELECT 1")).scalar() or 0)

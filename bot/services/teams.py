@@ -86,13 +86,6 @@ def find_team(session: Session, name: str) -> Team | None:
     return session.scalars(select(Team).where(func.lower(Team.name) == name.strip().lower())).first()
 
 
-def teams_managed_by(session: Session, slack_user_id: str, email: str | None = None) -> list[Team]:
-    """Teams whose managers include this Slack user (by id or email)."""
-    idents = [slack_user_id] + ([email.lower()] if email else [])
-    q = select(Team).join(TeamManager, TeamManager.team_id == Team.id).where(TeamManager.ident.in_(idents))  # type: ignore[attr-defined]
-    return list(session.scalars(q.order_by(Team.name)).unique().all())
-
-
 def teams_of(session: Session, person_id: int) -> list[Team]:
     """Teams a person is a member of."""
     q = select(Team).join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.person_id == person_id)
