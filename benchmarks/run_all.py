@@ -50,7 +50,7 @@ def _py(*args: str) -> list[str]:
 
 
 def run_db(kind: str, size: dict[str, int], *, workdir: Path, results: Path, pg_admin: str, keep: bool,
-           size_name: str, only: set[str]) -> dict[str, Any]:
+           size_name: str, only: set[str], serve_workers: int = 1) -> dict[str, Any]:
     """Every benchmark on one database; returns the collected results."""
     out: dict[str, Any] = {"db": kind}
     with bench_database(kind, workdir, tag=size_name, pg_admin=pg_admin, keep=keep) as url:
@@ -83,13 +83,13 @@ def run_db(kind: str, size: dict[str, int], *, workdir: Path, results: Path, pg_
             plan = f"sustained:{size['serve_requests']},burst:{size['burst_requests']}"
             out["serve_process"] = run_measured(_py(
                 "benchmarks.serve_load", "--db", url, "--period", PERIOD, "--pattern", plan, "--concurrency", "50",
-                "--out", str(s)), timeout=900)
+                "--workers", str(serve_workers), "--out", str(s)), timeout=900)
             if s.exists():
                 data = json.loads(s.read_text())
                 for pattern, key in (("sustained", "serve"), ("burst", "serve_burst")):
                     out[key] = {**data["patterns"][pattern], "server_peak_rss_mb": data["server_peak_rss_mb"],
                                 "server_log_tracebacks": data["server_log_tracebacks"],
-                                "artifacts_stored": data["artifacts_stored"],
+                                "artifacts_stored": data["artifacts_stored"], "workers": data.get("workers", 1),
                                 "artifacts_expected": data["artifacts_expected"]}
         if "import" in only:
             print(f"=== {kind}: usage import", flush=True)
@@ -154,6 +154,7 @@ def table(all_results: dict[str, Any]) -> str:
             lambda r, k=key: f"{r[k]['requests']}, **{r[k]['errors']}**, {r[k]['unanswered']}")
         row("3", f"serve, {label}: time to the answer (response_url / DM / App Home) median / p99 ms", "< 3000",
             lambda r, k=key: "{} / {}".format(*(_f(r[k]["answer"][q]) for q in ("median_ms", "p99_ms"))))
+    row("3", "serve: `serve --workers` (HTTP processes)", "—", lambda r: str(r["serve"]["workers"]))
     row("3", "serve, sustained: throughput req/s; server CPU ms per request", "—",
         lambda r: f"{_f(r['serve']['throughput_rps'])}; {_f(r['serve']['server_cpu_ms_per_request'])}")
     row("4", "bare executemany / COPY: rows/s", "baseline", lambda r: f"{r['import']['bare']['rows_per_s']:,}")
@@ -166,7 +167,7 @@ def table(all_results: dict[str, Any]) -> str:
     row("5", "peak Python allocation per call (tracemalloc) MiB: team / person / home / report", "—",
         lambda r: " / ".join(_f(r["queries"]["ops"][n]["tracemalloc_peak_mb"], "{:.2f}")
                              for n in ("team_board", "person_board", "home", "report")))
-    row("5", "peak RSS: `serve` process under load MiB", "—", lambda r: _f(r["serve"]["server_peak_rss_mb"]))
+    row("5", "peak RSS: `serve` processes under load (sum) MiB", "—", lambda r: _f(r["serve"]["server_peak_rss_mb"]))
     row("5", "peak RSS: import process / bare process MiB", "—",
         lambda r: f"{_f(r['import']['import']['peak_rss_mb'])} / {_f(r['import']['bare']['peak_rss_mb'])}")
     row("—", "`artifact-bot db check` after the bulk load (exit code, seconds)", "0",
@@ -190,6 +191,8 @@ def main() -> None:
                    help="where the SQLite databases and scratch files go")
     p.add_argument("--results", default=None, help="default: benchmarks/results/<size>")
     p.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    p.add_argument("--serve-workers", type=int, default=int(os.environ.get("SERVE_WORKERS", "1")),
+                   help="``serve --workers N`` for the serve benchmark (HTTP processes)")
     a = p.parse_args()
     size = SIZES[a.size]
     workdir = Path(a.workdir)
@@ -213,7 +216,8 @@ def main() -> None:
                 all_results["databases"]["postgresql"] = {"skipped": why}
                 continue
         all_results["databases"][kind] = run_db(kind, size, workdir=workdir, results=results,
-                                                pg_admin=a.pg_admin, keep=a.keep, size_name=a.size, only=only)
+                                                pg_admin=a.pg_admin, keep=a.keep, size_name=a.size, only=only,
+                                                serve_workers=a.serve_workers)
         write_json(results / "all.json", all_results)
     all_results["wall_s"] = round(time.perf_counter() - t0, 1)
     all_results["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

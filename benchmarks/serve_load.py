@@ -144,6 +144,15 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _tree(pid: int) -> list[int]:
+    """A server and its worker processes (gunicorn's workers are its direct children)."""
+    return [pid, *_children(pid)]
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    return sum(_cpu_seconds(p) for p in _tree(pid))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -254,7 +263,8 @@ def _drive(events: str, reqs: list[Request], load: list[Request], *, pattern: st
 
 
 def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str, warmup: int, drain_s: float,
-        max_s: float, seed: int = 5, profile: str | None = None, mix: list[str] | None = None) -> dict[str, Any]:
+        max_s: float, seed: int = 5, profile: str | None = None, mix: list[str] | None = None,
+        workers: int = 1) -> dict[str, Any]:
     """Start the server and the emulator, send the warm-up, then each (pattern, requests) of ``plan``."""
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -272,14 +282,15 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     log_path = workdir / "serve.log"
     log_file = log_path.open("w")
-    cmd = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"]
+    cmd = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler", "--workers", str(workers)]
     if profile:  # sample the server with py-spy (collapsed stacks, for flame graphs or grep)
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         cmd = [py_spy, "record", "--format", "raw", "--rate", "100", "--threads", "-o", str(Path(profile).resolve()),
                "--", *cmd]
     server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    result: dict[str, Any] = {"db": dialect_of(url), "concurrency": concurrency, "mix": mix, "patterns": {}}
+    result: dict[str, Any] = {"db": dialect_of(url), "concurrency": concurrency, "mix": mix, "workers": workers,
+                              "patterns": {}}
     slices: dict[str, tuple[int, int]] = {}
     try:
         deadline = time.monotonic() + 60
@@ -304,7 +315,7 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
         for pattern, n in plan:
             load = reqs[offset : offset + n]
             slices[pattern] = (offset, offset + n)
-            cpu0, own0 = _cpu_seconds(server.pid), time.process_time()
+            cpu0, own0 = _tree_cpu_seconds(server.pid), time.process_time()
             done_before = sum(1 for r in reqs[:offset] if r.error is None)
             load_s = _drive(events, reqs, load, pattern=pattern, concurrency=concurrency, done_before=done_before,
                             emu=emu, drain_s=drain_s, stop_at=stop_at)
@@ -314,7 +325,7 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
                 "load_seconds": round(load_s, 2),
                 "throughput_rps": round(n / load_s, 1),
                 # CPU the server (and this client) used for the load and its answers, per request.
-                "server_cpu_ms_per_request": round((_cpu_seconds(server.pid) - cpu0) / n * 1000, 2),
+                "server_cpu_ms_per_request": round((_tree_cpu_seconds(server.pid) - cpu0) / n * 1000, 2),
                 "client_cpu_ms_per_request": round((time.process_time() - own0) / n * 1000, 2),
             }
             offset += n
@@ -323,7 +334,12 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
                 conn.execute(text("SELECT count(*) FROM artifact WHERE primary_url LIKE :u"),
                              {"u": f"https://bench.example/{tag}/%"}).scalar() or 0
             )
-        result["server_peak_rss_mb"] = None if profile else vm_hwm_mb(server.pid)
+        if profile:
+            result["server_peak_rss_mb"] = None
+        else:  # every serving process (with --workers, the gunicorn master and its workers)
+            hwm = [vm_hwm_mb(p) for p in _tree(server.pid)]
+            result["server_peak_rss_mb"] = round(sum(h for h in hwm if h), 1)
+            result["server_peak_rss_mb_per_process"] = hwm
     finally:
         children = _children(server.pid) if profile else []
         if profile:
@@ -393,7 +409,8 @@ def print_summary(r: dict[str, Any]) -> None:
             print(f"    {kind:<12} n={k['n']:<5} http p99 {k['http_200']['p99_ms']:.1f} ms, "
                   f"answer median {k['answer']['median_ms']:.1f} p99 {k['answer']['p99_ms']:.1f} ms")
     print(f"  artifacts stored {r['artifacts_stored']}/{r['artifacts_expected']}, server tracebacks "
-          f"{r['server_log_tracebacks']}, server peak RSS {r['server_peak_rss_mb']} MiB")
+          f"{r['server_log_tracebacks']}, server peak RSS {r['server_peak_rss_mb']} MiB "
+          f"({r['workers']} worker process(es))")
 
 
 def main() -> None:
@@ -410,6 +427,7 @@ def main() -> None:
                    "--concurrency requests in flight), burst (waves of --concurrency requests sent at the same "
                    "instant, each wave answered before the next); NAME:N sets that pattern's request count")
     p.add_argument("--mix", default=",".join(MIX), help=f"comma-separated request kinds, cycled: {', '.join(KINDS)}")
+    p.add_argument("--workers", type=int, default=1, help="serve --workers N (HTTP processes)")
     p.add_argument("--profile", help="record the server with py-spy into this file (collapsed stacks)")
     p.add_argument("--out")
     a = p.parse_args()
@@ -420,7 +438,7 @@ def main() -> None:
             p.error(f"unknown pattern {name!r}")
         plan.append((name, int(n) if n else a.requests))
     result = run(a.db, plan=plan, concurrency=a.concurrency, period=a.period, warmup=a.warmup, drain_s=a.drain,
-                 max_s=a.max_seconds, profile=a.profile, mix=a.mix.split(","))
+                 max_s=a.max_seconds, profile=a.profile, mix=a.mix.split(","), workers=a.workers)
     print_summary(result)
     if a.out:
         write_json(a.out, result)

@@ -28,7 +28,7 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         client=deps.slack,
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
         token_verification_enabled=token_verification,
-        process_before_response=False,
+        process_before_response=True,  # acks in the request thread; work in lazy listeners
         raise_error_for_unhandled_request=False,
     )
     handlers.register_all(app, deps)

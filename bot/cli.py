@@ -9,6 +9,7 @@ import getpass
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN")
     s.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    s.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="HTTP worker processes (default: $WEB_CONCURRENCY, else 1); more than 1 runs gunicorn",
+    )
 
     sub.add_parser("worker", help="run the scheduler alone")
 
@@ -110,6 +118,31 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--period", type=_period, default=None)
     rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 64")
+    return value
+
+
+def _serve_workers(args: argparse.Namespace, p: argparse.ArgumentParser) -> int:
+    """``serve --workers``, else ``WEB_CONCURRENCY``, else 1; bad values are usage errors."""
+    if args.workers is not None:
+        workers = int(args.workers)
+    else:
+        env = os.environ.get("WEB_CONCURRENCY", "").strip()
+        try:
+            workers = _positive_int(env) if env else 1
+        except argparse.ArgumentTypeError as exc:
+            p.error(f"WEB_CONCURRENCY: {exc}")
+    if workers > 1 and args.socket:
+        p.error("--workers applies to HTTP; Socket Mode runs in one process")
+    return workers
 
 
 def _settings() -> Settings:
@@ -320,7 +353,10 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        args.workers = _serve_workers(args, parser)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -331,6 +367,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         return cmd_demo(args, out)
     settings = _settings()
     deps = _deps(settings)
+    if args.command == "serve" and args.workers > 1:
+        from bot.server import serve_workers
+
+        return serve_workers(
+            deps,
+            lambda: _deps(settings, migrate=False),
+            workers=args.workers,
+            port=args.port,
+            scheduler=not args.no_scheduler,
+        )
     if args.command == "db":
         if args.db_command == "check":
             return cmd_db_check(deps, args, out)

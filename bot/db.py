@@ -72,6 +72,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def serialize(session: Any, name: str) -> None:
+    """Hold the lock called ``name`` until this session's transaction ends.
+
+    For read-then-write work that two requests, threads or ``serve`` worker processes may do at
+    once (refreshing a roll-up, applying the config's teams). PostgreSQL: a transaction-scoped
+    advisory lock. SQLite: its one write lock, taken now by a write that changes nothing (only one
+    writer at a time exists there anyway; this makes the reads after it see the latest data).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"artifact-bot:{name}"})
+    else:
+        session.execute(text("UPDATE rollup_period SET period = period WHERE 1 = 0"))
+
+
 def alembic_config(engine: Engine) -> Any:
     """Alembic config pointing at the packaged migrations and this engine."""
     from alembic.config import Config

@@ -356,6 +356,9 @@ class RollupPeriod(SQLModel, table=True):
     period: str = Field(primary_key=True, max_length=7)
     weights_key: str = Field(max_length=400)
     computed_at: NaiveDatetime = Field(default_factory=utcnow)
+    # Bumped whenever the period is marked stale; a refresh that started before a bump does not
+    # record itself as current (the next read recomputes).
+    generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RollupDirty(SQLModel, table=True):
@@ -365,6 +368,9 @@ class RollupDirty(SQLModel, table=True):
 
     person_id: int = Field(primary_key=True)
     period: str = Field(primary_key=True, max_length=7)
+    # Bumped by every new mark: a refresh clears only the marks it saw, so a change committed while
+    # it ran stays marked.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class InboundMessage(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.config import OrgConfig, load_org_config
-from bot.db import session_scope
+from bot.db import serialize, session_scope
 from bot.deps import Deps
 from bot.errors import ConfigError
 from bot.models import AuditLog
@@ -26,6 +26,7 @@ def record_roles(deps: Deps, org: OrgConfig, *, actor: str) -> None:
     from bot.services.teams import sync_from_config
 
     with session_scope(deps.engine) as s:
+        serialize(s, "roles")  # each ``serve`` worker records the same change: the second finds it done
         last = s.scalars(
             select(AuditLog).where(col(AuditLog.action) == "admins_set").order_by(col(AuditLog.id).desc())
         ).first()

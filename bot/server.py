@@ -1,4 +1,9 @@
-"""``artifact-bot serve``: Bolt behind waitress (a production WSGI server), or Socket Mode."""
+"""``artifact-bot serve``: Bolt behind waitress (one process) or gunicorn (several), or Socket Mode.
+
+One process answers Slack's HTTP requests with waitress threads. Python runs one thread at a time,
+so ``serve --workers N`` (or ``WEB_CONCURRENCY``) runs N processes behind gunicorn's pre-fork
+master instead: each builds its own database engine and Bolt app after the fork.
+"""
 
 from __future__ import annotations
 
@@ -133,6 +138,82 @@ def start_recovery(deps: Deps, *, every_seconds: float = 60.0) -> threading.Thre
     return thread
 
 
+def _start_process_services(deps: Deps, *, scheduler: bool, record: bool) -> Any:
+    """What every serving process runs beside Bolt: inbox recovery, config watching, the scheduler."""
+    start_recovery(deps)
+    if deps.settings.artifact_bot_config:
+        from bot.reload import ConfigWatcher, record_roles
+
+        if record:
+            record_roles(deps, deps.org, actor="startup")
+        ConfigWatcher(deps, deps.settings.artifact_bot_config).start()
+    elif threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nothing to reload; never die of it
+    if not scheduler:
+        return None
+    from jobs.scheduler import start_background_scheduler
+
+    return start_background_scheduler(deps)
+
+
+def serve_workers(
+    deps: Deps, make_deps: Callable[[], Deps], *, workers: int, port: int | None = None, scheduler: bool = True
+) -> int:
+    """Serve HTTP with ``workers`` processes (gunicorn, threaded workers) on one port.
+
+    ``deps`` is the master's (migrations are done): it records the configured roles once, then its
+    engine is closed before the fork. Each worker calls ``make_deps`` and builds its own app. SIGHUP
+    to the master is passed to the workers, which reload the config as one process does (keeping the
+    old one when the new one is invalid); SIGTERM stops them gracefully. With the scheduler on, every
+    worker runs it: the database lease per job run lets only one of them run each job.
+    """
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    from bot.app import create_app
+
+    if deps.settings.artifact_bot_config:
+        from bot.reload import record_roles
+
+        record_roles(deps, deps.org, actor="startup")
+    deps.engine.dispose()
+    bind = f"0.0.0.0:{port or deps.settings.port}"
+
+    class _Arbiter(Arbiter):  # type: ignore[misc]
+        def handle_hup(self) -> None:
+            self.log.info("SIGHUP: the workers reload the config")
+            self.kill_workers(signal.SIGHUP)
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": bind,
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": 16,
+                "timeout": 60,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "proc_name": "artifact-bot",
+                "accesslog": None,
+                "limit_request_line": 8190,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Iterable[bytes]]:  # in each worker, after the fork
+            worker_deps = make_deps()
+            app = create_app(worker_deps)
+            _start_process_services(worker_deps, scheduler=scheduler, record=False)
+            return make_wsgi(app, worker_deps)
+
+        def run(self) -> None:
+            _Arbiter(self).run()
+
+    log.warning("artifact-bot listening on %s with %d worker processes", bind, workers)
+    _Gunicorn().run()
+    return 0
+
+
 def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, scheduler: bool = True) -> int:
     """Run the Slack app until stopped."""
     from bot.app import create_app
@@ -140,17 +221,7 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
     if socket_mode:
         deps.settings.require("slack_app_token")
     app = create_app(deps)
-    start_recovery(deps)
-    if deps.settings.artifact_bot_config:
-        from bot.reload import ConfigWatcher, record_roles
-
-        record_roles(deps, deps.org, actor="startup")
-        ConfigWatcher(deps, deps.settings.artifact_bot_config).start()
-    sched = None
-    if scheduler:
-        from jobs.scheduler import start_background_scheduler
-
-        sched = start_background_scheduler(deps)
+    sched = _start_process_services(deps, scheduler=scheduler, record=True)
     try:
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

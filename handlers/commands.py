@@ -5,18 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
 from bot.services import interactions
+from handlers.errors import ack_now, reported
 
 log = logging.getLogger(__name__)
-
-
-def ack_now(ack: Ack) -> None:
-    """Acknowledge in the request thread, so Slack's 200 never waits behind other listeners' work."""
-    ack()
 
 
 def handle_artifact(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
@@ -56,6 +52,6 @@ def handle_leaderboard(command: dict[str, Any], context: BoltContext, respond: R
 
 def register(app: App) -> None:
     # Lazy listeners: the ack runs in the request thread, the work in its own thread afterwards.
-    app.command(ids.CMD_ARTIFACT)(ack=ack_now, lazy=[handle_artifact])
-    app.command(ids.CMD_REPORT)(ack=ack_now, lazy=[handle_report])
-    app.command(ids.CMD_LEADERBOARD)(ack=ack_now, lazy=[handle_leaderboard])
+    app.command(ids.CMD_ARTIFACT)(ack=ack_now, lazy=[reported(handle_artifact)])
+    app.command(ids.CMD_REPORT)(ack=ack_now, lazy=[reported(handle_report)])
+    app.command(ids.CMD_LEADERBOARD)(ack=ack_now, lazy=[reported(handle_leaderboard)])

@@ -8,10 +8,11 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import interactions
+from handlers.errors import ack_now, reported
 
 
 def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """Publish the person's App Home."""
+    """Publish the person's App Home (after the ack)."""
     if event.get("tab") not in (None, "home"):
         return
     view = interactions.home_view(context["deps"], event["user"])
@@ -19,4 +20,5 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(handle_home_opened)
+    # Acknowledged at once; the view is built and published afterwards.
+    app.event("app_home_opened")(ack=ack_now, lazy=[reported(handle_home_opened)])

@@ -9,6 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import interactions
+from handlers.errors import ack_now, reported
 
 log = logging.getLogger(__name__)
 
@@ -39,4 +40,6 @@ def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) ->
 
 
 def register(app: App) -> None:
-    app.event({"type": "message"})(handle_dm)
+    # The reply is already stored (``store_dm_first``) when this acks; the work runs afterwards, and the
+    # inbox recovery pass finishes it if this process dies first.
+    app.event({"type": "message"})(ack=ack_now, lazy=[reported(handle_dm)])

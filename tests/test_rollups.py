@@ -132,3 +132,66 @@ def test_weights_change_recomputes_and_check_finds_tampering(engine):
     rebuild_all(engine, W)
     with session_scope(engine) as s:
         assert check(s, W) == []
+
+
+def test_concurrent_writers_and_readers_keep_rollups_exact(engine):
+    # Serve answers in several threads and processes: readers refresh the same period at once while
+    # writers log artifacts. No refresh may fail (two refreshes inserting the same team row) and
+    # the roll-ups must still equal the recomputation afterwards.
+    import threading
+
+    for uid in PEOPLE:
+        f.person(engine, uid)
+    f.teams(engine, {"A": ["U1", "U2", "U3"], "B": ["U3", "U4", "U5"]})
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            start.wait()
+            for i in range(25):
+                with session_scope(engine) as s:
+                    me = _person(s, rng.choice(PEOPLE))
+                    add_artifact(s, person=me, period="2026-10", source="test", source_key=None, now=f.NOW,
+                                 new=NewArtifact(title="x", urls=[f"https://c.example/{n}/{i}"], kind="agent"))
+                with session_scope(engine) as s:
+                    board(s, "2026-10", W, by="team")
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with session_scope(engine) as s:
+        assert check(s, W) == []
+        rows = {r.name: r.artifacts for r in board(s, "2026-10", W, by="team")}
+    # 200 artifacts among 5 people, 3 counted each (the cap), agent weight 2, not yet reviewed (half):
+    # every person counts 3, and U3 is in both teams.
+    assert rows == {"A": pytest.approx(9.0), "B": pytest.approx(9.0)}
+
+
+def test_a_mark_made_while_a_refresh_runs_survives_it(engine):
+    # A refresh reads the marks, computes, then clears what it read. A writer that commits in
+    # between (a new artifact for a person already marked) must leave that person marked, or the
+    # new artifact would never reach the roll-ups.
+    from sqlalchemy import text
+
+    from bot.services.rollups import _clear_marks, _marks
+
+    f.person(engine, "U1")
+    f.teams(engine, {"A": ["U1"]})
+    f.artifact(engine, "U1", "https://m.example/1", kind="agent", status="kept")
+    with session_scope(engine) as refresher:
+        seen = _marks(refresher, "2026-10")
+        assert [pid for pid, _ in seen] == [1]
+        f.artifact(engine, "U1", "https://m.example/2", kind="agent", status="kept")  # commits meanwhile
+        _clear_marks(refresher, "2026-10", seen)
+    with session_scope(engine) as s:
+        left = s.execute(text("SELECT person_id, version FROM rollup_dirty WHERE period = '2026-10'")).all()
+        assert len(left) == 1 and left[0][0] == 1 and left[0][1] > seen[0][1]  # marked again, newer
+        assert board(s, "2026-10", W, by="team")[0].artifacts == pytest.approx(4.0)  # both, agent weight 2
+        assert check(s, W) == []

@@ -167,9 +167,26 @@ def _key(row: BoardRow) -> Any:
     return row.team_id if row.team_id is not None else row.person_id
 
 
-_FIELDS = ("rank", "name", "artifacts", "spend_usd", "artifacts_per_100_usd", "unmatched_spend_usd", "bar",
-           "cleared_bar", "tokens", "artifact_count", "unpriced_rows", "team_id", "members", "monthly_budget_usd",
-           "channel", "person_id", "slack_user_id", "email")
+_FIELDS = (
+    "rank",
+    "name",
+    "artifacts",
+    "spend_usd",
+    "artifacts_per_100_usd",
+    "unmatched_spend_usd",
+    "bar",
+    "cleared_bar",
+    "tokens",
+    "artifact_count",
+    "unpriced_rows",
+    "team_id",
+    "members",
+    "monthly_budget_usd",
+    "channel",
+    "person_id",
+    "slack_user_id",
+    "email",
+)
 
 
 def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
@@ -178,8 +195,9 @@ def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
     if closed != "closed":
         return []
     rows = []
-    for (data,) in session.execute(text("SELECT row FROM board_snapshot WHERE period = :p AND \"by\" = :by"),
-                                   {"p": period, "by": by}):
+    for (data,) in session.execute(
+        text('SELECT row FROM board_snapshot WHERE period = :p AND "by" = :by'), {"p": period, "by": by}
+    ):
         d = json.loads(data) if isinstance(data, str) else data
         rows.append(BoardRow(**{k: d.get(k) for k in _FIELDS}))
     rows.sort(key=lambda r: r.rank)

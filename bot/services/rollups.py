@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from bot.db import session_scope
+from bot.db import serialize, session_scope
 from bot.models import Artifact, ArtifactLink, RollupPeriod, utcnow
 from bot.scoring import Weights
 
@@ -65,7 +65,8 @@ def _mark_dirty(session: Session | OrmSession, pairs: Iterable[tuple[int, str]])
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    conflict = "ON CONFLICT (person_id, period) DO NOTHING"
+    # An existing mark gets a new version, so a refresh running now (which saw the old one) keeps it.
+    conflict = "ON CONFLICT (person_id, period) DO UPDATE SET version = rollup_dirty.version + 1"
     sql = f"INSERT INTO rollup_dirty (person_id, period) VALUES (:p, :m) {conflict}"
     if dialect not in ("sqlite", "postgresql"):  # pragma: no cover
         raise RuntimeError(f"unsupported database {dialect}")
@@ -136,7 +137,10 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
             # Many people changed: recompute the period's artifacts and teams on the next read instead of
             # marking each person (their spend is already current).
             session.execute(
-                text("UPDATE rollup_period SET weights_key = :stale WHERE period = :period"),
+                text(
+                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 "
+                    "WHERE period = :period"
+                ),
                 {"stale": STALE, "period": period},
             )
         else:
@@ -310,23 +314,34 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     in its own transaction) and only artifacts and teams are recomputed: no scan of the raw usage
     rows, which at millions of rows is what would make a command slow.
     """
+    _lock_period(session, period)
+    # What this refresh answers for, read before computing: marks and stale flags that writers
+    # commit while it runs are newer and survive it.
+    generation = session.execute(
+        text("SELECT generation FROM rollup_period WHERE period = :p"), {"p": period}
+    ).scalar_one_or_none()
+    seen = _marks(session, period)
     if spend:
         session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
         session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
     _store_people(session, period, w, None)
     _store_teams(session, period, w, None)
-    session.execute(text("DELETE FROM rollup_dirty WHERE period = :p"), {"p": period})
-    rp = session.get(RollupPeriod, period)
-    if rp is None:
+    _clear_marks(session, period, seen)
+    if generation is None:
         session.add(RollupPeriod(period=period, weights_key=weights_key(w)))
+        session.flush()
     else:
-        rp.weights_key, rp.computed_at = weights_key(w), utcnow()
-    session.flush()
+        session.execute(
+            text(
+                "UPDATE rollup_period SET weights_key = :k, computed_at = :now "
+                "WHERE period = :p AND generation = :g"
+            ),
+            {"k": weights_key(w), "now": utcnow(), "p": period, "g": generation},
+        )
 
 
-def ensure_fresh(session: Session, period: str, w: Weights) -> None:
-    """Bring a period's roll-ups up to date before reading them (cheap when nothing changed)."""
-    # One round trip in the common case: computed with these weights, nobody marked.
+def _state(session: Session, period: str) -> tuple[str | None, bool]:
+    """The weights a period was computed with (None: never) and whether anybody is marked dirty."""
     key, marked = session.execute(
         text(
             "SELECT (SELECT weights_key FROM rollup_period WHERE period = :p), "
@@ -334,6 +349,39 @@ def ensure_fresh(session: Session, period: str, w: Weights) -> None:
         ),
         {"p": period},
     ).one()
+    return key, bool(marked)
+
+
+def _lock_period(session: Session, period: str) -> None:
+    """Serialise refreshes of one period until this transaction ends: two requests refreshing it at
+    once would each delete the team rows and insert them again, and the second insert would fail."""
+    serialize(session, f"rollup:{period}")
+
+
+def _marks(session: Session, period: str) -> list[tuple[int, int]]:
+    """The period's dirty marks as (person, version)."""
+    rows = session.execute(text("SELECT person_id, version FROM rollup_dirty WHERE period = :p"), {"p": period})
+    return [(int(pid), int(v)) for pid, v in rows]
+
+
+def _clear_marks(session: Session, period: str, seen: list[tuple[int, int]]) -> None:
+    """Delete the marks this refresh saw, unless a writer has marked the person again since."""
+    for i in range(0, len(seen), CHUNK):
+        pairs = ", ".join(f"({int(pid)}, {int(v)})" for pid, v in seen[i : i + CHUNK])  # integers only
+        session.execute(
+            text(f"DELETE FROM rollup_dirty WHERE period = :p AND (person_id, version) IN (VALUES {pairs})"),
+            {"p": period},
+        )
+
+
+def ensure_fresh(session: Session, period: str, w: Weights) -> None:
+    """Bring a period's roll-ups up to date before reading them (cheap when nothing changed)."""
+    # One round trip in the common case: computed with these weights, nobody marked.
+    key, marked = _state(session, period)
+    if key == weights_key(w) and not marked:
+        return
+    _lock_period(session, period)
+    key, marked = _state(session, period)  # again: another transaction may have done it meanwhile
     if key is None:
         refresh_period(session, period, w)  # never computed: everything from the raw rows
         return
@@ -342,9 +390,10 @@ def ensure_fresh(session: Session, period: str, w: Weights) -> None:
         return
     if not marked:
         return
-    dirty = [
-        pid for (pid,) in session.execute(text("SELECT person_id FROM rollup_dirty WHERE period = :p"), {"p": period})
-    ]
+    seen = _marks(session, period)
+    dirty = sorted({pid for pid, _ in seen})
+    if not dirty:
+        return
     if len(dirty) > FULL_REFRESH_ABOVE:
         refresh_period(session, period, w, spend=False)
         return
@@ -356,13 +405,15 @@ def ensure_fresh(session: Session, period: str, w: Weights) -> None:
         )
     ]
     _store_teams(session, period, w, teams)
-    session.execute(text(f"DELETE FROM rollup_dirty WHERE period = :p AND person_id IN ({_ids(dirty)})"), {"p": period})
+    _clear_marks(session, period, seen)
 
 
 def invalidate_all(session: Session) -> None:
     """Mark every period's artifact and team roll-ups stale (after membership changes): recomputed on the
     next read, from the people's spend roll-ups (which membership does not change)."""
-    session.execute(text("UPDATE rollup_period SET weights_key = :stale"), {"stale": STALE})
+    session.execute(
+        text("UPDATE rollup_period SET weights_key = :stale, generation = generation + 1"), {"stale": STALE}
+    )
 
 
 def rebuild_all(engine: Engine, w: Weights | None = None) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from bot.config import OrgConfig, TeamConfig
+from bot.db import serialize
 from bot.models import AuditLog, Person, Team, TeamManager, TeamMember
 from bot.services.people import ensure_person
 from bot.services.rollups import invalidate_all
@@ -29,6 +30,7 @@ def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli
     Teams not listed are left alone (their history stays). Members unknown so far are created
     as placeholders keyed by email or Slack id; ``people sync`` fills in the rest. Idempotent.
     """
+    serialize(session, "teams")  # two processes applying the config at once would both insert members
     result = TeamImport()
     before = session.scalar(select(func.count()).select_from(Person)) or 0
     for tc in teams:

@@ -60,6 +60,8 @@ class Bot:
     emu: SlackEmulator
     env: dict[str, str]
     cwd: Path
+    pid: int = 0
+    log_path: Path | None = None
 
     def post(self, body: bytes, **headers: str):
         return post_signed(f"{self.url}/slack/events", body, SECRET, headers=headers or None)
@@ -90,7 +92,9 @@ class Bot:
 
 
 @contextmanager
-def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Bot]:
+def running_bot(
+    db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
+) -> Iterator[Bot]:
     """Start ``artifact-bot serve`` against a fresh emulator; stop both afterwards."""
     (tmp_path / "org.yaml").write_text(ORG)
     with SlackEmulator(users=USERS) as emu:
@@ -110,7 +114,7 @@ def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = 
         log_path = tmp_path / "serve.log"
         log_file = log_path.open("w")  # a file, not a pipe: a chatty app must never block on its own log
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--no-scheduler"],
+            [sys.executable, "-m", "bot", "serve", "--no-scheduler", *serve_args],
             env=env,
             cwd=tmp_path,
             stdout=log_file,
@@ -130,7 +134,7 @@ def running_bot(db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = 
                 raise RuntimeError(f"serve did not start: {log_path.read_text()}")
             time.sleep(0.1)
         try:
-            yield Bot(url=url, emu=emu, env=env, cwd=tmp_path)
+            yield Bot(url=url, emu=emu, env=env, cwd=tmp_path, pid=proc.pid, log_path=log_path)
         finally:
             proc.terminate()
             try:
