@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
@@ -28,8 +29,12 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         client=deps.slack,
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
         token_verification_enabled=token_verification,
-        process_before_response=True,  # acks in the request thread; work in lazy listeners
+        # Acks in the request thread; the work in lazy listeners on a small pool of its own.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=deps.settings.artifact_bot_work_threads, thread_name_prefix="slack-work"
+        ),
     )
     handlers.register_all(app, deps)
     return app

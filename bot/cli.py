@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.config import Settings, load_org_config, weights_of
-from bot.db import make_engine, session_scope, upgrade
+from bot.db import journal_engine, make_engine, session_scope, upgrade
 from bot.deps import Deps, utc_now
 from bot.errors import ArtifactBotError, ImportFileError
 from bot.periods import parse_period, period_at
@@ -146,7 +146,13 @@ def _serve_workers(args: argparse.Namespace, p: argparse.ArgumentParser) -> int:
 
 
 def _settings() -> Settings:
-    return Settings()
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad environment: {problems}") from None
 
 
 def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
@@ -160,7 +166,7 @@ def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
     llm = LLM.from_settings(
         settings, on_usage=usage_recorder(engine, org), identity=org.bot_identity, timeout=8.0, max_retries=0
     )
-    return Deps(settings=settings, org=org, engine=engine, llm=llm)
+    return Deps(settings=settings, org=org, engine=engine, llm=llm, inbox_engine=journal_engine(engine))
 
 
 def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
@@ -309,7 +315,7 @@ def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int
             data = export_person(s, args.user, actor=actor)
             sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
             return 0
-        pid = forget_person(s, args.user, actor=actor)
+        pid = forget_person(s, args.user, actor=actor, journal=deps.inbox_engine)
     out.print(f"person {pid} forgotten: personal data and message text removed, anonymised numbers kept")
     return 0
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     artifact_bot_config: Path | None = None
     port: int = 3000
+    # Threads per ``serve`` process that do the work after Slack's ack (Bolt lazy listeners). Acks
+    # run in the HTTP threads and share one interpreter lock with these: few work threads keep the
+    # acks quick under load (measured in BENCHMARKS.md); more processes (``--workers``) add capacity.
+    artifact_bot_work_threads: int = Field(default=2, ge=1, le=64)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"

@@ -72,6 +72,28 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def journal_engine(engine: Engine) -> Engine | None:
+    """A SQLite file of its own for DM replies stored before Slack's ack; None on PostgreSQL.
+
+    SQLite has one write lock per database file. Under load the app's other writes (artifacts,
+    roll-up refreshes) hold it most of the time, and SQLite's busy wait polls in steps of up to
+    100 ms, so a reply waiting for it could hold Slack's HTTP 200 for a second. Beside the database
+    (``bot.db`` → ``bot.inbox.db``), the journal's only writers are that store and marking a reply
+    done. PostgreSQL locks rows, not the database: the table in the main schema serves.
+    """
+    if not is_sqlite(engine):
+        return None
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    main = Path(path)
+    journal = make_engine(f"sqlite:///{main.with_name(main.stem + '.inbox' + (main.suffix or '.db'))}")
+    from bot.models import InboundMessage
+
+    InboundMessage.__table__.create(journal, checkfirst=True)  # type: ignore[attr-defined]
+    return journal
+
+
 def serialize(session: Any, name: str) -> None:
     """Hold the lock called ``name`` until this session's transaction ends.
 

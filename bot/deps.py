@@ -30,6 +30,14 @@ class Deps:
     slack: Any = None
     llm: Any = None
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+    # Where DM replies are stored before Slack's ack (``bot.services.inbox``). None: ``engine``.
+    # On SQLite the root gives the journal a file of its own (``bot.db.journal_engine``).
+    inbox_engine: Engine | None = None
+
+    @property
+    def journal(self) -> Engine:
+        """The engine that holds the stored DM replies."""
+        return self.inbox_engine or self.engine
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Deps:
         # Shared by every request (Bolt deep-copies the context for lazy listeners): never copied.

@@ -177,6 +177,8 @@ def serve_workers(
 
         record_roles(deps, deps.org, actor="startup")
     deps.engine.dispose()
+    if deps.inbox_engine is not None:
+        deps.inbox_engine.dispose()
     bind = f"0.0.0.0:{port or deps.settings.port}"
 
     class _Arbiter(Arbiter):  # type: ignore[misc]

@@ -58,7 +58,7 @@ def store_dm_first(context: BoltContext, body: dict[str, Any], next: Callable[[]
         event = body["event"]
         try:
             context["inbox_key"] = inbox.store(
-                context["deps"].engine,
+                context["deps"].journal,
                 user_id=event["user"],
                 channel=event["channel"],
                 ts=event["ts"],

@@ -19,6 +19,14 @@ from bot.models import InboundMessage, utcnow
 MAX_TEXT = 40000
 
 
+def forget(engine: Engine, user_ids: list[str]) -> None:
+    """Delete every stored reply of these Slack users (``people forget``)."""
+    from sqlalchemy import delete
+
+    with session_scope(engine) as s:
+        s.execute(delete(InboundMessage).where(InboundMessage.user_id.in_(user_ids)))  # type: ignore[attr-defined]
+
+
 def message_key(channel: str, ts: str) -> str:
     """The idempotency key of a Slack message (stable across Slack's retries)."""
     return f"msg:{channel}:{ts}"

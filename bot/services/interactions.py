@@ -135,7 +135,7 @@ def dm_reply(deps: Deps, user_id: str, channel: str, ts: str, text: str) -> Answ
         outcome = capture_reply(
             s, person=person, text=text or "", event_key=key, now=_message_time(deps, ts), org=deps.org
         )
-    inbox.mark_processed(deps.engine, key)
+    inbox.mark_processed(deps.journal, key)
     if outcome.replayed:
         return None
     if outcome.created and deps.llm is not None:
@@ -185,7 +185,7 @@ def flag_claims(deps: Deps, artifact_ids: list[int]) -> int:
 def process_pending(deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> int:
     """Finish DM replies that were stored but not processed (a crash between storing and answering)."""
     done = 0
-    for row in inbox.pending(deps.engine, older_than=older_than, now=_now(deps)):
+    for row in inbox.pending(deps.journal, older_than=older_than, now=_now(deps)):
         try:
             answer = dm_reply(deps, row.user_id, row.channel, row.ts, row.text or "")
             if answer is not None and deps.slack is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.errors import NotFound
@@ -85,13 +86,14 @@ def export_person(session: Session, ident: str, *, actor: str) -> dict[str, Any]
     return data
 
 
-def forget_person(session: Session, ident: str, *, actor: str) -> int:
+def forget_person(session: Session, ident: str, *, actor: str, journal: Engine | None = None) -> int:
     """Remove a person's personal data and message text; keep anonymised numbers (audited).
 
     Kept: usage amounts, artifact kind/status/period and the normalised primary link (team
     de-duplication depends on it), so past boards do not change. Removed: name, email, Slack id,
-    timezone, titles, descriptions, link labels and raw links, notes, stored DM text, queued
-    message bodies, the identities providers knew them by.
+    timezone, titles, descriptions, link labels and raw links, notes, stored DM text (also in
+    ``journal``, the DM journal when it is a database of its own), queued message bodies, the
+    identities providers knew them by.
     """
     p = _person(session, ident)
     pid = p.id
@@ -120,6 +122,10 @@ def forget_person(session: Session, ident: str, *, actor: str) -> int:
     session.execute(update(Checkin).where(Checkin.person_id == pid).values(channel_id=None, message_ts=None))
     if old_ids:
         session.execute(delete(InboundMessage).where(InboundMessage.user_id.in_(old_ids)))
+        if journal is not None:
+            from bot.services.inbox import forget
+
+            forget(journal, old_ids)
         session.execute(delete(TeamManager).where(TeamManager.ident.in_(old_ids)))
     session.add(AuditLog(actor=actor, action="person_forgotten", target_type="person", target_id=str(pid), detail={}))
     session.flush()

@@ -353,9 +353,16 @@ def _state(session: Session, period: str) -> tuple[str | None, bool]:
 
 
 def _lock_period(session: Session, period: str) -> None:
-    """Serialise refreshes of one period until this transaction ends: two requests refreshing it at
-    once would each delete the team rows and insert them again, and the second insert would fail."""
-    serialize(session, f"rollup:{period}")
+    """Serialise refreshes of one period until this transaction ends (PostgreSQL).
+
+    Two requests refreshing a period at once would each delete its team rows and insert them again;
+    on PostgreSQL the second insert would hit the primary key, so the second waits for the first.
+    SQLite needs no lock: a refresh reads before its first write, and its writes wait for the one
+    write lock, so the second refresh replaces the first's rows (computed from the same data);
+    taking the lock before the reads would only make every other writer wait longer.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        serialize(session, f"rollup:{period}")
 
 
 def _marks(session: Session, period: str) -> list[tuple[int, int]]:

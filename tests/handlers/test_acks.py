@@ -160,6 +160,7 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         (["--workers", "two"], {}, "not a whole number"),
         (["--workers", "2", "--socket"], {}, "Socket Mode runs in one process"),
         ([], {"WEB_CONCURRENCY": "lots"}, "WEB_CONCURRENCY"),
+        ([], {"ARTIFACT_BOT_WORK_THREADS": "0"}, "ARTIFACT_BOT_WORK_THREADS"),
     ],
 )
 def test_bad_worker_counts_are_usage_errors(args: list[str], env: dict[str, str], message: str, tmp_path: Path):
