@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -10,6 +12,23 @@ from slack_bolt import App
 from bot.deps import Deps
 
 log = logging.getLogger(__name__)
+
+
+WORK_NICE = 10  # how much lower the work threads' CPU priority is than the acknowledging threads'
+
+
+def lower_priority() -> None:
+    """Run the calling thread (one doing work after an ack) at a lower CPU priority.
+
+    Under load the work (queries, Slack calls) and the acks compete for the two cores and the
+    interpreter lock; Slack's 3 seconds apply only to the acks. On Linux a thread id passed as the
+    process sets that thread's priority alone (``setpriority(2)``); elsewhere this does nothing.
+    """
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + WORK_NICE)
+        except OSError:
+            log.debug("could not lower the work threads' priority", exc_info=True)
 
 
 def create_app(deps: Deps, *, token_verification: bool = True) -> App:
@@ -33,7 +52,9 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         listener_executor=ThreadPoolExecutor(
-            max_workers=deps.settings.artifact_bot_work_threads, thread_name_prefix="slack-work"
+            max_workers=deps.settings.artifact_bot_work_threads,
+            thread_name_prefix="slack-work",
+            initializer=lower_priority,
         ),
     )
     handlers.register_all(app, deps)

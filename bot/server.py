@@ -172,6 +172,7 @@ def serve_workers(
 
     from bot.app import create_app
 
+    deps.settings.require("slack_bot_token", "slack_signing_secret")  # before any worker is forked
     if deps.settings.artifact_bot_config:
         from bot.reload import record_roles
 

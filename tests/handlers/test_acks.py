@@ -161,6 +161,7 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         (["--workers", "2", "--socket"], {}, "Socket Mode runs in one process"),
         ([], {"WEB_CONCURRENCY": "lots"}, "WEB_CONCURRENCY"),
         ([], {"ARTIFACT_BOT_WORK_THREADS": "0"}, "ARTIFACT_BOT_WORK_THREADS"),
+        (["--workers", "2"], {"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),  # before any worker starts
     ],
 )
 def test_bad_worker_counts_are_usage_errors(args: list[str], env: dict[str, str], message: str, tmp_path: Path):
@@ -172,6 +173,28 @@ def test_bad_worker_counts_are_usage_errors(args: list[str], env: dict[str, str]
         timeout=60,
         cwd=tmp_path,
     )
-    assert res.returncode == 2
+    assert res.returncode == 2, res.stderr
     assert message in res.stderr
-    assert not (tmp_path / "x.db").exists()  # nothing was created
+    if message != "SLACK_BOT_TOKEN":  # usage errors: refused before the database was touched
+        assert not list(tmp_path.glob("x*.db"))
+
+
+def test_work_threads_run_at_a_lower_cpu_priority():
+    import threading
+
+    from bot.app import WORK_NICE, lower_priority
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("no setpriority on this platform")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list[int] = []
+
+    def work() -> None:
+        lower_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen == [min(base + WORK_NICE, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # this (acknowledging) thread is unchanged
