@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from bot.db import serialize, session_scope
-from bot.models import Artifact, ArtifactLink, RollupPeriod, utcnow
+from bot.models import Artifact, ArtifactLink, utcnow
 from bot.scoring import Weights
 
 log = logging.getLogger(__name__)
@@ -328,8 +328,15 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     _store_teams(session, period, w, None)
     _clear_marks(session, period, seen)
     if generation is None:
-        session.add(RollupPeriod(period=period, weights_key=weights_key(w)))
-        session.flush()
+        # Another refresh of this never-computed period may have finished meanwhile (SQLite takes no
+        # lock before reading): it computed the same rows, so either record will do.
+        session.execute(
+            text(
+                "INSERT INTO rollup_period (period, weights_key, computed_at, generation) "
+                "VALUES (:p, :k, :now, 0) ON CONFLICT (period) DO NOTHING"
+            ),
+            {"k": weights_key(w), "now": utcnow(), "p": period},
+        )
     else:
         session.execute(
             text(

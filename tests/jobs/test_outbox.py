@@ -61,10 +61,12 @@ def test_pace_is_kept_and_shared_by_two_dispatchers(engine: Engine, emu: SlackEm
     elapsed = time.monotonic() - started
     # 20/s for the workspace, not 20/s each: 30 messages need at least 29 intervals of 50 ms.
     assert elapsed >= 29 / 20 - 0.05
-    # Load on the machine can only delay sends, never bunch them up: no one-second window holds more
-    # than the pace allows (20, plus one for the window's edge).
+    # No one-second window of arrivals holds more than the pace allows: 20, plus one for the window's
+    # edge, plus one because a send the loaded machine delayed in transit arrives next to the one
+    # after it (the dispatchers space the sends; the emulator sees arrivals). Unpaced, all 30 arrive
+    # within a fraction of a second.
     times = sorted(c.time for c in emu.calls("chat.postMessage"))
-    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 21
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 22
     assert posts_per_channel(emu) == {c: 1 for c in channels}
 
 
