@@ -361,6 +361,33 @@ class RollupPeriod(SQLModel, table=True):
     generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class PersonModelTotal(SQLModel, table=True):
+    """Roll-up of a person's period per provider and model (the report's cost per model).
+
+    Kept current in the transaction that changes usage for a few people; a big import marks the
+    period instead (``ModelRollupPeriod``) and the next read recomputes it once.
+    """
+
+    __tablename__ = "person_model_total"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    period: str = Field(max_length=7, primary_key=True)
+    provider: str = Field(max_length=40, primary_key=True)
+    model: str = Field(max_length=120, primary_key=True)
+    cost_usd: float = 0.0
+    tokens: int = 0
+
+
+class ModelRollupPeriod(SQLModel, table=True):
+    """Whether a period's per-model roll-ups are complete; ``generation`` is bumped by every usage write."""
+
+    __tablename__ = "model_rollup_period"
+
+    period: str = Field(primary_key=True, max_length=7)
+    current: bool = False
+    generation: int = 0
+
+
 class RollupDirty(SQLModel, table=True):
     """A person whose period roll-up must be recomputed before the next read (set in the writing transaction)."""
 

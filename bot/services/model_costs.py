@@ -47,11 +47,14 @@ def is_premium(provider: str, model: str, day: dt.date) -> bool:
 
 def team_model_costs(session: Session, team_id: int, period: str, team_artifacts: float) -> list[ModelCost]:
     """Spend per model of a team's members, its share, the team's cost per artifact attributable to it."""
+    from bot.services import model_rollups
+
+    model_rollups.ensure_fresh(session, period)  # per-model roll-ups: no raw usage rows read
     rows = session.execute(
         text(
-            "SELECT u.provider, u.model, SUM(COALESCE(u.cost_usd, 0)), SUM(u.input_tokens + u.output_tokens) "
-            "FROM usage_row u JOIN team_member tm ON tm.person_id = u.person_id "
-            "WHERE u.period = :p AND tm.team_id = :t GROUP BY u.provider, u.model"
+            "SELECT m.provider, m.model, SUM(m.cost_usd), SUM(m.tokens) "
+            "FROM person_model_total m JOIN team_member tm ON tm.person_id = m.person_id "
+            "WHERE m.period = :p AND tm.team_id = :t GROUP BY m.provider, m.model"
         ),
         {"p": period, "t": team_id},
     ).all()

@@ -29,6 +29,7 @@ from sqlmodel import Session
 from bot.db import serialize, session_scope
 from bot.models import Artifact, ArtifactLink, utcnow
 from bot.scoring import Weights
+from bot.services import model_rollups
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
             )
             session.execute(text(_SPEND_UPSERT.format(person_filter=f"AND {people}")), {"period": period})
         if len(ordered) > FULL_REFRESH_ABOVE:
+            model_rollups.mark_stale(session, period)
             # Many people changed: recompute the period's artifacts and teams on the next read instead of
             # marking each person (their spend is already current).
             session.execute(
@@ -144,6 +146,7 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
                 {"stale": STALE, "period": period},
             )
         else:
+            model_rollups.refresh_people(session, period, ordered)
             mark_dirty(session, [(pid, period) for pid in ordered])
 
 
@@ -324,6 +327,7 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     if spend:
         session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
         session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
+        model_rollups.refresh_period(session, period)
     _store_people(session, period, w, None)
     _store_teams(session, period, w, None)
     _clear_marks(session, period, seen)
@@ -525,4 +529,6 @@ def check(session: Session, w: Weights, *, period: str | None = None, tolerance:
             e, g = raw_teams.get(tid), stored_teams.get(tid)
             if e is None or g is None or any(abs(float(x) - float(y)) > tolerance for x, y in zip(e, g, strict=True)):
                 out.append(Difference("team", str(tid), p, g, e))
+        for key, got, expected in model_rollups.differences(session, p, tolerance=tolerance):
+            out.append(Difference("model", key, p, got, expected))
     return out
