@@ -92,7 +92,8 @@ def fingerprint(url: str, period: str) -> list[Any]:
 def _cleanup(url: str, period: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
-        for table in ("usage_row", "person_period_total", "team_period_total", "rollup_dirty", "rollup_period"):
+        for table in ("usage_row", "person_period_total", "team_period_total", "rollup_dirty", "rollup_period",
+                      "person_model_total", "model_rollup_period"):
             conn.execute(text(f"DELETE FROM {table} WHERE period = :p"), {"p": period})
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

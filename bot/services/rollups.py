@@ -327,7 +327,8 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     if spend:
         session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
         session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
-        model_rollups.refresh_period(session, period)
+        # Boards do not need the per-model rows: the report recomputes them on its first read.
+        model_rollups.mark_stale(session, period)
     _store_people(session, period, w, None)
     _store_teams(session, period, w, None)
     _clear_marks(session, period, seen)
@@ -449,6 +450,7 @@ def rebuild_all(engine: Engine, w: Weights | None = None) -> None:
     for period in periods:
         with session_scope(engine) as s:
             refresh_period(s, period, w)
+            model_rollups.refresh_period(s, period)
 
 
 @dataclass
