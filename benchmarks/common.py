@@ -124,14 +124,16 @@ def bench_database(kind: str, workdir: Path, *, tag: str, pg_admin: str = DEFAUL
     database), removed afterwards unless ``keep``."""
     if kind == "sqlite":
         path = workdir / f"bench_{tag}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        files = [Path(f"{base}{suffix}") for base in (path, workdir / f"bench_{tag}.inbox.db")  # + DM journal
+                 for suffix in ("", "-wal", "-shm")]
+        for f in files:
+            f.unlink(missing_ok=True)
         try:
             yield f"sqlite:///{path}"
         finally:
             if not keep:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                for f in files:
+                    f.unlink(missing_ok=True)
         return
     name = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
     admin_url = make_url(normalise_url(pg_admin))
