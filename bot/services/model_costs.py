@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.periods import bounds
 from bot.pricing import unit_prices
+from bot.services import model_rollups
 
 # A model counts as premium when its list price for output tokens is at least this (USD per million).
 PREMIUM_OUTPUT_USD_PER_MTOK = 10.0
@@ -47,8 +48,6 @@ def is_premium(provider: str, model: str, day: dt.date) -> bool:
 
 def team_model_costs(session: Session, team_id: int, period: str, team_artifacts: float) -> list[ModelCost]:
     """Spend per model of a team's members, its share, the team's cost per artifact attributable to it."""
-    from bot.services import model_rollups
-
     model_rollups.ensure_fresh(session, period)  # per-model roll-ups: no raw usage rows read
     rows = session.execute(
         text(

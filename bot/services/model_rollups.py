@@ -18,15 +18,18 @@ from sqlmodel import Session
 
 from bot.db import serialize
 
-_AGGREGATE = """
-INSERT INTO person_model_total (person_id, period, provider, model, cost_usd, tokens)
+_RAW = """
 SELECT person_id, period, provider, model, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens)
 FROM usage_row
 WHERE period = :p AND person_id IS NOT NULL {people}
 GROUP BY person_id, period, provider, model
-ON CONFLICT (person_id, period, provider, model) DO UPDATE SET
-    cost_usd = excluded.cost_usd, tokens = excluded.tokens
 """
+_AGGREGATE = (
+    "INSERT INTO person_model_total (person_id, period, provider, model, cost_usd, tokens)"
+    + _RAW
+    + "ON CONFLICT (person_id, period, provider, model) DO UPDATE SET "
+    "cost_usd = excluded.cost_usd, tokens = excluded.tokens"
+)
 
 
 def _bump(session: Session, period: str, *, stale: bool) -> None:
@@ -98,13 +101,7 @@ def differences(session: Session, period: str, *, tolerance: float = 1e-6) -> li
     ensure_fresh(session, period)
     raw = {
         (int(pid), prov, model): (float(c), int(t))
-        for pid, prov, model, c, t in session.execute(
-            text(
-                "SELECT person_id, provider, model, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens) "
-                "FROM usage_row WHERE period = :p AND person_id IS NOT NULL GROUP BY person_id, provider, model"
-            ),
-            {"p": period},
-        )
+        for pid, _, prov, model, c, t in session.execute(text(_RAW.format(people="")), {"p": period})
     }
     stored = {
         (int(pid), prov, model): (float(c), int(t))
