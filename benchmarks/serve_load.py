@@ -145,8 +145,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _tree(pid: int) -> list[int]:
-    """A server and its worker processes (gunicorn's workers are its direct children)."""
-    return [pid, *_children(pid)]
+    """A server and every process under it (gunicorn's workers, the work processes of each)."""
+    return [pid, *(p for child in _children(pid) for p in _tree(child))]
 
 
 def _tree_cpu_seconds(pid: int) -> float:

@@ -31,8 +31,14 @@ def lower_priority() -> None:
             log.debug("could not lower the work threads' priority", exc_info=True)
 
 
-def create_app(deps: Deps, *, token_verification: bool = True) -> App:
+def create_app(
+    deps: Deps, *, token_verification: bool = True, request_verification: bool = True, work_processes: int = 0
+) -> App:
     """Build the Bolt ``App`` from explicit dependencies and register every listener.
+
+    ``work_processes`` > 0 runs the work after each ack in that many processes of its own
+    (``bot.work``) instead of threads of this one; call ``close_work(app)`` when done serving.
+    ``request_verification=False`` only for an app fed by its own serving process (a work process).
 
     Raises:
         ConfigError: when ``SLACK_BOT_TOKEN`` or ``SLACK_SIGNING_SECRET`` is missing.
@@ -48,6 +54,7 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         client=deps.slack,
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
         token_verification_enabled=token_verification,
+        request_verification_enabled=request_verification,
         # Acks in the request thread; the work in lazy listeners on a small pool of its own.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
@@ -58,4 +65,21 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         ),
     )
     handlers.register_all(app, deps)
+    if work_processes > 0:
+        from bot.work import ProcessLazyListenerRunner
+
+        app.listener_runner.lazy_listener_runner = ProcessLazyListenerRunner(
+            deps,
+            processes=work_processes,
+            threads=deps.settings.artifact_bot_work_threads,
+            carry=handlers.CARRIED_CONTEXT,
+        )
     return app
+
+
+def close_work(app: App, grace: float = 10.0) -> None:
+    """Let the work processes (if any) finish what they hold, then stop them."""
+    runner = app.listener_runner.lazy_listener_runner
+    close = getattr(runner, "close", None)
+    if close is not None:
+        close(grace)

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.config import Settings, load_org_config, weights_of
-from bot.db import journal_engine, make_engine, session_scope, upgrade
+from bot.config import Settings, weights_of
+from bot.db import session_scope
 from bot.deps import Deps, utc_now
 from bot.errors import ArtifactBotError, ImportFileError
 from bot.periods import parse_period, period_at
@@ -156,17 +156,9 @@ def _settings() -> Settings:
 
 
 def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
-    from bot.llm import LLM, usage_recorder
+    from bot.deps import build_deps
 
-    org = load_org_config(settings.artifact_bot_config)
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    # Interactive paths must not wait long on a language model: short timeout, no retries.
-    llm = LLM.from_settings(
-        settings, on_usage=usage_recorder(engine, org), identity=org.bot_identity, timeout=8.0, max_retries=0
-    )
-    return Deps(settings=settings, org=org, engine=engine, llm=llm, inbox_engine=journal_engine(engine))
+    return build_deps(settings, migrate=migrate)
 
 
 def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:

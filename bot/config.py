@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # run in the HTTP threads and share one interpreter lock with these: few work threads keep the
     # acks quick under load (measured in BENCHMARKS.md); more processes (``--workers``) add capacity.
     artifact_bot_work_threads: int = Field(default=2, ge=1, le=64)
+    # Processes per ``serve`` process that do that work (``bot.work``), so that the acks never share
+    # the interpreter lock with it; 0 runs the work on threads of the serving process itself.
+    artifact_bot_work_processes: int = Field(default=1, ge=0, le=32)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"

@@ -170,7 +170,7 @@ def serve_workers(
     from gunicorn.app.base import BaseApplication
     from gunicorn.arbiter import Arbiter
 
-    from bot.app import create_app
+    from bot.app import close_work, create_app
 
     deps.settings.require("slack_bot_token", "slack_signing_secret")  # before any worker is forked
     if deps.settings.artifact_bot_config:
@@ -204,8 +204,11 @@ def serve_workers(
                 self.cfg.set(key, value)
 
         def load(self) -> Callable[..., Iterable[bytes]]:  # in each worker, after the fork
+            import atexit
+
             worker_deps = make_deps()
-            app = create_app(worker_deps)
+            app = create_app(worker_deps, work_processes=worker_deps.settings.artifact_bot_work_processes)
+            atexit.register(close_work, app)
             _start_process_services(worker_deps, scheduler=scheduler, record=False)
             return make_wsgi(app, worker_deps)
 
@@ -218,12 +221,12 @@ def serve_workers(
 
 
 def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, scheduler: bool = True) -> int:
-    """Run the Slack app until stopped."""
-    from bot.app import create_app
+    """Run the Slack app until stopped (the work after each ack in ``ARTIFACT_BOT_WORK_PROCESSES``)."""
+    from bot.app import close_work, create_app
 
     if socket_mode:
         deps.settings.require("slack_app_token")
-    app = create_app(deps)
+    app = create_app(deps, work_processes=deps.settings.artifact_bot_work_processes)
     sched = _start_process_services(deps, scheduler=scheduler, record=True)
     try:
         if socket_mode:
@@ -249,3 +252,4 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
+        close_work(app)

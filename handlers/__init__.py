@@ -5,6 +5,9 @@ from slack_bolt import App
 from handlers import actions, commands, errors, events, messages, views
 from handlers.context import guard_workspace, make_deps_middleware, store_dm_first
 
+# Context values an ack sets for the work after it: carried to a work process (``bot.work``).
+CARRIED_CONTEXT = (views.CONFIRMATION,)
+
 
 def register_all(app: App, deps: object) -> None:
     """Install the dependency middleware and every listener module."""

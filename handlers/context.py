@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 from bot.services import inbox
 
@@ -52,9 +52,12 @@ def is_dm_reply(body: dict[str, Any]) -> bool:
     )
 
 
-def store_dm_first(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
-    """Write a DM reply to the database before Slack is acknowledged; on failure answer 500 so Slack retries."""
-    if is_dm_reply(body):
+def store_dm_first(context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
+    """Write a DM reply to the database before Slack is acknowledged; on failure answer 500 so Slack retries.
+
+    A work process's copy of the request (``lazy_only``, ``bot.work``) was stored by the serving process.
+    """
+    if is_dm_reply(body) and not request.lazy_only:
         event = body["event"]
         try:
             context["inbox_key"] = inbox.store(

@@ -161,6 +161,7 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         (["--workers", "2", "--socket"], {}, "Socket Mode runs in one process"),
         ([], {"WEB_CONCURRENCY": "lots"}, "WEB_CONCURRENCY"),
         ([], {"ARTIFACT_BOT_WORK_THREADS": "0"}, "ARTIFACT_BOT_WORK_THREADS"),
+        ([], {"ARTIFACT_BOT_WORK_PROCESSES": "-1"}, "ARTIFACT_BOT_WORK_PROCESSES"),
         (["--workers", "2"], {"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),  # before any worker starts
     ],
 )
