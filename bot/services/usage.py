@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gc
@@ -67,6 +68,7 @@ class ImportResult:
     unpriced: int = 0
     unpriced_models: set[str] = field(default_factory=set)
     cost_usd: float = 0.0
+    parsed_alongside: bool = False  # a CSV parsed in a second process while this one wrote (``PIPELINE_ABOVE``)
 
 
 def priced(record: UsageRecord) -> tuple[float | None, bool]:
@@ -334,7 +336,7 @@ def _upsert_rows(
     return result
 
 
-def _upsert_columns(session: Session, chunks: list[_Columns], *, source: str) -> ImportResult:
+def _upsert_columns(session: Session, chunks: Iterable[_Columns], *, source: str) -> ImportResult:
     """``upsert_records`` for parsed CSV columns whose keys are all distinct (identities ``person:ID``,
     no cached tokens, no batch pricing): rows are assembled with C-level zips instead of a Python loop."""
     with _gc_paused():
@@ -694,6 +696,10 @@ def _provider_model(raw_provider: str, raw_model: str) -> tuple[str, str] | str:
 def import_usage_csv(engine: Engine, path: str | Path) -> ImportResult:
     """Import a usage CSV in one transaction: all rows or none.
 
+    A big file whose lines are all plain (valid, no repeated key) is parsed in a second process
+    while this one writes what it has parsed (``_import_alongside``); any other file, or one that
+    turns out not to be plain, takes the path that parses it all first and names every problem.
+
     Raises:
         ImportFileError: when any line is bad; nothing is written.
     """
@@ -705,6 +711,10 @@ def import_usage_csv(engine: Engine, path: str | Path) -> ImportResult:
         raise ImportFileError([f"{p}: cannot read: {exc}"]) from None
     with handle, session_scope(engine) as session:
         people = PersonIndex.load(session)
+        if _alongside_possible(p):
+            result = _import_alongside(session, p, people)
+            if result is not None:
+                return result
         try:
             with _gc_paused():
                 parsed = _parse_lines(handle, people, source_name=p.name, max_problems=20)
@@ -717,6 +727,102 @@ def import_usage_csv(engine: Engine, path: str | Path) -> ImportResult:
             for (day, person_id, (provider, model)), (inp, out, cost) in parsed.merged_items()
         )
         return _upsert(session, items, source="csv", prior=None)
+
+
+# Files at least this big (bytes; about 60,000 lines) are parsed in a second process while this one
+# writes: parsing is about 40 % of an import, and the two overlap on a second core. Smaller files
+# are not worth the second process.
+PIPELINE_ABOVE = 4_000_000
+
+
+def _alongside_possible(path: Path) -> bool:
+    """Big enough, and a platform whose ``fork`` is safe for the pure-Python parser (Linux)."""
+    import multiprocessing as mp
+    import sys
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return size >= PIPELINE_ABOVE and sys.platform == "linux" and "fork" in mp.get_all_start_methods()
+
+
+class _NotPlain(Exception):
+    """The file needs the parse-everything-first path (a repeated key, a line to report, no rows)."""
+
+
+def _import_alongside(session: Session, path: Path, people: PersonIndex) -> ImportResult | None:
+    """Write chunks of a plain CSV while a forked process parses the next ones; None if not plain.
+
+    The child inherits the person index (no copy, no database access: it only reads the file and
+    sends each checked chunk of columns over a pipe). The writes sit in a savepoint: when the child
+    finds a line that is not plain, they are rolled back and the caller parses the file the usual
+    way, which reports problems exactly and sums repeated keys.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_parse_into, args=(path, people, sender), name="usage-csv-parser", daemon=True)
+    session.flush()
+    savepoint = session.begin_nested()
+    child.start()
+    sender.close()
+    try:
+        result = _upsert_columns(session, _chunks_from(receiver), source="csv")
+    except _NotPlain:
+        savepoint.rollback()
+        return None
+    finally:
+        receiver.close()
+        child.join(5.0)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+    savepoint.commit()
+    result.parsed_alongside = True
+    return result
+
+
+def _chunks_from(receiver: Any) -> Iterator[_Columns]:
+    rows = 0
+    while True:
+        try:
+            message = receiver.recv()
+        except EOFError:  # the parser died: parse here instead
+            raise _NotPlain from None
+        if message is None:
+            break
+        if isinstance(message, str):
+            raise _NotPlain(message)
+        rows += len(message[0])
+        yield message
+    if not rows:
+        raise _NotPlain("no rows")
+
+
+def _parse_into(path: Path, people: PersonIndex, sender: Any) -> None:
+    """The forked parser: checked chunks of columns to ``sender``, then None; a string when not plain."""
+    gc.disable()  # as _gc_paused: nothing here forms cycles
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            if any(c not in header for c in CSV_COLUMNS) or ("email" not in header and "slack_user_id" not in header):
+                sender.send("header")
+                return
+            parser = _CsvParser(header, people)
+            while chunk := list(itertools.islice(reader, PARSE_CHUNK)):
+                if not parser.merge_chunk(chunk) or parser.columns is None:
+                    sender.send("not plain")
+                    return
+                sender.send(parser.columns.pop())  # written by the parent; only the key hashes stay here
+        sender.send(None)
+    except Exception as exc:  # unreadable, undecodable: the usual path reports it
+        with contextlib.suppress(OSError):
+            sender.send(f"{type(exc).__name__}")
+    finally:
+        sender.close()
 
 
 def unpriced_rows(session: Session, period: str) -> list[tuple[str, str, int]]:
