@@ -168,8 +168,9 @@ def table(all_results: dict[str, Any]) -> str:
         lambda r: " / ".join(_f(r["queries"]["ops"][n]["tracemalloc_peak_mb"], "{:.2f}")
                              for n in ("team_board", "person_board", "home", "report")))
     row("5", "peak RSS: `serve` processes under load (sum) MiB", "—", lambda r: _f(r["serve"]["server_peak_rss_mb"]))
-    row("5", "peak RSS: import process / bare process MiB", "—",
-        lambda r: f"{_f(r['import']['import']['peak_rss_mb'])} / {_f(r['import']['bare']['peak_rss_mb'])}")
+    row("5", "peak RSS: import process (writer / forked parser) / bare process MiB", "—",
+        lambda r: f"{_f(r['import']['import'].get('own_peak_rss_mb', r['import']['import']['peak_rss_mb']))} / "
+                  f"{_f(r['import']['import'].get('parser_peak_rss_mb'))} / {_f(r['import']['bare']['peak_rss_mb'])}")
     row("—", "`artifact-bot db check` after the bulk load (exit code, seconds)", "0",
         lambda r: f"{r['check']['returncode']}, {r['check']['wall_s']}")
     row("—", "generator wall time s", "—", lambda r: _f(r["generate"]["wall_s"]))

@@ -264,7 +264,7 @@ def _drive(events: str, reqs: list[Request], load: list[Request], *, pattern: st
 
 def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str, warmup: int, drain_s: float,
         max_s: float, seed: int = 5, profile: str | None = None, mix: list[str] | None = None,
-        workers: int = 1) -> dict[str, Any]:
+        workers: int = 1, work_processes: int | None = None) -> dict[str, Any]:
     """Start the server and the emulator, send the warm-up, then each (pattern, requests) of ``plan``."""
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -279,6 +279,8 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
     env = repo_env(keep)  # no language model, no org config: the defaults
     env.update(SLACK_API_URL=emu.base_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, DATABASE_URL=url,
                PORT=str(port))
+    if work_processes is not None:  # else the product's default
+        env["ARTIFACT_BOT_WORK_PROCESSES"] = str(work_processes)
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     log_path = workdir / "serve.log"
     log_file = log_path.open("w")
@@ -290,6 +292,7 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
     server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"db": dialect_of(url), "concurrency": concurrency, "mix": mix, "workers": workers,
+                              "work_processes": "default" if work_processes is None else work_processes,
                               "patterns": {}}
     slices: dict[str, tuple[int, int]] = {}
     try:
@@ -410,7 +413,7 @@ def print_summary(r: dict[str, Any]) -> None:
                   f"answer median {k['answer']['median_ms']:.1f} p99 {k['answer']['p99_ms']:.1f} ms")
     print(f"  artifacts stored {r['artifacts_stored']}/{r['artifacts_expected']}, server tracebacks "
           f"{r['server_log_tracebacks']}, server peak RSS {r['server_peak_rss_mb']} MiB "
-          f"({r['workers']} worker process(es))")
+          f"({r['workers']} worker process(es), work processes: {r.get('work_processes', 'default')})")
 
 
 def main() -> None:
@@ -428,6 +431,8 @@ def main() -> None:
                    "instant, each wave answered before the next); NAME:N sets that pattern's request count")
     p.add_argument("--mix", default=",".join(MIX), help=f"comma-separated request kinds, cycled: {', '.join(KINDS)}")
     p.add_argument("--workers", type=int, default=1, help="serve --workers N (HTTP processes)")
+    p.add_argument("--work-processes", type=int, default=None,
+                   help="ARTIFACT_BOT_WORK_PROCESSES for the server (default: the product's; 0: work on threads)")
     p.add_argument("--profile", help="record the server with py-spy into this file (collapsed stacks)")
     p.add_argument("--out")
     a = p.parse_args()
@@ -438,7 +443,8 @@ def main() -> None:
             p.error(f"unknown pattern {name!r}")
         plan.append((name, int(n) if n else a.requests))
     result = run(a.db, plan=plan, concurrency=a.concurrency, period=a.period, warmup=a.warmup, drain_s=a.drain,
-                 max_s=a.max_seconds, profile=a.profile, mix=a.mix.split(","), workers=a.workers)
+                 max_s=a.max_seconds, profile=a.profile, mix=a.mix.split(","), workers=a.workers,
+                 work_processes=a.work_processes)
     print_summary(result)
     if a.out:
         write_json(a.out, result)

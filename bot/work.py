@@ -303,7 +303,7 @@ def work_process_main(conn: Any, settings: Settings, threads: int, level: int) -
             finally:
                 tell("done", task.id)
 
-    workers = [threading.Thread(target=work, name=f"work-{i}") for i in range(threads)]
+    workers = [threading.Thread(target=work, name=f"work-{i}", daemon=True) for i in range(threads)]
     for w in workers:
         w.start()
     tell("ready", 0)

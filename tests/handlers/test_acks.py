@@ -18,7 +18,7 @@ from slack_bolt.request import BoltRequest
 
 from bot import ids
 from handlers.errors import SORRY, ack_now, reported
-from tests.handlers.conftest import ORG, SECRET, Bot, running_bot
+from tests.handlers.conftest import ORG, SECRET, Bot, child_pids, running_bot
 from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
 from tests.slack_emulator import SlackEmulator
 from tests.slack_signing import (
@@ -87,14 +87,7 @@ def test_an_error_after_the_ack_reaches_the_person(caplog: pytest.LogCaptureFixt
 
 
 def _worker_pids(master: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
-                out.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
+    return child_pids(master)
 
 
 def _audited(db_url: str, action: str) -> int:

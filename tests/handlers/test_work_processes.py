@@ -11,20 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.handlers.conftest import running_bot
+from tests.handlers.conftest import child_pids, running_bot
 from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
 from tests.slack_signing import event_body, message_event
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
 
 
 def _cmdline(pid: int) -> str:
@@ -37,7 +26,7 @@ def _cmdline(pid: int) -> str:
 def _work_pids(serve_pid: int) -> list[int]:
     """The work processes ``serve`` spawned (not multiprocessing's resource tracker)."""
     return [
-        p for p in _children(serve_pid) if "spawn_main" in _cmdline(p) and "resource_tracker" not in _cmdline(p)
+        p for p in child_pids(serve_pid) if "spawn_main" in _cmdline(p) and "resource_tracker" not in _cmdline(p)
     ]
 
 
@@ -84,9 +73,8 @@ def test_work_processes_stop_with_the_server_and_when_it_is_killed(db_url: str, 
     with running_bot(db_url, tmp_path, extra_env={"ARTIFACT_BOT_WORK_PROCESSES": "2"}) as bot:
         works = bot.wait_for(lambda: len(p := _work_pids(bot.pid)) == 2 and p, timeout=20)
         setup_org(bot)
-        assert "Recorded 1 artifact" in response(bot, command(bot, "/artifact", "https://x.example.com/a A", "U0ALICE"))[
-            "text"
-        ]
+        url = command(bot, "/artifact", "https://x.example.com/a A", "U0ALICE")
+        assert "Recorded 1 artifact" in response(bot, url)["text"]
         os.kill(bot.pid, signal.SIGTERM)  # graceful: the server closes, its work processes finish
         bot.wait_for(lambda: not any(_alive(p) for p in works), timeout=20)
 
