@@ -118,10 +118,16 @@ def phase_bare(url: str, people: int, period: str, rows: int, seed: int) -> dict
     return {"rows": n, "seconds": seconds, "fingerprint": fingerprint(url, period)}
 
 
-def phase_import(url: str, path: str) -> dict[str, Any]:
-    """``import_usage_csv`` end to end, with a breakdown of where its time went."""
+def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, Any]:
+    """``import_usage_csv`` end to end, with a breakdown of where its time went.
+
+    ``sequential``: parse the whole file first even when it is big (the path before the parser ran
+    in a second process), to compare both in one run.
+    """
     import bot.services.usage as usage
 
+    if sequential:
+        usage.PIPELINE_ABOVE = 2**62
     spent = {"parse": 0.0, "refresh_spend": 0.0}
     parse, refresh = usage._parse_lines, usage.refresh_spend
 
@@ -186,8 +192,8 @@ def period_of_file(path: str) -> str:
 # --------------------------------------------------------------------------- orchestration
 
 
-def run(url: str, *, rows: int, runs: int, period: str, seed: int = 23, scratch: Path | None = None
-        ) -> dict[str, Any]:
+def run(url: str, *, rows: int, runs: int, period: str, seed: int = 23, scratch: Path | None = None,
+        sequential: bool = False) -> dict[str, Any]:
     """Alternate ``bare`` and ``import`` subprocesses ``runs`` times; medians and the ratio."""
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -207,7 +213,7 @@ def run(url: str, *, rows: int, runs: int, period: str, seed: int = 23, scratch:
             out = workdir / f"{phase}-{r}.json"
             cmd = [sys.executable, "-m", "benchmarks.import_usage", "--db", url, "--phase", phase, "--rows",
                    str(rows), "--period", period, "--seed", str(seed), "--csv", str(csv_path), "--people",
-                   str(people), "--out", str(out)]
+                   str(people), "--out", str(out), *(["--sequential-parse"] if sequential else [])]
             measured = run_measured(cmd)
             if measured["returncode"] != 0:
                 raise SystemExit(f"{phase} failed: {measured}")
@@ -270,6 +276,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=23)
     p.add_argument("--out")
     p.add_argument("--scratch", help="directory for the CSV (default: the system temp directory)")
+    p.add_argument("--sequential-parse", action="store_true",
+                   help="parse the whole CSV first, in the importing process (no second process), for comparison")
     p.add_argument("--phase", choices=["bare", "import"], help=argparse.SUPPRESS)
     p.add_argument("--csv", help=argparse.SUPPRESS)
     p.add_argument("--people", type=int, help=argparse.SUPPRESS)
@@ -278,10 +286,11 @@ def main() -> None:
         write_json(a.out, phase_bare(a.db, a.people, a.period, a.rows, a.seed))
         return
     if a.phase == "import":
-        write_json(a.out, phase_import(a.db, a.csv))
+        write_json(a.out, phase_import(a.db, a.csv, sequential=a.sequential_parse))
         return
     result = run(a.db, rows=a.rows, runs=a.runs, period=a.period, seed=a.seed,
-                 scratch=Path(a.scratch) if a.scratch else None)
+                 scratch=Path(a.scratch) if a.scratch else None, sequential=a.sequential_parse)
+    result["sequential_parse"] = a.sequential_parse
     print_summary(result)
     write_json(a.out, result)
 

@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 LAZY_ONLY = "x-slack-bolt-lazy-only"
 LAZY_NAME = "x-slack-bolt-lazy-function-name"
 STOP = None  # sent to a work process: finish what you hold, then exit
+RESTART_PAUSE_S = 5.0  # before replacing a work process that died while starting (a broken environment)
+SLOW_TASK_WAIT_S = 60.0  # a task that waited longer than this for a work thread is logged
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ class _Slot:
                 continue
             with self.lock:
                 if kind == "start":
-                    self.started[task_id] = self.held.pop(task_id)
+                    task = self.held.pop(task_id, None)
+                    if task is not None:
+                        self.started[task_id] = task
                     continue
                 self.started.pop(task_id, None)
             self.credits.release()
@@ -157,6 +161,8 @@ class _Slot:
             ", ".join(t.name for t in lost) or "none",
             len(unstarted),
         )
+        if not self.ready.is_set():  # it failed while starting: do not restart it in a loop
+            time.sleep(RESTART_PAUSE_S)
         self.runner._replace(self.index)
 
 
@@ -293,6 +299,9 @@ def work_process_main(conn: Any, settings: Settings, threads: int, level: int) -
     def work() -> None:
         while (task := local.get()) is not STOP:
             tell("start", task.id)
+            waited = time.time() - task.queued_at
+            if waited > SLOW_TASK_WAIT_S:
+                log.warning("%s began %.0f s after its ack: the work is behind the load", task.name, waited)
             try:
                 use_org(task)
                 app.dispatch(

@@ -90,3 +90,22 @@ def test_threads_only_mode_still_does_the_work(db_url: str, tmp_path: Path):
         setup_org(bot)
         url = command(bot, "/artifact", "https://github.com/acme/app/pull/3 Third agent", "U0ALICE")
         assert "Recorded 1 artifact" in response(bot, url)["text"]
+
+
+def test_a_work_process_that_cannot_start_is_restarted_after_a_pause_not_in_a_loop(tmp_path: Path):
+    from bot.config import OrgConfig, Settings
+    from bot.db import make_engine
+    from bot.deps import Deps
+    from bot.work import RESTART_PAUSE_S, ProcessLazyListenerRunner
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    broken = Settings(database_url="nosuchdatabase://nowhere", slack_bot_token="xoxb-x", slack_signing_secret="s")
+    runner = ProcessLazyListenerRunner(Deps(settings=broken, org=OrgConfig(), engine=engine), processes=1, threads=1)
+    try:
+        time.sleep(2 * RESTART_PAUSE_S)
+        # Each attempt dies while starting (about a second here); without the pause it would have
+        # been replaced five times or more by now.
+        assert 1 <= runner.replaced <= 2
+    finally:
+        runner.close(grace=1.0)
+        engine.dispose()
