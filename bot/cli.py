@@ -21,7 +21,7 @@ from rich.table import Table
 
 from bot.config import Settings, weights_of
 from bot.db import session_scope
-from bot.deps import Deps, utc_now
+from bot.deps import Deps, build_deps, utc_now
 from bot.errors import ArtifactBotError, ImportFileError
 from bot.periods import parse_period, period_at
 
@@ -153,12 +153,6 @@ def _settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise CliError(f"bad environment: {problems}") from None
-
-
-def _deps(settings: Settings, *, migrate: bool = True) -> Deps:
-    from bot.deps import build_deps
-
-    return build_deps(settings, migrate=migrate)
 
 
 def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
@@ -364,13 +358,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return cmd_demo(args, out)
     settings = _settings()
-    deps = _deps(settings)
+    deps = build_deps(settings)
     if args.command == "serve" and args.workers > 1:
         from bot.server import serve_workers
 
         return serve_workers(
             deps,
-            lambda: _deps(settings, migrate=False),
+            lambda: build_deps(settings, migrate=False),
             workers=args.workers,
             port=args.port,
             scheduler=not args.no_scheduler,

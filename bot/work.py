@@ -225,13 +225,6 @@ class ProcessLazyListenerRunner(LazyListenerRunner):
             self.replaced += 1
             self._slots[index] = _Slot(self, index)
 
-    def pids(self) -> list[int]:
-        return [s.proc.pid for s in self._slots if s.proc.pid is not None]
-
-    def waiting(self) -> int:
-        """Tasks not yet sent to a work process."""
-        return self._tasks.qsize()
-
     def close(self, grace: float = 10.0) -> None:
         """Let the work processes finish what they hold (up to ``grace`` seconds), then stop them."""
         with self._lock:

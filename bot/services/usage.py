@@ -464,9 +464,7 @@ def _parse_lines(lines: Iterable[str], people: PersonIndex, *, source_name: str,
     # re-read line by line, which names each problem exactly.
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if "email" not in header and "slack_user_id" not in header:
-        missing.append("email or slack_user_id")
+    missing = _missing_columns(header)
     if missing:
         raise ImportFileError([f"{source_name}:1: missing column(s): {', '.join(missing)}"])
     parser = _CsvParser(header, people)
@@ -498,6 +496,14 @@ def _parse_lines(lines: Iterable[str], people: PersonIndex, *, source_name: str,
     if not parser.rows():
         raise ImportFileError([f"{source_name}: no usage rows"])
     return parser
+
+
+def _missing_columns(header: list[str]) -> list[str]:
+    """The required columns a usage CSV header lacks."""
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if "email" not in header and "slack_user_id" not in header:
+        missing.append("email or slack_user_id")
+    return missing
 
 
 class _CsvParser:
@@ -808,7 +814,7 @@ def _parse_into(path: Path, people: PersonIndex, sender: Any) -> None:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = [h.strip() for h in next(reader, [])]
-            if any(c not in header for c in CSV_COLUMNS) or ("email" not in header and "slack_user_id" not in header):
+            if _missing_columns(header):
                 sender.send("header")
                 return
             parser = _CsvParser(header, people)

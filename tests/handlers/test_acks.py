@@ -86,10 +86,6 @@ def test_an_error_after_the_ack_reaches_the_person(caplog: pytest.LogCaptureFixt
         assert any(r.exc_info and "the database went away" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def _worker_pids(master: int) -> list[int]:
-    return child_pids(master)
-
-
 def _audited(db_url: str, action: str) -> int:
     from sqlalchemy import text
 
@@ -105,7 +101,7 @@ def _audited(db_url: str, action: str) -> int:
 
 def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path):
     with running_bot(db_url, tmp_path, serve_args=("--workers", "2")) as bot:
-        assert len(_worker_pids(bot.pid)) == 2  # the gunicorn master and two workers
+        assert len(child_pids(bot.pid)) == 2  # the gunicorn master and two workers
         setup_org(bot)
         # Every surface, several times, so both workers serve some of it.
         urls = [command(bot, "/artifact", f"https://github.com/acme/app/pull/{n} Agent {n}", "U0ALICE")
@@ -136,7 +132,7 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         org.write_text("teams: [this is not: valid")
         os.kill(bot.pid, signal.SIGHUP)
         bot.wait_for(lambda: _audited(db_url, "config_reload_failed") == 2, timeout=20)  # one per worker
-        assert len(_worker_pids(bot.pid)) == 2
+        assert len(child_pids(bot.pid)) == 2
         assert not report_allowed()
         org.write_text(ORG.replace("admins: [U0ADMIN]", "admins: [U0ADMIN, U0ERIN]"))
         os.kill(bot.pid, signal.SIGHUP)
