@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.models import Person  # noqa: E402
-from tests.slack_emulator import Call, SlackEmulator, dm_channel_id  # noqa: E402
+from testing.slack_emulator import Call, SlackEmulator, dm_channel_id  # noqa: E402
 
 PERIOD = "2026-10"
 

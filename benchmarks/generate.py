@@ -158,7 +158,7 @@ def generate(url: str, *, people: int, teams: int, usage: int, artifacts: int, p
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    from bot.services.rollups import rebuild_all
+    from bot.boards.rollups import rebuild_all
 
     step("rollups", lambda: rebuild_all(engine))
     engine.dispose()

@@ -37,7 +37,7 @@ from sqlalchemy import text
 from benchmarks.common import dialect_of, peak_rss_mb, percentile, run_measured, write_json
 from benchmarks.generate import _copy_or_insert, usage_rows
 from bot.db import make_engine, session_scope
-from bot.pricing import price_tokens
+from bot.spend.prices import price_tokens
 
 TARGET_RATIO = 0.5
 BLANK_EVERY = 50  # one CSV row in 50 has no cost_usd: priced from tokens by both paths
@@ -124,7 +124,7 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
     ``sequential``: parse the whole file first even when it is big (the path before the parser ran
     in a second process), to compare both in one run.
     """
-    import bot.services.usage as usage
+    import bot.spend.usage as usage
 
     if sequential:
         usage.PIPELINE_ABOVE = 2**62
@@ -152,8 +152,8 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
     seconds = time.perf_counter() - t0
     # The first board read after the import pays for any roll-up work the import left for later (the
     # fingerprint is taken after it: the board never changes usage rows).
+    from bot.boards.leaderboard import board
     from bot.config import OrgConfig, weights_of
-    from bot.services.leaderboard import board
 
     t1 = time.perf_counter()
     with session_scope(engine) as s:

@@ -32,14 +32,14 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from benchmarks.common import dialect_of, peak_rss_mb, percentile, summarize_ms, write_json
+from bot.artifacts.store import NewArtifact, add_artifact
+from bot.boards.home import home_data
+from bot.boards.leaderboard import board
+from bot.boards.reports import team_report
 from bot.config import OrgConfig, weights_of
 from bot.db import make_engine, session_scope
 from bot.models import Person
 from bot.scoring import Weights
-from bot.services.artifacts import NewArtifact, add_artifact
-from bot.services.home import home_data
-from bot.services.leaderboard import board
-from bot.services.reports import team_report
 
 SCAN_SQL = "SELECT sum(cost_usd) FROM usage_row WHERE period = :p"
 OPS = ("team_board", "person_board", "home", "report", "board_after_change")

@@ -50,7 +50,7 @@ from sqlalchemy import text
 
 from benchmarks.common import dialect_of, peak_rss_mb, repo_env, summarize_ms, vm_hwm_mb, write_json
 from bot.db import make_engine
-from tests.slack_signing import app_home_opened_event, command_body, event_body, message_event, post_signed
+from testing.signing import app_home_opened_event, command_body, event_body, message_event, post_signed
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
@@ -66,7 +66,7 @@ TARGET_P99_MS = 300.0
 
 def _emulator_main(conn: Any, response_urls: int) -> None:
     """Run the Slack emulator until told to stop; then send back what it received."""
-    from tests.slack_emulator import SlackEmulator
+    from testing.slack_emulator import SlackEmulator
 
     with SlackEmulator() as emu:
         urls = [emu.response_url() for _ in range(response_urls)]

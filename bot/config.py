@@ -1,6 +1,6 @@
 """Settings from the environment and the organisation's YAML config.
 
-Settings are built in the composition root (``bot.cli``), never at import time.
+Settings are built in the composition root (``bot.runtime.cli``), never at import time.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # run in the HTTP threads and share one interpreter lock with these: few work threads keep the
     # acks quick under load (measured in BENCHMARKS.md); more processes (``--workers``) add capacity.
     artifact_bot_work_threads: int = Field(default=2, ge=1, le=64)
-    # Processes per ``serve`` process that do that work (``bot.work``), so that the acks never share
+    # Processes per ``serve`` process that do that work (``bot.runtime.work``), so that the acks never share
     # the interpreter lock with it; 0 runs the work on threads of the serving process itself.
     artifact_bot_work_processes: int = Field(default=1, ge=0, le=32)
     openai_api_key: SecretStr | None = None

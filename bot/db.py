@@ -42,6 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url: SQLAlchemy database URL.
         **kwargs: passed to ``create_engine``.
     """
+    # Registers the ORM event that marks roll-ups stale on every artifact write (any engine's session).
+    import bot.freshness  # noqa: F401
+
     url = normalise_url(url)
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
     if is_sqlite:

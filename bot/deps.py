@@ -30,7 +30,7 @@ class Deps:
     slack: Any = None
     llm: Any = None
     clock: Callable[[], dt.datetime] = field(default=utc_now)
-    # Where DM replies are stored before Slack's ack (``bot.services.inbox``). None: ``engine``.
+    # Where DM replies are stored before Slack's ack (``bot.artifacts.inbox``). None: ``engine``.
     # On SQLite the root gives the journal a file of its own (``bot.db.journal_engine``).
     inbox_engine: Engine | None = None
 
@@ -42,23 +42,3 @@ class Deps:
     def __deepcopy__(self, memo: dict[int, Any]) -> Deps:
         # Shared by every request (Bolt deep-copies the context for lazy listeners): never copied.
         return self
-
-
-def build_deps(settings: Settings, *, migrate: bool = True) -> Deps:
-    """The composition root's dependencies from settings: config, engines (migrated), language model.
-
-    Used by the command line and by each process ``serve`` starts (workers, work processes).
-    """
-    from bot.config import load_org_config
-    from bot.db import journal_engine, make_engine, upgrade
-    from bot.llm import LLM, usage_recorder
-
-    org = load_org_config(settings.artifact_bot_config)
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    # Interactive paths must not wait long on a language model: short timeout, no retries.
-    llm = LLM.from_settings(
-        settings, on_usage=usage_recorder(engine, org), identity=org.bot_identity, timeout=8.0, max_retries=0
-    )
-    return Deps(settings=settings, org=org, engine=engine, llm=llm, inbox_engine=journal_engine(engine))

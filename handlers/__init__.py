@@ -5,7 +5,7 @@ from slack_bolt import App
 from handlers import actions, commands, errors, events, messages, views
 from handlers.context import guard_workspace, make_deps_middleware, store_dm_first
 
-# Context values an ack sets for the work after it: carried to a work process (``bot.work``).
+# Context values an ack sets for the work after it: carried to a work process (``bot.runtime.work``).
 CARRIED_CONTEXT = (views.CONFIRMATION,)
 
 

@@ -9,7 +9,7 @@ from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.services import interactions
+from handlers import interactions
 from handlers.errors import ack_now, reported
 
 log = logging.getLogger(__name__)

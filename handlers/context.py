@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
-from bot.services import inbox
+from bot.artifacts import inbox
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def is_dm_reply(body: dict[str, Any]) -> bool:
 def store_dm_first(context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
     """Write a DM reply to the database before Slack is acknowledged; on failure answer 500 so Slack retries.
 
-    A work process's copy of the request (``lazy_only``, ``bot.work``) was stored by the serving process.
+    A work process's copy of the request (``lazy_only``, ``bot.runtime.work``) was stored by the serving process.
     """
     if is_dm_reply(body) and not request.lazy_only:
         event = body["event"]

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.services import interactions
+from handlers import interactions
 from handlers.errors import ack_now, reported
 
 

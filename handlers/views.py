@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.services import interactions
+from handlers import interactions
 from handlers.errors import reported
 
 CONFIRMATION = "artifact_confirmation"  # context key: what the ack saved, for the message sent after it

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.checkins import checkin as checkins
+from bot.checkins import reminders
 from bot.deps import Deps
-from bot.services import checkins, reminders
 from jobs.common import JobResult, Progress, dispatch_outbox
 
 

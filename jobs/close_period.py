@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.checkins import closing
 from bot.deps import Deps
 from bot.periods import period_at, previous
-from bot.services import closing
 from jobs.common import JobResult, Progress, dispatch_outbox
 
 

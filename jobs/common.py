@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.deps import Deps
-from bot.services import outbox
+from bot.slack import outbox
 
 Progress = Callable[[outbox.DispatchStats, int], None]
 

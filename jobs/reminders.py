@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.checkins import reminders
 from bot.deps import Deps
-from bot.services import reminders
 from jobs.common import JobResult, Progress, dispatch_outbox
 
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from bot import lease
 from bot.deps import Deps
-from bot.services.outbox import DispatchStats, FatalSlackError
+from bot.slack.outbox import DispatchStats, FatalSlackError
 from jobs.common import JobResult
 
 log = logging.getLogger(__name__)

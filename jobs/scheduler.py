@@ -33,9 +33,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import lease
+from bot.boards.summary import week_key
 from bot.deps import Deps
-from bot.services.outbox import FatalSlackError
-from bot.services.summary import week_key
+from bot.slack.outbox import FatalSlackError
 from jobs import checkin, close_period, reminders, sweep, usage_sync, weekly_summary
 from jobs.common import SHUTDOWN, JobResult
 
@@ -284,6 +284,6 @@ def _join_sender() -> None:
 
 def _ensure_slack(deps: Deps) -> None:
     if deps.slack is None and deps.settings.slack_bot_token:
-        from bot.slack import make_client
+        from bot.slack.client import make_client
 
         deps.slack = make_client(deps.settings)

@@ -7,8 +7,8 @@ from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
+from bot.checkins.reminders import window_utc
 from bot.periods import following, period_of, previous
-from bot.services.reminders import window_utc
 
 
 class MonthEndTrigger(BaseTrigger):

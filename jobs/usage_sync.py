@@ -19,11 +19,11 @@ def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Pr
     """Pull usage from every configured provider (incremental, from each source's cursor)."""
     if not configured(deps):
         return JobResult(job="usage-sync", notes=["no OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY: nothing to sync"])
-    from bot.usage.sync import sync_usage
+    from bot.spend.sync import sync_usage
 
     lookup: Callable[[str], Any] | None = None
     if deps.slack is not None:
-        from bot.services.slack_people import lookup_by_email
+        from bot.people.directory import lookup_by_email
 
         client = deps.slack
 

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from bot.db import make_engine, upgrade
+from testing.slack_emulator import SlackEmulator
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_SKIP = (
@@ -101,3 +103,24 @@ def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{path}")
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def slack_emulator() -> Iterator[SlackEmulator]:
+    """A running SlackEmulator, stopped (and checked for internal errors) after the test."""
+    with SlackEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def slack_client(slack_emulator: SlackEmulator) -> WebClient:
+    """A real slack_sdk WebClient pointed at ``slack_emulator``."""
+    return slack_emulator.client()
+
+
+@pytest.fixture
+def slack_env(slack_emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch) -> SlackEmulator:
+    """Set SLACK_API_URL, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to talk to ``slack_emulator``."""
+    for key, value in slack_emulator.env().items():
+        monkeypatch.setenv(key, value)
+    return slack_emulator

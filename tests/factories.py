@@ -6,13 +6,13 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
+from bot.artifacts.store import NewArtifact, add_artifact
 from bot.config import TeamConfig
 from bot.db import session_scope
 from bot.models import Artifact
-from bot.services.artifacts import NewArtifact, add_artifact
-from bot.services.people import SlackUser, find_person, upsert_slack_user
-from bot.services.teams import import_teams
-from bot.services.usage import UsageRecord, upsert_records
+from bot.people.store import SlackUser, find_person, upsert_slack_user
+from bot.people.teams import import_teams
+from bot.spend.usage import UsageRecord, upsert_records
 
 NOW = dt.datetime(2026, 10, 30, 20, 0, tzinfo=dt.UTC)
 

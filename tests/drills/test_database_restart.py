@@ -19,12 +19,12 @@ from bot.config import Settings, load_org_config
 from bot.db import make_engine, session_scope
 from bot.deps import Deps
 from bot.models import Artifact
-from bot.services.interactions import process_pending
-from bot.slack import make_client
+from bot.slack.client import make_client
+from handlers.interactions import process_pending
+from testing.signing import event_body, message_event, retry_headers
+from testing.tcp_proxy import TcpProxy
 from tests.conftest import PG_SKIP
 from tests.handlers.conftest import running_bot
-from tests.slack_signing import event_body, message_event, retry_headers
-from tests.tcp_proxy import TcpProxy
 
 
 def test_no_reply_lost_when_postgresql_restarts(request: pytest.FixtureRequest, tmp_path: Path):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.slack_emulator import SlackEmulator, make_user
-from tests.slack_signing import post_signed
+from testing.signing import post_signed
+from testing.slack_emulator import SlackEmulator, make_user
 
 SECRET = "test-signing-secret"
 ORG = """\

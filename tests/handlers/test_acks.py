@@ -18,10 +18,7 @@ from slack_bolt.request import BoltRequest
 
 from bot import ids
 from handlers.errors import SORRY, ack_now, reported
-from tests.handlers.conftest import ORG, SECRET, Bot, child_pids, running_bot
-from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
-from tests.slack_emulator import SlackEmulator
-from tests.slack_signing import (
+from testing.signing import (
     app_home_opened_event,
     block_actions_payload,
     command_body,
@@ -30,6 +27,9 @@ from tests.slack_signing import (
     message_event,
     signed_headers,
 )
+from testing.slack_emulator import SlackEmulator
+from tests.handlers.conftest import ORG, SECRET, Bot, child_pids, running_bot
+from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
 
 SLOW = 8.0  # seconds every Web API call takes while the acks are checked
 
@@ -172,7 +172,7 @@ def test_bad_worker_counts_are_usage_errors(args: list[str], env: dict[str, str]
 def test_work_threads_run_at_a_lower_cpu_priority():
     import threading
 
-    from bot.app import WORK_NICE, lower_priority
+    from bot.runtime.app import WORK_NICE, lower_priority
 
     if not hasattr(os, "setpriority"):
         pytest.skip("no setpriority on this platform")

@@ -10,16 +10,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.artifacts import inbox
 from bot.config import Settings, load_org_config
 from bot.db import journal_engine, make_engine, session_scope
 from bot.deps import Deps
 from bot.models import Artifact, InboundMessage
-from bot.services import inbox
-from bot.services.interactions import process_pending
-from bot.slack import make_client
+from bot.slack.client import make_client
+from handlers.interactions import process_pending
+from testing.signing import event_body, message_event
 from tests.handlers.conftest import running_bot
 from tests.handlers.test_scenarios import dm_texts, setup_org
-from tests.slack_signing import event_body, message_event
 
 
 def _journal_rows(path: Path) -> list[tuple[str, str | None, str | None]]:

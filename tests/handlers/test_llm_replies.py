@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.signing import event_body, message_event
 from tests.handlers.conftest import Bot, running_bot
 from tests.llm.fake_openai import FakeOpenAI, error, structured
-from tests.slack_signing import event_body, message_event
 
 PERIOD = dt.datetime.now(dt.UTC).strftime("%Y-%m")
 

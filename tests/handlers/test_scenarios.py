@@ -10,8 +10,7 @@ import time
 import pytest
 
 from bot import ids
-from tests.handlers.conftest import SECRET, Bot
-from tests.slack_signing import (
+from testing.signing import (
     app_home_opened_event,
     block_actions_payload,
     command_body,
@@ -22,6 +21,7 @@ from tests.slack_signing import (
     retry_headers,
     view_submission_payload,
 )
+from tests.handlers.conftest import SECRET, Bot
 
 PERIOD = dt.datetime.now(dt.UTC).strftime("%Y-%m")
 

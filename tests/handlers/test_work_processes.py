@@ -1,4 +1,4 @@
-"""``serve`` does the work after each ack in processes of its own (``bot.work``): the serving
+"""``serve`` does the work after each ack in processes of its own (``bot.runtime.work``): the serving
 process only verifies, stores and acknowledges. A work process that dies is replaced and the queued
 work still runs; one left without its serving process stops; threads-only mode still works."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.signing import event_body, message_event
 from tests.handlers.conftest import child_pids, running_bot
 from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
-from tests.slack_signing import event_body, message_event
 
 
 def _cmdline(pid: int) -> str:
@@ -96,7 +96,7 @@ def test_a_work_process_that_cannot_start_is_restarted_after_a_pause_not_in_a_lo
     from bot.config import OrgConfig, Settings
     from bot.db import make_engine
     from bot.deps import Deps
-    from bot.work import RESTART_PAUSE_S, ProcessLazyListenerRunner
+    from bot.runtime.work import RESTART_PAUSE_S, ProcessLazyListenerRunner
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     broken = Settings(database_url="nosuchdatabase://nowhere", slack_bot_token="xoxb-x", slack_signing_secret="s")

@@ -17,11 +17,11 @@ from bot.config import OrgConfig, Settings, TeamConfig
 from bot.db import session_scope
 from bot.deps import Deps
 from bot.models import Artifact, Person
-from bot.services.people import find_person
-from bot.services.teams import import_teams
-from bot.services.usage import UsageRecord, upsert_records
+from bot.people.store import find_person
+from bot.people.teams import import_teams
+from bot.spend.usage import UsageRecord, upsert_records
+from testing.slack_emulator import SlackEmulator
 from tests import factories
-from tests.slack_emulator import SlackEmulator
 
 
 @pytest.fixture(autouse=True)

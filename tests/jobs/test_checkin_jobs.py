@@ -7,16 +7,16 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bot.checkins import checkin as checkins
+from bot.checkins.reminders import enqueue_due_checkins
 from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage
-from bot.services import checkins
-from bot.services.reminders import enqueue_due_checkins
 from jobs import checkin as checkin_job
 from jobs import reminders as reminders_job
 from jobs import sweep
 from jobs.runner import run_job
+from testing.slack_emulator import SlackEmulator, dm_channel_id
 from tests.jobs.conftest import console_text, make_deps, people, posts_per_channel, quiet_console
-from tests.slack_emulator import SlackEmulator, dm_channel_id
 
 UTC = dt.UTC
 

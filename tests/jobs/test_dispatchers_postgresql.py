@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.db import make_engine
-from bot.services import outbox
+from bot.slack import outbox
+from testing.slack_emulator import SlackEmulator
 from tests.jobs.conftest import posts_per_channel
-from tests.slack_emulator import SlackEmulator
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from bot.db import make_engine, session_scope
 from bot.models import Checkin, Person
-from bot.services import outbox
+from bot.slack import outbox
+from testing.slack_emulator import SlackEmulator
 from tests.jobs.conftest import posts_per_channel
-from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 150

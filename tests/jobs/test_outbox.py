@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bot.checkins import checkin as checkins
 from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage
-from bot.services import checkins, outbox
+from bot.slack import outbox
 from jobs.runner import run_job
+from testing.slack_emulator import SlackEmulator
 from tests.jobs.conftest import console_text, make_deps, people, posts_per_channel, quiet_console
-from tests.slack_emulator import SlackEmulator
 
 NOW = dt.datetime(2026, 10, 30, 20, 0, tzinfo=dt.UTC)
 

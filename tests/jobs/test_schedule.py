@@ -11,8 +11,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 
-from bot.services.closing import period_to_close
-from bot.services.reminders import checkin_opens, due_period, reminder_due_at
+from bot.checkins.closing import period_to_close
+from bot.checkins.reminders import checkin_opens, due_period, reminder_due_at
 from jobs import scheduler as sched
 from jobs.triggers import MonthEndTrigger
 from tests.jobs.conftest import make_deps, org_config

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bot.checkins.closing import frozen_board
 from bot.db import session_scope
 from bot.models import BoardSnapshot, Period
-from bot.services.closing import frozen_board
 from jobs import close_period as close_job
 from jobs.runner import run_job
+from testing.slack_emulator import SlackEmulator, dm_channel_id
 from tests.jobs.conftest import (
     artifact_at,
     console_text,
@@ -24,7 +25,6 @@ from tests.jobs.conftest import (
     quiet_console,
     team,
 )
-from tests.slack_emulator import SlackEmulator, dm_channel_id
 
 UTC = dt.UTC
 MONDAY = dt.datetime(2026, 11, 16, 14, 0, tzinfo=UTC)  # Monday 16 November, 09:00 in New York

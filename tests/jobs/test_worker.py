@@ -15,10 +15,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.db import make_engine
-from bot.services import outbox
+from bot.slack import outbox
 from jobs import scheduler as sched
+from testing.slack_emulator import SlackEmulator
 from tests.jobs.conftest import make_deps, posts_per_channel
-from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,7 +96,7 @@ def test_usage_sync_job_runs_only_with_a_key(sqlite_engine: Engine, monkeypatch:
         calls.append(kwargs)
         return SimpleNamespace(lines=lambda: ["openai: 2026-11-20..2026-11-23: 12 rows"])
 
-    monkeypatch.setattr("bot.usage.sync.sync_usage", fake_sync)
+    monkeypatch.setattr("bot.spend.sync.sync_usage", fake_sync)
     deps.settings = deps.settings.model_copy(update={"openai_admin_key": "sk-admin-test"})
     console = quiet_console()
     assert run_job(deps, "usage-sync", console=console) == 0

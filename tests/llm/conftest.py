@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.db import make_engine
-from bot.llm import LLM
-from bot.services.usage import UsageRecord
+from bot.llm.client import LLM
+from bot.spend.usage import UsageRecord
 
 from .fake_openai import FakeOpenAI
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.extraction import deterministic_extract
-from bot.links import extract_links, normalize_url
-from bot.llm import LLM
+from bot.artifacts.extraction import deterministic_extract
+from bot.artifacts.links import extract_links, normalize_url
+from bot.llm.client import LLM
 
 from .conftest import load_corpus
 from .fake_openai import FakeOpenAI, structured

@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.config import ARTIFACT_KINDS
-from bot.extraction import (
+from bot.artifacts.extraction import (
     ExtractedArtifact,
     add_missing,
     deterministic_extract,
@@ -15,7 +14,8 @@ from bot.extraction import (
     missing_links,
     verify,
 )
-from bot.links import MAX_LINKS_PER_MESSAGE
+from bot.artifacts.links import MAX_LINKS_PER_MESSAGE
+from bot.config import ARTIFACT_KINDS
 
 
 def titles(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""bot.llm against a fake OpenAI-compatible server: structured outputs and every fallback."""
+"""bot.llm.client against a fake OpenAI-compatible server: structured outputs and every fallback."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.artifacts.extraction import deterministic_extract
 from bot.config import ARTIFACT_KINDS, Settings
-from bot.extraction import deterministic_extract
-from bot.llm import EXTRACTION_SCHEMA, LLM, ExtractionResult, extract_artifacts, load_prompt
-from bot.services.usage import UsageRecord
+from bot.llm.client import EXTRACTION_SCHEMA, LLM, ExtractionResult, extract_artifacts, load_prompt
+from bot.spend.usage import UsageRecord
 
 from .fake_openai import FakeOpenAI, Reply, completion, error, structured
 

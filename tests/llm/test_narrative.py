@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.llm import (
+from bot.llm.client import (
     LLM,
     check_narrative,
     derived_counts,

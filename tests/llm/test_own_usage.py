@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from bot.config import OrgConfig
-from bot.llm import LLM, USAGE_SOURCE, bot_email, own_usage_rows, record_own_usage, usage_recorder
+from bot.llm.client import LLM, USAGE_SOURCE, bot_email, own_usage_rows, record_own_usage, usage_recorder
 from bot.models import Person
-from bot.pricing import price_tokens
-from bot.services.usage import UsageRecord
+from bot.spend.prices import price_tokens
+from bot.spend.usage import UsageRecord
 
 from .conftest import NOW
 from .fake_openai import FakeOpenAI, completion, error, structured

@@ -1,0 +1,1 @@
+"""Artifacts: store, links, extraction, the DM inbox journal, anti-gaming flags."""

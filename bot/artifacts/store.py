@@ -1,0 +1,380 @@
+"""Artifacts: logging (DM replies, modal, command), review (keep/kill), edits, removal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.artifacts.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
+from bot.config import ARTIFACT_KINDS, OrgConfig
+from bot.errors import InputError, NotFound, PermissionDenied
+from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent
+from bot.periods import period_at, reply_deadline
+from bot.scoring import KEPT, KILLED, STATUSES, SUBMITTED
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 150
+MAX_DESCRIPTION = 1000
+MAX_NOTE = 3000
+MAX_LINKS_PER_ARTIFACT = 5
+MAX_ARTIFACTS_PER_MESSAGE = 10
+
+
+@dataclass
+class NewArtifact:
+    """An artifact a person wants to log, before validation."""
+
+    title: str
+    urls: list[str]
+    kind: str = "other"
+    description: str | None = None
+
+
+@dataclass
+class LogOutcome:
+    """Result of logging artifacts from one message or form."""
+
+    period: str
+    created: list[Artifact] = field(default_factory=list)
+    duplicates: list[Artifact] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    note: Note | None = None
+    replayed: bool = False
+
+
+def validate_new(new: NewArtifact) -> dict[str, str]:
+    """Field errors for a new artifact (empty when valid), keyed ``title``/``links``/``kind``/``description``."""
+    errors: dict[str, str] = {}
+    title = clean_title(new.title or "", limit=10_000)
+    if not title:
+        errors["title"] = "Give the artifact a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Keep the title under {MAX_TITLE} characters."
+    if not new.urls:
+        errors["links"] = "Add at least one http(s) link as evidence."
+    elif len(new.urls) > MAX_LINKS_PER_ARTIFACT:
+        errors["links"] = f"At most {MAX_LINKS_PER_ARTIFACT} links per artifact."
+    else:
+        for url in new.urls:
+            try:
+                validate_url(url)
+            except LinkError as exc:
+                errors["links"] = f"{url[:60]}: {exc}"
+                break
+    if new.kind not in ARTIFACT_KINDS:
+        errors["kind"] = f"Pick one of: {', '.join(ARTIFACT_KINDS)}."
+    if new.description and len(new.description) > MAX_DESCRIPTION:
+        errors["description"] = f"Keep this under {MAX_DESCRIPTION} characters."
+    return errors
+
+
+def open_period(session: Session, person_id: int, now: dt.datetime, org: OrgConfig) -> str:
+    """The period a reply counts for: the latest check-in still open, else the current month."""
+    checkins = session.scalars(
+        select(Checkin).where(Checkin.person_id == person_id).order_by(Checkin.period.desc()).limit(3)  # type: ignore[attr-defined]
+    ).all()
+    for c in checkins:
+        if now < reply_deadline(c.period, org.tz, org.checkin.reply_until_day):
+            return c.period
+    return period_at(now, org.tz)
+
+
+def _existing_for_urls(session: Session, person_id: int, period: str, urls: list[str]) -> Artifact | None:
+    q = (
+        select(Artifact)
+        .join(ArtifactLink, ArtifactLink.artifact_id == Artifact.id)
+        .where(
+            Artifact.person_id == person_id,
+            Artifact.period == period,
+            Artifact.removed.is_(False),  # type: ignore[attr-defined]
+            ArtifactLink.normalized_url.in_(urls),
+        )  # type: ignore[attr-defined]
+    )
+    return session.scalars(q).first()
+
+
+def add_artifact(
+    session: Session,
+    *,
+    person: Person,
+    period: str,
+    new: NewArtifact,
+    source: str,
+    source_key: str | None,
+    now: dt.datetime,
+) -> tuple[Artifact, bool]:
+    """Store one artifact; returns ``(artifact, created)``.
+
+    Idempotent: the same ``source_key`` returns the stored artifact. A link this person already
+    logged for the period returns that artifact instead of a second one.
+
+    Raises:
+        InputError: when a field is invalid (nothing stored).
+    """
+    errors = validate_new(new)
+    if errors:
+        raise InputError("; ".join(errors.values()))
+    assert person.id is not None
+    if source_key:
+        existing = session.scalars(select(Artifact).where(Artifact.source_key == source_key)).first()
+        if existing is not None:
+            return existing, False
+    urls = [validate_url(u) for u in new.urls]
+    normalised = list(dict.fromkeys(normalize_url(u) for u in urls))
+    dup = _existing_for_urls(session, person.id, period, normalised)
+    if dup is not None:
+        return dup, False
+    at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    artifact = Artifact(
+        person_id=person.id,
+        period=period,
+        title=clean_title(new.title, MAX_TITLE),
+        kind=new.kind,
+        status=SUBMITTED,
+        source=source,
+        source_key=source_key,
+        primary_url=normalised[0],
+        description=(new.description or "").strip() or None,
+        created_at=at,
+        updated_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(artifact)
+            session.flush()
+    except IntegrityError:
+        # A concurrent retry stored the same source_key first: return that one.
+        existing = session.scalars(select(Artifact).where(Artifact.source_key == source_key)).first()
+        if existing is None:
+            raise
+        return existing, False
+    seen: set[str] = set()
+    for pos, url in enumerate(urls):
+        norm = normalize_url(url)
+        if norm in seen:
+            continue
+        seen.add(norm)
+        session.add(ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=norm))
+    session.flush()
+    return artifact, True
+
+
+def links_of(session: Session, artifact_ids: list[int]) -> dict[int, list[ArtifactLink]]:
+    """Links per artifact, in order."""
+    out: dict[int, list[ArtifactLink]] = {}
+    if not artifact_ids:
+        return out
+    q = (
+        select(ArtifactLink)
+        .where(ArtifactLink.artifact_id.in_(artifact_ids))
+        .order_by(  # type: ignore[attr-defined]
+            ArtifactLink.artifact_id, ArtifactLink.position
+        )
+    )
+    for link in session.scalars(q):
+        out.setdefault(link.artifact_id, []).append(link)
+    return out
+
+
+def mark_answered(session: Session, person_id: int, period: str, now: dt.datetime) -> None:
+    """Record that a person answered the period's check-in."""
+    c = session.scalars(select(Checkin).where(Checkin.person_id == person_id, Checkin.period == period)).first()
+    if c is not None and c.status in ("pending", "sent", "failed", "skipped"):
+        c.status = "answered"
+        c.answered_at = now.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def claim_event(session: Session, event_id: str | None) -> bool:
+    """Record an event id; False when it was handled before (a Slack retry or replay)."""
+    if not event_id:
+        return True
+    if session.get(ProcessedEvent, event_id) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ProcessedEvent(event_id=event_id))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def capture_reply(
+    session: Session,
+    *,
+    person: Person,
+    text: str,
+    event_key: str,
+    now: dt.datetime,
+    org: OrgConfig,
+    extracted: list[NewArtifact] | None = None,
+) -> LogOutcome:
+    """Turn a DM reply into artifacts of the open period, or keep it as a note.
+
+    ``extracted`` may come from the language model (already verified against the text); the
+    deterministic link parser is used otherwise. Replays of ``event_key`` change nothing.
+    """
+    assert person.id is not None
+    period = open_period(session, person.id, now, org)
+    outcome = LogOutcome(period=period)
+    if not claim_event(session, event_key):
+        outcome.replayed = True
+        return outcome
+    if extracted is None:
+        from bot.artifacts.extraction import deterministic_extract
+
+        extracted = [NewArtifact(title=e.title, urls=e.links, kind=e.kind) for e in deterministic_extract(text)]
+    _, outcome.rejected = extract_links(text)
+    for i, new in enumerate(extracted[:MAX_ARTIFACTS_PER_MESSAGE]):
+        try:
+            art, created = add_artifact(
+                session,
+                person=person,
+                period=period,
+                new=new,
+                source="dm",
+                source_key=f"{event_key}:{i}",
+                now=now,
+            )
+        except InputError as exc:
+            outcome.rejected.append(str(exc))
+            continue
+        (outcome.created if created else outcome.duplicates).append(art)
+    if len(extracted) > MAX_ARTIFACTS_PER_MESSAGE:
+        outcome.rejected.append(f"only the first {MAX_ARTIFACTS_PER_MESSAGE} links of a message are recorded")
+    if not extracted:
+        note = Note(person_id=person.id, period=period, text=text[:MAX_NOTE], source_key=event_key)
+        session.add(note)
+        session.flush()
+        outcome.note = note
+    mark_answered(session, person.id, period, now)
+    return outcome
+
+
+def _audit(session: Session, actor: str, action: str, artifact: Artifact, detail: dict[str, object]) -> None:
+    session.add(AuditLog(actor=actor, action=action, target_type="artifact", target_id=str(artifact.id), detail=detail))
+
+
+def review(
+    session: Session,
+    *,
+    artifact_id: int,
+    status: str,
+    reviewer: Person,
+    now: dt.datetime,
+    may_review: bool,
+) -> Artifact:
+    """Keep or kill an artifact (or reopen it as submitted), audited.
+
+    Raises:
+        NotFound: no such artifact.
+        PermissionDenied: the reviewer made it, or may not review this team.
+    """
+    if status not in STATUSES:
+        raise InputError(f"unknown status {status!r}")
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None or artifact.removed:
+        raise NotFound("That artifact no longer exists.")
+    if artifact.person_id == reviewer.id:
+        raise PermissionDenied("You cannot keep or kill your own artifact: someone who did not make it must.")
+    if not may_review:
+        raise PermissionDenied("Only a manager of this person's team or an admin can review this artifact.")
+    before = artifact.status
+    if before != status:
+        at = now.astimezone(dt.UTC).replace(tzinfo=None)
+        artifact.status = status
+        artifact.reviewed_by = reviewer.slack_user_id
+        artifact.reviewed_at = at
+        artifact.updated_at = at
+        _audit(
+            session,
+            reviewer.slack_user_id or str(reviewer.id),
+            f"artifact_{status}",
+            artifact,
+            {"before": before, "after": status, "title": artifact.title},
+        )
+    session.flush()
+    return artifact
+
+
+def edit_artifact(
+    session: Session, *, artifact_id: int, editor: Person, new: NewArtifact, now: dt.datetime
+) -> Artifact:
+    """Change an artifact's title, links, kind or description; a kept one returns to submitted.
+
+    Raises:
+        NotFound, PermissionDenied, InputError.
+    """
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None or artifact.removed:
+        raise NotFound("That artifact no longer exists.")
+    if artifact.person_id != editor.id:
+        raise PermissionDenied("Only the person who logged an artifact can edit it.")
+    errors = validate_new(new)
+    if errors:
+        raise InputError("; ".join(errors.values()))
+    urls = [validate_url(u) for u in new.urls]
+    normalised = list(dict.fromkeys(normalize_url(u) for u in urls))
+    before = {
+        "title": artifact.title,
+        "kind": artifact.kind,
+        "status": artifact.status,
+        "primary_url": artifact.primary_url,
+    }
+    for link in session.scalars(select(ArtifactLink).where(ArtifactLink.artifact_id == artifact.id)).all():
+        session.delete(link)
+    session.flush()
+    for pos, url in enumerate(dict.fromkeys(urls)):
+        session.add(ArtifactLink(artifact_id=artifact.id, position=pos, url=url, normalized_url=normalize_url(url)))
+    artifact.title = clean_title(new.title, MAX_TITLE)
+    artifact.kind = new.kind
+    artifact.description = (new.description or "").strip() or None
+    artifact.primary_url = normalised[0]
+    if artifact.status == KEPT:
+        artifact.status = SUBMITTED  # a kept artifact changed after review must be confirmed again
+    artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    _audit(
+        session,
+        editor.slack_user_id or str(editor.id),
+        "artifact_edited",
+        artifact,
+        {
+            "before": before,
+            "after": {"title": artifact.title, "kind": artifact.kind, "status": artifact.status},
+        },
+    )
+    session.flush()
+    return artifact
+
+
+def remove_artifact(session: Session, *, artifact_id: int, actor: Person, now: dt.datetime) -> Artifact:
+    """Remove one's own artifact (kept for the audit trail, no longer counted)."""
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None or artifact.removed:
+        raise NotFound("That artifact no longer exists.")
+    if artifact.person_id != actor.id:
+        raise PermissionDenied("Only the person who logged an artifact can remove it.")
+    artifact.removed = True
+    artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    _audit(session, actor.slack_user_id or str(actor.id), "artifact_removed", artifact, {"title": artifact.title})
+    session.flush()
+    return artifact
+
+
+def artifacts_of(session: Session, person_id: int, period: str) -> list[Artifact]:
+    """A person's artifacts of a period, newest first (removed ones left out)."""
+    q = (
+        select(Artifact)
+        .where(Artifact.person_id == person_id, Artifact.period == period, Artifact.removed.is_(False))
+        .order_by(Artifact.created_at.desc())
+    )  # type: ignore[attr-defined]
+    return list(session.scalars(q).all())
+
+
+__all__ = ["KEPT", "KILLED", "SUBMITTED", "Link", "LogOutcome", "NewArtifact"]

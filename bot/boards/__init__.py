@@ -1,0 +1,1 @@
+"""Roll-ups, leaderboard, reports, weekly summary, App Home data and charts."""

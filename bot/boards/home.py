@@ -1,0 +1,72 @@
+"""Data for a person's App Home and their check-in: my spend, my artifacts, my team's standing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.artifacts.store import artifacts_of, links_of, open_period
+from bot.boards.leaderboard import board
+from bot.config import OrgConfig, weights_of
+from bot.models import Person, PersonPeriodTotal
+from bot.people.teams import teams_of
+
+
+@dataclass
+class HomeData:
+    """What App Home shows one person."""
+
+    name: str
+    period: str
+    spend_usd: float
+    tokens: int
+    artifacts: list[tuple[str, list[str], str]]
+    team_lines: list[str] = field(default_factory=list)
+
+
+def person_spend(session: Session, person_id: int, period: str) -> tuple[float, int]:
+    """A person's spend and tokens in a period.
+
+    Read from the person's roll-up, which every usage writer refreshes in its own transaction
+    (``refresh_spend``), instead of summing the raw usage rows.
+    """
+    row = session.execute(
+        select(PersonPeriodTotal.cost_usd, PersonPeriodTotal.tokens).where(
+            PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == period
+        )
+    ).first()
+    return (float(row[0]), int(row[1])) if row is not None else (0.0, 0)
+
+
+def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime) -> HomeData:
+    """My spend and tokens this period, my artifacts, my teams' rank and bar (teams of visible size)."""
+    assert person.id is not None
+    period = open_period(session, person.id, now, org)
+    spend, tokens = person_spend(session, person.id, period)
+    arts = artifacts_of(session, person.id, period)
+    links = links_of(session, [a.id for a in arts if a.id is not None])
+    items = [(a.title, [link.url for link in links.get(a.id or 0, [])], a.status) for a in arts]
+    lines = []
+    my_teams = teams_of(session, person.id)
+    if my_teams:
+        rows = board(session, period, weights_of(org), by="team")
+        by_id = {r.team_id: r for r in rows}
+        for t in my_teams:
+            r = by_id.get(t.id)
+            if r is None:
+                continue
+            bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} ({'cleared' if r.cleared_bar else 'not yet'})"
+            lines.append(
+                f"*{t.name}*: rank {r.rank} of {len(rows)}, {r.artifacts_per_100_usd:.2f} artifacts/$100, {bar}"
+            )
+    return HomeData(
+        name=person.name or "there",
+        period=period,
+        spend_usd=spend,
+        tokens=tokens,
+        artifacts=items,
+        team_lines=lines,
+    )

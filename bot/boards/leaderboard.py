@@ -1,0 +1,262 @@
+"""Leaderboards computed in SQL aggregates (never by loading every row into Python)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.boards.rollups import _ctes, ensure_fresh
+from bot.periods import previous
+from bot.scoring import Weights, cleared, rank_key, score
+
+
+@dataclass
+class BoardRow:
+    """One line of a leaderboard (a team or a person)."""
+
+    rank: int
+    name: str
+    artifacts: float
+    spend_usd: float
+    artifacts_per_100_usd: float
+    unmatched_spend_usd: float
+    bar: float | None
+    cleared_bar: bool | None
+    tokens: int = 0
+    artifact_count: int = 0
+    unpriced_rows: int = 0
+    team_id: int | None = None
+    members: int | None = None
+    monthly_budget_usd: float | None = None
+    channel: str | None = None
+    person_id: int | None = None
+    slack_user_id: str | None = None
+    email: str | None = None
+
+    def as_json(self, *, by: str) -> dict[str, Any]:
+        """The machine output of ``leaderboard --format json``."""
+        d = asdict(self)
+        out = {
+            "rank": self.rank,
+            "name": self.name,
+            "artifacts": round(self.artifacts, 6),
+            "spend_usd": round(self.spend_usd, 6),
+            "artifacts_per_100_usd": round(self.artifacts_per_100_usd, 6),
+            "unmatched_spend_usd": round(self.unmatched_spend_usd, 6),
+            "bar": None if self.bar is None else round(self.bar, 6),
+            "cleared_bar": self.cleared_bar,
+            "tokens": self.tokens,
+            "artifact_count": self.artifact_count,
+            "unpriced_rows": self.unpriced_rows,
+        }
+        if by == "person":
+            out.update(slack_user_id=d["slack_user_id"], email=d["email"])
+        else:
+            out.update(members=self.members, monthly_budget_usd=self.monthly_budget_usd)
+        return out
+
+
+_TEAM_SQL = """
+SELECT t.id, t.name, t.channel, t.monthly_budget_usd,
+       COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
+       COALESCE(r.unpriced_rows, 0), COALESCE(r.unmatched_usd, 0), COALESCE(r.members, 0),
+       b.artifacts, b.artifact_count, b.cost_usd
+FROM team t
+LEFT JOIN team_period_total r ON r.team_id = t.id AND r.period = :p
+LEFT JOIN team_period_total b ON b.team_id = t.id AND b.period = :prev
+"""
+
+
+def _team_rows(session: Session, period: str, w: Weights, prev: str | None) -> list[BoardRow]:
+    """Every team's line of ``period`` and, when ``prev`` is given, its bar (its score in ``prev`` when it
+    had any spend or artifacts there), in one query over the roll-ups."""
+    floor = w.spend_floor_usd
+    rows = []
+    for (
+        tid,
+        name,
+        channel,
+        budget,
+        arts,
+        n,
+        spend,
+        tokens,
+        unpriced,
+        unmatched,
+        members,
+        b_arts,
+        b_n,
+        b_spend,
+    ) in session.execute(text(_TEAM_SQL), {"p": period, "prev": prev or ""}).all():
+        arts, spend = float(arts), float(spend)
+        value = score(arts, spend, floor)
+        bar = None
+        if prev is not None and b_arts is not None and (float(b_spend) > 0 or int(b_n) > 0):
+            bar = score(float(b_arts), float(b_spend), floor)
+        rows.append(
+            BoardRow(
+                rank=0,
+                name=name,
+                artifacts=arts,
+                spend_usd=spend,
+                artifacts_per_100_usd=value,
+                unmatched_spend_usd=float(unmatched),
+                bar=bar,
+                cleared_bar=cleared(value, bar),
+                tokens=int(tokens),
+                artifact_count=int(n),
+                unpriced_rows=int(unpriced),
+                team_id=tid,
+                members=int(members),
+                monthly_budget_usd=budget,
+                channel=channel,
+            )
+        )
+    return rows
+
+
+def _person_rows(session: Session, period: str, w: Weights, team_id: int | None) -> list[BoardRow]:
+    params: dict[str, Any] = {"p": period, "yes": True}
+    where = "(p.is_active = :yes OR r.person_id IS NOT NULL)"
+    if team_id is not None:
+        where += " AND p.id IN (SELECT person_id FROM team_member WHERE team_id = :team)"
+        params["team"] = team_id
+    sql = f"""
+    SELECT p.id, p.slack_user_id, p.email, p.name,
+           COALESCE(r.artifacts, 0), COALESCE(r.artifact_count, 0), COALESCE(r.cost_usd, 0), COALESCE(r.tokens, 0),
+           COALESCE(r.unpriced_rows, 0)
+    FROM person p LEFT JOIN person_period_total r ON r.person_id = p.id AND r.period = :p
+    WHERE {where}
+    """
+    rows = []
+    for pid, slack, email, name, arts, n, spend, tokens, unpriced in session.execute(text(sql), params).all():
+        arts, spend = float(arts), float(spend)
+        rows.append(
+            BoardRow(
+                rank=0,
+                name=name or email or slack or str(pid),
+                artifacts=arts,
+                spend_usd=spend,
+                artifacts_per_100_usd=score(arts, spend, w.spend_floor_usd),
+                unmatched_spend_usd=spend if arts == 0 else 0.0,
+                bar=None,
+                cleared_bar=None,
+                tokens=int(tokens),
+                artifact_count=int(n),
+                unpriced_rows=int(unpriced),
+                person_id=pid,
+                slack_user_id=slack,
+                email=email,
+            )
+        )
+    return rows
+
+
+def _rank(rows: list[BoardRow]) -> list[BoardRow]:
+    rows.sort(key=lambda r: rank_key(r.artifacts_per_100_usd, r.artifacts, r.spend_usd, r.name))
+    for i, r in enumerate(rows, 1):
+        r.rank = i
+    return rows
+
+
+def _key(row: BoardRow) -> Any:
+    return row.team_id if row.team_id is not None else row.person_id
+
+
+_FIELDS = (
+    "rank",
+    "name",
+    "artifacts",
+    "spend_usd",
+    "artifacts_per_100_usd",
+    "unmatched_spend_usd",
+    "bar",
+    "cleared_bar",
+    "tokens",
+    "artifact_count",
+    "unpriced_rows",
+    "team_id",
+    "members",
+    "monthly_budget_usd",
+    "channel",
+    "person_id",
+    "slack_user_id",
+    "email",
+)
+
+
+def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
+    """The board frozen when ``period`` was closed (empty when it is still open)."""
+    closed = session.execute(text("SELECT status FROM period WHERE period = :p"), {"p": period}).scalar()
+    if closed != "closed":
+        return []
+    rows = []
+    for (data,) in session.execute(
+        text('SELECT row FROM board_snapshot WHERE period = :p AND "by" = :by'), {"p": period, "by": by}
+    ):
+        d = json.loads(data) if isinstance(data, str) else data
+        rows.append(BoardRow(**{k: d.get(k) for k in _FIELDS}))
+    rows.sort(key=lambda r: r.rank)
+    return rows
+
+
+def board(
+    session: Session,
+    period: str,
+    w: Weights,
+    *,
+    by: str = "team",
+    team_id: int | None = None,
+    with_bar: bool = True,
+) -> list[BoardRow]:
+    """The ranked leaderboard of ``period``, by team or by person (optionally one team's people).
+
+    The bar of each row is its own score in the previous period, when it had any spend or
+    artifacts there (none in a first month). A closed period answers with the board frozen at its
+    close, so late reviews or edits do not move final scores.
+    """
+    if team_id is None:
+        frozen = frozen_rows(session, period, by)
+        if frozen:
+            return frozen
+
+    if by == "team":
+        # One query reads both periods' team roll-ups (the bar is last month's score).
+        ensure_fresh(session, period, w)
+        prev_period = previous(period) if with_bar else None
+        if prev_period is not None:
+            ensure_fresh(session, prev_period, w)
+        return _rank(_team_rows(session, period, w, prev_period))
+
+    def compute(p: str) -> list[BoardRow]:
+        ensure_fresh(session, p, w)
+        return _person_rows(session, p, w, team_id)
+
+    rows = compute(period)
+    if with_bar:
+        prev = {_key(r): r for r in compute(previous(period)) if r.spend_usd > 0 or r.artifact_count > 0}
+        for r in rows:
+            before = prev.get(_key(r))
+            r.bar = before.artifacts_per_100_usd if before else None
+            r.cleared_bar = cleared(r.artifacts_per_100_usd, r.bar)
+    return _rank(rows)
+
+
+def counted_artifact_values(
+    session: Session, period: str, w: Weights, person_ids: list[int]
+) -> dict[int, dict[str, float]]:
+    """For some people, URL → counted value (after dedup and cap): which artifacts count."""
+    out: dict[int, dict[str, float]] = {}
+    for i in range(0, len(person_ids), 500):
+        ids = ", ".join(str(int(pid)) for pid in person_ids[i : i + 500])
+        ctes, params = _ctes(w, person_filter=f"AND a.person_id IN ({ids})")
+        params["p"] = period
+        for pid, url, value in session.execute(
+            text(f"WITH {ctes} SELECT person_id, primary_url, value FROM counted"), params
+        ).all():
+            out.setdefault(pid, {})[url] = float(value)
+    return out

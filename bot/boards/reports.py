@@ -1,0 +1,290 @@
+"""A manager's report for one team and period: scores, members, artifacts, waste, responses."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.artifacts.flags import burst_people, foreign_urls
+from bot.boards.leaderboard import BoardRow, board, counted_artifact_values
+from bot.config import OrgConfig, weights_of
+from bot.errors import NotFound
+from bot.models import Artifact, ArtifactLink, Checkin, Team
+from bot.people.teams import find_team
+from bot.periods import bounds
+from bot.spend.model_costs import ModelCost, premium_share, team_model_costs
+
+
+@dataclass
+class ReportArtifact:
+    """An artifact as the report shows it."""
+
+    id: int
+    title: str
+    kind: str
+    status: str
+    links: list[str]
+    counted_value: float
+    created_at: str
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportMember:
+    """A team member's line in the report."""
+
+    person_id: int
+    name: str
+    slack_user_id: str | None
+    email: str | None
+    spend_usd: float
+    tokens: int
+    artifacts: float
+    artifacts_per_100_usd: float
+    checkin_status: str | None
+    items: list[ReportArtifact] = field(default_factory=list)
+
+
+@dataclass
+class TeamReport:
+    """Everything ``/artifact-report`` and ``artifact-bot report`` show."""
+
+    team: str
+    team_id: int
+    period: str
+    row: BoardRow
+    rank: int
+    teams_ranked: int
+    members: list[ReportMember]
+    spent_without_artifact: list[str]
+    response_rate: float | None
+    checkins_sent: int
+    checkins_answered: int
+    models: list[ModelCost] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Machine output of ``report --format json``."""
+        return {
+            "team": self.team,
+            "period": self.period,
+            "rank": self.rank,
+            "teams_ranked": self.teams_ranked,
+            "artifacts": round(self.row.artifacts, 6),
+            "spend_usd": round(self.row.spend_usd, 6),
+            "artifacts_per_100_usd": round(self.row.artifacts_per_100_usd, 6),
+            "unmatched_spend_usd": round(self.row.unmatched_spend_usd, 6),
+            "bar": None if self.row.bar is None else round(self.row.bar, 6),
+            "cleared_bar": self.row.cleared_bar,
+            "monthly_budget_usd": self.row.monthly_budget_usd,
+            "response_rate": self.response_rate,
+            "spent_without_artifact": self.spent_without_artifact,
+            "models": [m.as_json() for m in self.models],
+            "premium_share": round(premium_share(self.models), 4),
+            "members": [
+                {
+                    "name": m.name,
+                    "slack_user_id": m.slack_user_id,
+                    "email": m.email,
+                    "spend_usd": round(m.spend_usd, 6),
+                    "tokens": m.tokens,
+                    "artifacts": round(m.artifacts, 6),
+                    "artifacts_per_100_usd": round(m.artifacts_per_100_usd, 6),
+                    "checkin": m.checkin_status,
+                    "items": [a.__dict__ for a in m.items],
+                }
+                for m in self.members
+            ],
+        }
+
+
+def team_report(session: Session, *, team_name: str, period: str, org: OrgConfig) -> TeamReport:
+    """Build the report of one team.
+
+    Raises:
+        NotFound: no team of that name.
+    """
+    team = find_team(session, team_name)
+    if team is None:
+        names = ", ".join(session.scalars(select(Team.name).order_by(Team.name)).all()) or "none yet"
+        raise NotFound(f"No team named {team_name!r}. Teams: {names}.")
+    return report_for_team(session, team=team, period=period, org=org)
+
+
+def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig) -> TeamReport:
+    """Build the report of a team object."""
+    w = weights_of(org)
+    teams = board(session, period, w, by="team")
+    row = next(r for r in teams if r.team_id == team.id)
+    people = board(session, period, w, by="person", team_id=team.id, with_bar=False)
+    person_ids = [r.person_id for r in people if r.person_id is not None]
+    counted = counted_artifact_values(session, period, w, person_ids)
+    # Plain columns, not ORM objects: a team's report lists hundreds of artifacts.
+    arts = (
+        session.execute(
+            select(
+                Artifact.id,
+                Artifact.person_id,
+                Artifact.title,
+                Artifact.kind,
+                Artifact.status,
+                Artifact.primary_url,
+                Artifact.created_at,
+            )
+            .where(
+                Artifact.period == period,
+                Artifact.removed.is_(False),  # type: ignore[attr-defined]
+                Artifact.person_id.in_(person_ids),
+            )  # type: ignore[attr-defined]
+            .order_by(Artifact.person_id, Artifact.created_at)
+        ).all()
+        if person_ids
+        else []
+    )
+    links = _link_urls(session, [a.id for a in arts if a.id is not None])
+    checkins = (
+        dict(
+            session.execute(
+                select(Checkin.person_id, Checkin.status).where(
+                    Checkin.period == period, Checkin.person_id.in_(person_ids)
+                )  # type: ignore[attr-defined]
+            ).all()
+        )
+        if person_ids
+        else {}
+    )
+    members: dict[int, ReportMember] = {}
+    for r in people:
+        assert r.person_id is not None
+        members[r.person_id] = ReportMember(
+            person_id=r.person_id,
+            name=r.name,
+            slack_user_id=r.slack_user_id,
+            email=r.email,
+            spend_usd=r.spend_usd,
+            tokens=r.tokens,
+            artifacts=r.artifacts,
+            artifacts_per_100_usd=r.artifacts_per_100_usd,
+            checkin_status=checkins.get(r.person_id),
+        )
+    foreign = foreign_urls(session, period, person_ids, sorted({a.primary_url for a in arts}))
+    bursts = burst_people(
+        session, period, person_ids, tz=org.tz, hours=org.burst_window_hours, minimum=org.burst_min_artifacts
+    )
+    burst_start = _burst_start(period, org)
+    for a in arts:
+        assert a.id is not None
+        value = counted.get(a.person_id, {}).get(a.primary_url, 0.0)
+        flags = []
+        if a.primary_url in foreign:
+            flags.append("also claimed by another team")
+        if a.person_id in bursts and a.created_at >= burst_start:
+            flags.append(f"one of {bursts[a.person_id]} logged in the last {org.burst_window_hours}h of the period")
+        members[a.person_id].items.append(
+            ReportArtifact(
+                id=a.id,
+                title=a.title,
+                kind=a.kind,
+                status=a.status,
+                links=links.get(a.id, []),
+                counted_value=value,
+                created_at=a.created_at.isoformat(timespec="minutes"),
+                flags=flags,
+            )
+        )
+    sent = sum(1 for s in checkins.values() if s in ("sent", "answered", "skipped"))
+    answered = sum(1 for s in checkins.values() if s in ("answered", "skipped"))
+    ordered = sorted(members.values(), key=lambda m: (-m.artifacts_per_100_usd, -m.artifacts, m.spend_usd, m.name))
+    return TeamReport(
+        team=team.name,
+        team_id=team.id or 0,
+        period=period,
+        row=row,
+        rank=row.rank,
+        teams_ranked=len(teams),
+        members=ordered,
+        spent_without_artifact=[m.name for m in ordered if m.spend_usd > 0 and m.artifacts == 0],
+        response_rate=(answered / sent) if sent else None,
+        checkins_sent=sent,
+        checkins_answered=answered,
+        models=team_model_costs(session, team.id or 0, period, row.artifacts),
+    )
+
+
+def _link_urls(session: Session, artifact_ids: list[int]) -> dict[int, list[str]]:
+    """Link URLs per artifact, in order (``links_of`` without building ORM objects)."""
+    out: dict[int, list[str]] = {}
+    for i in range(0, len(artifact_ids), 500):
+        q = (
+            select(ArtifactLink.artifact_id, ArtifactLink.url)
+            .where(ArtifactLink.artifact_id.in_(artifact_ids[i : i + 500]))  # type: ignore[attr-defined]
+            .order_by(ArtifactLink.artifact_id, ArtifactLink.position)
+        )
+        for aid, url in session.execute(q).all():
+            out.setdefault(aid, []).append(url)
+    return out
+
+
+def _burst_start(period: str, org: OrgConfig) -> dt.datetime:
+    end = dt.datetime.combine(bounds(period)[1] + dt.timedelta(days=1), dt.time(0), tzinfo=org.tz)
+    return (end - dt.timedelta(hours=org.burst_window_hours)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def report_csv(report: TeamReport) -> str:
+    """The report as CSV: one line per artifact, and one per member without any."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(
+        [
+            "period",
+            "team",
+            "member",
+            "email",
+            "spend_usd",
+            "member_artifacts",
+            "member_artifacts_per_100_usd",
+            "artifact_id",
+            "title",
+            "kind",
+            "status",
+            "counted_value",
+            "links",
+            "flags",
+        ]
+    )
+    for m in report.members:
+        base = [
+            report.period,
+            report.team,
+            m.name,
+            m.email or "",
+            f"{m.spend_usd:.2f}",
+            f"{m.artifacts:g}",
+            f"{m.artifacts_per_100_usd:.4f}",
+        ]
+        if not m.items:
+            w.writerow([*base, "", "", "", "", "", "", ""])
+        for a in m.items:
+            w.writerow(
+                [
+                    *base,
+                    a.id,
+                    _csv_safe(a.title),
+                    a.kind,
+                    a.status,
+                    f"{a.counted_value:g}",
+                    " ".join(a.links),
+                    "; ".join(a.flags),
+                ]
+            )
+    return out.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas in text people typed (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,1 @@
+"""Month-end check-ins, reminders and their timing, period close."""

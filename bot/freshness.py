@@ -1,0 +1,140 @@
+"""What keeps the roll-up tables honest: stale marks and the spend roll-up that writers keep current.
+
+* Spend (weights-independent) is recomputed from the raw usage rows for the touched
+  (person, period) pairs in the same transaction that writes usage (``refresh_spend``).
+* Counted artifacts depend on the scoring weights, so writers only mark the person's period dirty,
+  in their own transaction (an ORM event on ``Artifact`` and the usage writers do it); the board's
+  next read refreshes them (``bot.boards.rollups.ensure_fresh``).
+
+Core module: people, spend and artifacts write through it; boards read what it keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from bot import model_rollups
+from bot.models import Artifact, ArtifactLink
+
+SPEND_CHUNK = 5000  # people per spend-refresh statement (an import touches every person of a period)
+FULL_REFRESH_ABOVE = 2000  # dirty people in a period beyond which one whole-period pass is cheaper
+STALE = ""  # a rollup_period.weights_key no weights produce: artifacts and teams need recomputing
+
+_SPEND_UPSERT = """
+INSERT INTO person_period_total (person_id, period, cost_usd, tokens, usage_rows, unpriced_rows,
+                                 artifacts, artifact_count)
+SELECT person_id, period, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens), COUNT(*),
+       SUM(CASE WHEN priced THEN 0 ELSE 1 END), 0, 0
+FROM usage_row
+WHERE period = :period AND person_id IS NOT NULL {person_filter}
+GROUP BY person_id, period
+ON CONFLICT (person_id, period) DO UPDATE SET
+    cost_usd = excluded.cost_usd, tokens = excluded.tokens, usage_rows = excluded.usage_rows,
+    unpriced_rows = excluded.unpriced_rows
+"""
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline
+
+
+def _mark_dirty(session: Session | OrmSession, pairs: Iterable[tuple[int, str]]) -> None:
+    rows = [{"p": int(pid), "m": m} for pid, m in set(pairs)]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    # An existing mark gets a new version, so a refresh running now (which saw the old one) keeps it.
+    conflict = "ON CONFLICT (person_id, period) DO UPDATE SET version = rollup_dirty.version + 1"
+    sql = f"INSERT INTO rollup_dirty (person_id, period) VALUES (:p, :m) {conflict}"
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(text(sql), rows)
+
+
+def mark_dirty(session: Session, pairs: Iterable[tuple[int | None, str]]) -> None:
+    """Mark (person, period) roll-ups for recomputation before the next read."""
+    _mark_dirty(session, [(p, m) for p, m in pairs if p is not None])
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
+    """Any ORM change to an artifact or its links marks its person's period dirty, in the same flush."""
+    pairs: set[tuple[int, str]] = set()
+    link_ids: set[int] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Artifact) and obj.person_id is not None and obj.period:
+            pairs.add((obj.person_id, obj.period))
+            hist = _history(obj, "person_id") | _history(obj, "period")
+            if hist:
+                old_pid = next(iter(_history(obj, "person_id")), obj.person_id)
+                old_period = next(iter(_history(obj, "period")), obj.period)
+                pairs.add((old_pid, old_period))
+        elif isinstance(obj, ArtifactLink) and obj.artifact_id is not None:
+            link_ids.add(obj.artifact_id)
+    with session.no_autoflush:
+        for aid in link_ids:
+            art = session.get(Artifact, aid)
+            if art is not None:
+                pairs.add((art.person_id, art.period))
+    if pairs:
+        _mark_dirty(session, pairs)
+
+
+def _history(obj: Any, attr: str) -> set[Any]:
+    from sqlalchemy import inspect as sa_inspect
+
+    h = sa_inspect(obj).attrs[attr].history
+    return set(h.deleted or ())
+
+
+def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> None:
+    """Recompute the spend of these (person, period) pairs from the raw usage rows, and mark them dirty
+    so their teams' totals follow."""
+    by_period: dict[str, set[int]] = {}
+    for pid, period in pairs:
+        if pid is not None:
+            by_period.setdefault(period, set()).add(int(pid))
+    for period, ids in by_period.items():
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), SPEND_CHUNK):
+            chunk = ordered[i : i + SPEND_CHUNK]
+            # The BETWEEN is implied by the IN list; it keeps the index range tight even when the planner
+            # has no statistics yet for a period that was just imported (PostgreSQL then filtered the IN
+            # list over the whole period, once per chunk).
+            people = f"person_id BETWEEN {chunk[0]} AND {chunk[-1]} AND person_id IN ({_ids(chunk)})"
+            session.execute(
+                text(
+                    f"UPDATE person_period_total SET cost_usd = 0, tokens = 0, usage_rows = 0, unpriced_rows = 0 "
+                    f"WHERE period = :period AND {people} "
+                    f"AND (cost_usd <> 0 OR tokens <> 0 OR usage_rows <> 0 OR unpriced_rows <> 0)"
+                ),
+                {"period": period},
+            )
+            session.execute(text(_SPEND_UPSERT.format(person_filter=f"AND {people}")), {"period": period})
+        if len(ordered) > FULL_REFRESH_ABOVE:
+            model_rollups.mark_stale(session, period)
+            # Many people changed: recompute the period's artifacts and teams on the next read instead of
+            # marking each person (their spend is already current).
+            session.execute(
+                text(
+                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 "
+                    "WHERE period = :period"
+                ),
+                {"stale": STALE, "period": period},
+            )
+        else:
+            model_rollups.refresh_people(session, period, ordered)
+            mark_dirty(session, [(pid, period) for pid in ordered])
+
+
+def invalidate_all(session: Session) -> None:
+    """Mark every period's artifact and team roll-ups stale (after membership changes): recomputed on the
+    next read, from the people's spend roll-ups (which membership does not change)."""
+    session.execute(
+        text("UPDATE rollup_period SET weights_key = :stale, generation = generation + 1"), {"stale": STALE}
+    )

@@ -1,0 +1,99 @@
+"""Teams from the organisation config: members, managers, budgets, channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from bot.config import OrgConfig, TeamConfig
+from bot.db import serialize
+from bot.freshness import invalidate_all
+from bot.models import AuditLog, Person, Team, TeamManager, TeamMember
+from bot.people.store import ensure_person
+
+
+@dataclass
+class TeamImport:
+    """What a teams import changed."""
+
+    teams_created: int = 0
+    teams_updated: int = 0
+    members: int = 0
+    people_created: int = 0
+
+
+def import_teams(session: Session, teams: list[TeamConfig], *, actor: str = "cli") -> TeamImport:
+    """Create or update the listed teams, replacing their members and managers.
+
+    Teams not listed are left alone (their history stays). Members unknown so far are created
+    as placeholders keyed by email or Slack id; ``people sync`` fills in the rest. Idempotent.
+    """
+    serialize(session, "teams")  # two processes applying the config at once would both insert members
+    result = TeamImport()
+    before = session.scalar(select(func.count()).select_from(Person)) or 0
+    for tc in teams:
+        team = session.scalars(select(Team).where(Team.name == tc.name)).first()
+        if team is None:
+            team = Team(name=tc.name)
+            result.teams_created += 1
+        else:
+            result.teams_updated += 1
+        team.channel = tc.channel
+        team.monthly_budget_usd = tc.monthly_budget_usd
+        session.add(team)
+        session.flush()
+        old_managers = set(session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all())
+        session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[arg-type]
+        session.execute(delete(TeamManager).where(TeamManager.team_id == team.id))  # type: ignore[arg-type]
+        seen: set[int] = set()
+        for ident in tc.members:
+            person = ensure_person(session, ident)
+            assert person.id is not None
+            if person.id not in seen:
+                seen.add(person.id)
+                session.add(TeamMember(team_id=team.id, person_id=person.id))
+        result.members += len(seen)
+        for ident in dict.fromkeys(tc.managers):
+            session.add(TeamManager(team_id=team.id, ident=ident))
+        if old_managers != set(tc.managers):
+            session.add(
+                AuditLog(
+                    actor=actor,
+                    action="managers_changed",
+                    target_type="team",
+                    target_id=str(team.id),
+                    detail={
+                        "team": team.name,
+                        "before": sorted(old_managers),
+                        "after": sorted(set(tc.managers)),
+                    },
+                )
+            )
+        session.flush()
+    invalidate_all(session)  # membership changed: team roll-ups are recomputed on the next read
+    after = session.scalar(select(func.count()).select_from(Person)) or 0
+    result.people_created = after - before
+    return result
+
+
+def sync_from_config(session: Session, org: OrgConfig, *, actor: str = "config") -> TeamImport:
+    """Apply the config's teams (used at start-up and on reload)."""
+    return import_teams(session, org.teams, actor=actor)
+
+
+def find_team(session: Session, name: str) -> Team | None:
+    """A team by name, case-insensitively."""
+    return session.scalars(select(Team).where(func.lower(Team.name) == name.strip().lower())).first()
+
+
+def teams_of(session: Session, person_id: int) -> list[Team]:
+    """Teams a person is a member of."""
+    q = select(Team).join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.person_id == person_id)
+    return list(session.scalars(q.order_by(Team.name)).all())
+
+
+def member_ids(session: Session, team_id: int) -> list[int]:
+    """Person ids of a team's members."""
+    return list(session.scalars(select(TeamMember.person_id).where(TeamMember.team_id == team_id)).all())

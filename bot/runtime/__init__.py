@@ -1,0 +1,1 @@
+"""The composition root: CLI, server, Bolt app, work pool, reload, demo."""

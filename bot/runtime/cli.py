@@ -1,0 +1,432 @@
+"""The command line and composition root: builds settings, engine, clients and the Bolt app."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import getpass
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.config import Settings, weights_of
+from bot.db import session_scope
+from bot.deps import Deps, utc_now
+from bot.errors import ArtifactBotError, ImportFileError
+from bot.periods import parse_period, period_at
+from bot.runtime.build import build_deps
+
+log = logging.getLogger("artifact_bot")
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix: printed, exit code 2."""
+
+
+def _period(value: str) -> str:
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-10-01") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the Slack app (HTTP or Socket Mode)")
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN")
+    s.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    s.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="HTTP worker processes (default: $WEB_CONCURRENCY, else 1); more than 1 runs gunicorn",
+    )
+
+    sub.add_parser("worker", help="run the scheduler alone")
+
+    d = sub.add_parser("demo", help="run the whole flow offline on sample data")
+    d.add_argument("--out", type=Path, default=Path("artifact-bot-demo"), help="output directory")
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    dbs.add_parser("upgrade", help="apply migrations")
+    dc = dbs.add_parser("check", help="recompute roll-ups from the raw rows and report any difference")
+    dc.add_argument("--period", type=_period, default=None)
+    dc.add_argument("--repair", action="store_true", help="rebuild the roll-ups from the raw rows afterwards")
+
+    pe = sub.add_parser("people", help="people")
+    pes = pe.add_subparsers(dest="people_command", required=True)
+    pes.add_parser("sync", help="Slack users -> people")
+    pex = pes.add_parser("export", help="everything stored about a person, as JSON (audited)")
+    pex.add_argument("user", help="email or Slack user id")
+    pfo = pes.add_parser("forget", help="remove a person's personal data, keep anonymised numbers (audited)")
+    pfo.add_argument("user", help="email or Slack user id")
+
+    au = sub.add_parser("audit", help="the audit log (admins)")
+    au.add_argument("--since", type=_date, default=None)
+    au.add_argument("--format", choices=["table", "json"], default="table")
+
+    te = sub.add_parser("teams", help="teams")
+    tes = te.add_subparsers(dest="teams_command", required=True)
+    ti = tes.add_parser("import", help="import teams, managers and budgets from YAML")
+    ti.add_argument("file", type=Path)
+
+    us = sub.add_parser("usage", help="usage rows")
+    uss = us.add_subparsers(dest="usage_command", required=True)
+    ui = uss.add_parser("import", help="import a usage CSV")
+    ui.add_argument("file", type=Path)
+    uy = uss.add_parser("sync", help="pull usage from provider admin APIs")
+    uy.add_argument("provider", nargs="?", default="all", choices=["openai", "anthropic", "all"])
+    uy.add_argument("--since", type=_date, default=None)
+
+    jo = sub.add_parser("jobs", help="scheduled jobs")
+    jos = jo.add_subparsers(dest="jobs_command", required=True)
+    jr = jos.add_parser("run", help="run a job now, in the foreground")
+    jr.add_argument("name", choices=["checkin", "reminders", "weekly-summary", "usage-sync", "close-period"])
+    jr.add_argument("--period", type=_period, default=None)
+
+    lb = sub.add_parser("leaderboard", help="print the leaderboard")
+    lb.add_argument("--period", type=_period, default=None)
+    lb.add_argument("--by", choices=["team", "person"], default="team")
+    lb.add_argument("--team", default=None, help="with --by person: one team's people")
+    lb.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    rp = sub.add_parser("report", help="a team's report")
+    rp.add_argument("--team", required=True)
+    rp.add_argument("--period", type=_period, default=None)
+    rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 64")
+    return value
+
+
+def _serve_workers(args: argparse.Namespace, p: argparse.ArgumentParser) -> int:
+    """``serve --workers``, else ``WEB_CONCURRENCY``, else 1; bad values are usage errors."""
+    if args.workers is not None:
+        workers = int(args.workers)
+    else:
+        env = os.environ.get("WEB_CONCURRENCY", "").strip()
+        try:
+            workers = _positive_int(env) if env else 1
+        except argparse.ArgumentTypeError as exc:
+            p.error(f"WEB_CONCURRENCY: {exc}")
+    if workers > 1 and args.socket:
+        p.error("--workers applies to HTTP; Socket Mode runs in one process")
+    return workers
+
+
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad environment: {problems}") from None
+
+
+def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
+    t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard {period}: artifacts per $100")
+    for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
+        t.add_column(col, justify="right" if col not in ("name",) else "left")
+    for r in rows:
+        t.add_row(
+            str(r.rank),
+            escape(r.name),
+            f"{r.artifacts_per_100_usd:.2f}",
+            f"{r.artifacts:g}",
+            f"${r.spend_usd:,.2f}",
+            f"${r.unmatched_spend_usd:,.2f}",
+            "-" if r.bar is None else f"{r.bar:.2f}",
+            {True: "yes", False: "no", None: "-"}[r.cleared_bar],
+        )
+    return t
+
+
+def _report_table(report: Any) -> Table:
+    r = report.row
+    bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
+    t = Table(
+        title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
+        f"{report.rank}/{report.teams_ranked}, {bar}"
+    )
+    for col in ("member", "spend", "artifacts", "per $100", "check-in", "artifacts logged"):
+        t.add_column(col)
+    for m in report.members:
+        items = "\n".join(escape(f"[{a.status}] {a.title} {' '.join(a.links)}") for a in m.items) or "-"
+        t.add_row(
+            escape(m.name),
+            f"${m.spend_usd:,.2f}",
+            f"{m.artifacts:g}",
+            f"{m.artifacts_per_100_usd:.2f}",
+            m.checkin_status or "-",
+            items,
+        )
+    return t
+
+
+def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.boards.leaderboard import board
+    from bot.people.teams import find_team
+
+    period = args.period or period_at(utc_now(), deps.org.tz)
+    with session_scope(deps.engine) as s:
+        team_id = None
+        if args.team:
+            if args.by != "person":
+                raise CliError("--team only goes with --by person")
+            team = find_team(s, args.team)
+            if team is None:
+                raise CliError(f"no team named {args.team!r}")
+            team_id = team.id
+        rows = board(s, period, weights_of(deps.org), by=args.by, team_id=team_id)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([r.as_json(by=args.by) for r in rows]) + "\n")
+    elif args.format == "csv":
+        items = [r.as_json(by=args.by) for r in rows]
+        buf = io.StringIO()
+        fields = (
+            list(items[0])
+            if items
+            else [
+                "rank",
+                "name",
+                "artifacts",
+                "spend_usd",
+                "artifacts_per_100_usd",
+                "unmatched_spend_usd",
+                "cleared_bar",
+            ]
+        )
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        w.writerows(items)
+        sys.stdout.write(buf.getvalue())
+    else:
+        out.print(_board_table(rows, by=args.by, period=period))
+        _print_reconciliation(deps, period, out)
+    return 0
+
+
+def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
+    """Provider bills against attributed spend, so the board reconciles with the bill."""
+    from bot.spend.sync import reconcile
+
+    with session_scope(deps.engine) as s:
+        rows = reconcile(s, period)
+    for r in rows:
+        if r.get("provider_total_usd") is None:
+            continue
+        out.print(
+            f"{r['source']}: bill ${r['provider_total_usd']:,.2f} = attributed ${r['attributed_usd']:,.2f}"
+            f" + unattributed ${r['unattributed_usd']:,.2f}",
+            markup=False,
+        )
+
+
+def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.boards.reports import report_csv, team_report
+
+    period = args.period or period_at(utc_now(), deps.org.tz)
+    with session_scope(deps.engine) as s:
+        report = team_report(s, team_name=args.team, period=period, org=deps.org)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.as_json()) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(report_csv(report))
+    else:
+        out.print(_report_table(report))
+        for m in report.models:
+            per = "-" if m.cost_per_artifact is None else f"${m.cost_per_artifact:,.2f}/artifact"
+            out.print(
+                f"  {m.provider}/{m.model}{' (premium)' if m.premium else ''}: ${m.cost_usd:,.2f} "
+                f"({m.share:.0%}), {per}",
+                markup=False,
+            )
+    return 0
+
+
+def cmd_db_check(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.boards.rollups import check, rebuild_all
+
+    w = weights_of(deps.org)
+    with session_scope(deps.engine) as s:
+        diffs = check(s, w, period=args.period)
+    for d in diffs[:50]:
+        out.print(f"{d.period} {d.what} {d.key}: roll-up {d.rollup} != raw {d.raw}", markup=False)
+    if diffs and args.repair:
+        rebuild_all(deps.engine, w)
+        out.print(f"{len(diffs)} difference(s) repaired")
+        return 0
+    out.print("roll-ups match the raw rows" if not diffs else f"{len(diffs)} difference(s)")
+    return 1 if diffs else 0
+
+
+def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.people.privacy import export_person, forget_person
+
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(deps.engine) as s:
+        if args.people_command == "export":
+            data = export_person(s, args.user, actor=actor)
+            sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+            return 0
+        pid = forget_person(s, args.user, actor=actor, journal=deps.inbox_engine)
+    out.print(f"person {pid} forgotten: personal data and message text removed, anonymised numbers kept")
+    return 0
+
+
+def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.people.privacy import audit_entries
+
+    since = dt.datetime.combine(args.since, dt.time(0), tzinfo=dt.UTC) if args.since else None
+    with session_scope(deps.engine) as s:
+        entries = audit_entries(s, since=since)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(entries, default=str) + "\n")
+        return 0
+    t = Table(title="Audit log")
+    for col in ("at", "actor", "action", "target", "detail"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(
+            str(e["at"]),
+            escape(str(e["actor"])),
+            e["action"],
+            f"{e['target_type']} {e['target_id']}",
+            escape(json.dumps(e["detail"], default=str)[:120]),
+        )
+    out.print(t)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: Console) -> int:
+    from bot.runtime.demo import run_demo
+
+    result = run_demo(args.out, now=utc_now())
+    out.print(_board_table(result.teams, by="team", period=result.period))
+    out.print(_board_table(result.people[:15], by="person", period=result.period))
+    out.print(_report_table(result.report))
+    out.print(
+        f"[green]Demo done.[/green] {result.messages} check-in DMs, the report, the final leaderboard and "
+        f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/"
+    )
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        args.workers = _serve_workers(args, parser)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    out = Console()
+    if args.command == "demo":
+        return cmd_demo(args, out)
+    settings = _settings()
+    deps = build_deps(settings)
+    if args.command == "serve" and args.workers > 1:
+        from bot.runtime.server import serve_workers
+
+        return serve_workers(
+            deps,
+            lambda: build_deps(settings, migrate=False),
+            workers=args.workers,
+            port=args.port,
+            scheduler=not args.no_scheduler,
+        )
+    if args.command == "db":
+        if args.db_command == "check":
+            return cmd_db_check(deps, args, out)
+        out.print("database is up to date")
+        return 0
+    if args.command == "teams":
+        from bot.config import load_org_config as load
+        from bot.people.teams import import_teams
+
+        cfg = load(args.file)
+        with session_scope(deps.engine) as s:
+            teams = import_teams(s, cfg.teams, actor="cli")
+        out.print(
+            f"teams: {teams.teams_created} created, {teams.teams_updated} updated; {teams.members} memberships; "
+            f"{teams.people_created} new people"
+        )
+        return 0
+    if args.command == "usage" and args.usage_command == "import":
+        from bot.spend.usage import import_usage_csv
+
+        res = import_usage_csv(deps.engine, args.file)
+        out.print(f"imported {res.rows} usage rows, ${res.cost_usd:,.2f}")
+        if res.unpriced:
+            out.print(
+                f"[yellow]{res.unpriced} row(s) have no cost and a model the price table does not know: "
+                f"{', '.join(sorted(res.unpriced_models))}. Kept with their tokens, not priced.[/yellow]"
+            )
+        return 0
+    if args.command == "people" and args.people_command in ("export", "forget"):
+        return cmd_people_rights(deps, args, out)
+    if args.command == "audit":
+        return cmd_audit(deps, args, out)
+    if args.command == "leaderboard":
+        return cmd_leaderboard(deps, args, out)
+    if args.command == "report":
+        return cmd_report(deps, args, out)
+    from bot.runtime import commands as runtime
+
+    return runtime.run_command(deps, args, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``artifact-bot`` console script."""
+    err = Console(stderr=True)
+    try:
+        return run(argv)
+    except ImportFileError as exc:
+        for problem in exc.problems:
+            err.print(f"error: {problem}", markup=False, highlight=False)
+        err.print("nothing from that file was written", markup=False)
+        return EXIT_USAGE
+    except (ArtifactBotError, CliError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""``artifact-bot serve``: Bolt behind waitress (one process) or gunicorn (several), or Socket Mode.
+
+One process answers Slack's HTTP requests with waitress threads. Python runs one thread at a time,
+so ``serve --workers N`` (or ``WEB_CONCURRENCY``) runs N processes behind gunicorn's pre-fork
+master instead: each builds its own database engine and Bolt app after the fork.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+
+from bot.db import ping
+from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger
+
+
+def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
+    """WSGI app: ``POST /slack/events`` → Bolt, ``GET /healthz`` → database health."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            ok = ping(deps.engine)
+            body = json.dumps({"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}).encode()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        if path == "/slack/events":
+            if method != "POST":
+                start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
+                return [b""]
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > MAX_BODY:
+                start_response("413 Payload Too Large", [("Content-Length", "0")])
+                return [b""]
+            raw = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
+            headers: dict[str, str | Sequence[str]] = {}
+            for key, value in environ.items():
+                if key.startswith("HTTP_"):
+                    headers[key[5:].replace("_", "-").lower()] = value
+            if environ.get("CONTENT_TYPE"):
+                headers["content-type"] = environ["CONTENT_TYPE"]
+            query = environ.get("QUERY_STRING", "")
+            if not _well_formed(raw, str(headers.get("content-type", ""))):
+                # Signed but unreadable: 400. Unsigned garbage still gets Slack's 401 first.
+                status = 400 if _signed(raw, headers, deps) else 401
+                body = json.dumps({"error": "malformed request" if status == 400 else "invalid request"}).encode()
+                start_response(
+                    f"{status} {_reason(status)}",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+            resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
+            out = (resp.body or "").encode("utf-8")
+            hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
+            hdrs.append(("Content-Length", str(len(out))))
+            start_response(f"{resp.status} {_reason(resp.status)}", hdrs)
+            return [out]
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        return [b"not found"]
+
+    return wsgi
+
+
+def _well_formed(raw: str, content_type: str) -> bool:
+    """A JSON body must be an object; a form ``payload`` must be a JSON object."""
+    from urllib.parse import parse_qs
+
+    text = raw.lstrip()
+    if text.startswith("{") or "json" in content_type:
+        try:
+            return isinstance(json.loads(raw or "null"), dict)
+        except ValueError:
+            return False
+    if "payload=" in raw:
+        values = parse_qs(raw).get("payload")
+        if not values:
+            return False
+        try:
+            return isinstance(json.loads(values[0]), dict)
+        except ValueError:
+            return False
+    return True
+
+
+def _signed(raw: str, headers: dict[str, Any], deps: Deps) -> bool:
+    from slack_sdk.signature import SignatureVerifier
+
+    secret = deps.settings.slack_signing_secret
+    if secret is None:
+        return False
+    flat = {k: (v if isinstance(v, str) else next(iter(v), "")) for k, v in headers.items()}
+    return SignatureVerifier(secret.get_secret_value()).is_valid_request(raw, flat)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def start_recovery(deps: Deps, *, every_seconds: float = 60.0) -> threading.Thread:
+    """A daemon thread that finishes DM replies stored but left unprocessed (a crash, a restart)."""
+    from handlers.interactions import process_pending
+
+    def loop() -> None:
+        while True:
+            try:
+                process_pending(deps)
+            except Exception:
+                log.exception("inbox recovery pass failed; retrying later")
+            time.sleep(every_seconds)
+
+    thread = threading.Thread(target=loop, name="inbox-recovery", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_process_services(deps: Deps, *, scheduler: bool, record: bool) -> Any:
+    """What every serving process runs beside Bolt: inbox recovery, config watching, the scheduler."""
+    start_recovery(deps)
+    if deps.settings.artifact_bot_config:
+        from bot.runtime.reload import ConfigWatcher, record_roles
+
+        if record:
+            record_roles(deps, deps.org, actor="startup")
+        ConfigWatcher(deps, deps.settings.artifact_bot_config).start()
+    elif threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nothing to reload; never die of it
+    if not scheduler:
+        return None
+    from jobs.scheduler import start_background_scheduler
+
+    return start_background_scheduler(deps)
+
+
+def serve_workers(
+    deps: Deps, make_deps: Callable[[], Deps], *, workers: int, port: int | None = None, scheduler: bool = True
+) -> int:
+    """Serve HTTP with ``workers`` processes (gunicorn, threaded workers) on one port.
+
+    ``deps`` is the master's (migrations are done): it records the configured roles once, then its
+    engine is closed before the fork. Each worker calls ``make_deps`` and builds its own app. SIGHUP
+    to the master is passed to the workers, which reload the config as one process does (keeping the
+    old one when the new one is invalid); SIGTERM stops them gracefully. With the scheduler on, every
+    worker runs it: the database lease per job run lets only one of them run each job.
+    """
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    from bot.runtime.app import close_work, create_app
+
+    deps.settings.require("slack_bot_token", "slack_signing_secret")  # before any worker is forked
+    if deps.settings.artifact_bot_config:
+        from bot.runtime.reload import record_roles
+
+        record_roles(deps, deps.org, actor="startup")
+    deps.engine.dispose()
+    if deps.inbox_engine is not None:
+        deps.inbox_engine.dispose()
+    bind = f"0.0.0.0:{port or deps.settings.port}"
+
+    class _Arbiter(Arbiter):  # type: ignore[misc]
+        def handle_hup(self) -> None:
+            self.log.info("SIGHUP: the workers reload the config")
+            self.kill_workers(signal.SIGHUP)
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": bind,
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": 16,
+                "timeout": 60,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "proc_name": "artifact-bot",
+                "accesslog": None,
+                "limit_request_line": 8190,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Iterable[bytes]]:  # in each worker, after the fork
+            import atexit
+
+            worker_deps = make_deps()
+            app = create_app(worker_deps, work_processes=worker_deps.settings.artifact_bot_work_processes)
+            atexit.register(close_work, app)
+            _start_process_services(worker_deps, scheduler=scheduler, record=False)
+            return make_wsgi(app, worker_deps)
+
+        def run(self) -> None:
+            _Arbiter(self).run()
+
+    log.warning("artifact-bot listening on %s with %d worker processes", bind, workers)
+    _Gunicorn().run()
+    return 0
+
+
+def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, scheduler: bool = True) -> int:
+    """Run the Slack app until stopped (the work after each ack in ``ARTIFACT_BOT_WORK_PROCESSES``)."""
+    from bot.runtime.app import close_work, create_app
+
+    if socket_mode:
+        deps.settings.require("slack_app_token")
+    app = create_app(deps, work_processes=deps.settings.artifact_bot_work_processes)
+    sched = _start_process_services(deps, scheduler=scheduler, record=True)
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert deps.settings.slack_app_token is not None
+            SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()
+            return 0
+        from waitress import create_server
+
+        server = create_server(
+            make_wsgi(app, deps),
+            host="0.0.0.0",
+            port=port or deps.settings.port,
+            threads=16,
+            ident="artifact-bot",
+        )
+        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        log.warning("artifact-bot listening on port %s", port or deps.settings.port)
+        with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM
+            server.run()
+        return 0
+    finally:
+        if sched is not None:
+            sched.shutdown(wait=False)
+        close_work(app)

@@ -1,0 +1,1 @@
+"""Slack: client factory, Block Kit builders, the outbox and its sender."""

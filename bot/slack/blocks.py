@@ -1,0 +1,424 @@
+"""Pure Block Kit builders. Every message also gets a plain ``text`` fallback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot import ids
+from bot.artifacts.links import display_host, escape_mrkdwn
+from bot.config import ARTIFACT_KINDS
+
+Blocks = list[dict[str, Any]]
+
+
+def money(value: float) -> str:
+    """``$1,234.56``."""
+    return f"${value:,.2f}"
+
+
+def tokens_text(value: int) -> str:
+    """Tokens in a short human form."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 1_000:
+        return f"{value / 1_000:.1f}k"
+    return str(value)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _button(text: str, action_id: str, value: str = "", style: str | None = None) -> dict[str, Any]:
+    b: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+    }
+    if value:
+        b["value"] = value
+    if style:
+        b["style"] = style
+    return b
+
+
+def link_text(url: str, label: str | None = None) -> str:
+    """A safe mrkdwn link: the label escaped, the host shown in punycode so look-alikes show."""
+    safe_url = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe_url}|{escape_mrkdwn(label or display_host(url))}>"
+
+
+def artifact_line(title: str, links: Sequence[str], status: str, kind: str | None = None) -> str:
+    """``• Title (kind, status) — host, host``."""
+    hosts = ", ".join(link_text(u) for u in links[:3])
+    bits = ", ".join(x for x in (kind, status) if x)
+    return f"• *{escape_mrkdwn(title)}* ({bits}) {hosts}".rstrip()
+
+
+def checkin_message(
+    *,
+    name: str,
+    period: str,
+    spend_usd: float,
+    tokens: int,
+    artifacts: Sequence[tuple[str, list[str], str]],
+    suggestion: str | None = None,
+    reminder: int = 0,
+) -> tuple[str, Blocks]:
+    """The month-end DM: "show me the artifact", the month's spend and tokens, buttons."""
+    lead = "Reminder: " if reminder else ""
+    text = (
+        f"{lead}Hi {name}, it's the artifact test for {period}: show me the artifact. "
+        f"You spent {money(spend_usd)} on AI ({tokens_text(tokens)} tokens) this month. "
+        "Reply with links to what you built, or use the buttons."
+    )
+    blocks: Blocks = [
+        _section(
+            f"{lead}Hi {escape_mrkdwn(name)} :wave: It's the artifact test for *{period}*: *show me the artifact.*\n"
+            f"This month you spent *{money(spend_usd)}* on AI ({tokens_text(tokens)} tokens). What did it build? "
+            "An agent, a workflow, a dashboard, a campaign, a feature that did not exist a month ago?\n"
+            "Reply here with links (one message can hold several), or add one with the form."
+        )
+    ]
+    if artifacts:
+        lines = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:10])
+        blocks.append(_section(f"*Logged so far:*\n{lines}"))
+    if suggestion:
+        blocks.append(_context(escape_mrkdwn(suggestion)))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "checkin_actions",
+            "elements": [
+                _button("Add artifact", ids.ACTION_ADD_ARTIFACT, period, "primary"),
+                _button("Nothing this month", ids.ACTION_NOTHING, period),
+            ],
+        }
+    )
+    return text, blocks
+
+
+def reply_ack(
+    *,
+    period: str,
+    created: Sequence[tuple[int, str, list[str]]],
+    duplicates: Sequence[str],
+    rejected: Sequence[str],
+    note_kept: bool,
+) -> tuple[str, Blocks]:
+    """The bot's answer to a DM reply: what it recorded, with Edit / Remove buttons."""
+    if note_kept:
+        text = (
+            "Thanks! I kept that as a note, but an artifact needs a link: reply with the link "
+            "(a PR, a dashboard, a doc, a demo) so it counts."
+        )
+        blocks: Blocks = [_section(text)]
+        if rejected:
+            blocks.append(_context("Not accepted: " + escape_mrkdwn("; ".join(rejected[:5]))))
+        return text, blocks
+    parts = []
+    if created:
+        parts.append(f"Recorded {len(created)} artifact{'s' if len(created) != 1 else ''} for {period}.")
+    if duplicates:
+        parts.append(f"Already logged: {', '.join(duplicates[:5])}.")
+    text = " ".join(parts) or f"Nothing new to record for {period}."
+    blocks = [_section(escape_mrkdwn(text))]
+    for art_id, title, links in created[:10]:
+        blocks.append(_section(artifact_line(title, links, "submitted")))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"artifact_{art_id}",
+                "elements": [
+                    _button("Edit", ids.ACTION_EDIT, str(art_id)),
+                    _button("Remove", ids.ACTION_REMOVE, str(art_id), "danger"),
+                ],
+            }
+        )
+    if rejected:
+        blocks.append(_context("Not accepted: " + escape_mrkdwn("; ".join(rejected[:5]))))
+    blocks.append(_context("A manager who did not make it can keep it (it then counts fully) or kill it."))
+    return text, blocks
+
+
+def artifact_modal(
+    *,
+    period: str,
+    title: str = "",
+    links: str = "",
+    kind: str = "other",
+    description: str = "",
+    callback_id: str = ids.VIEW_ADD_ARTIFACT,
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    """The *Add artifact* / *Edit artifact* modal."""
+
+    def text_input(
+        block_id: str,
+        label: str,
+        value: str,
+        *,
+        multiline: bool = False,
+        optional: bool = False,
+        placeholder: str = "",
+        max_length: int = 3000,
+    ) -> dict[str, Any]:
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": ids.INPUT,
+            "multiline": multiline,
+            "max_length": max_length,
+        }
+        if value:
+            element["initial_value"] = value
+        if placeholder:
+            element["placeholder"] = {"type": "plain_text", "text": placeholder}
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": element,
+        }
+
+    options = [{"text": {"type": "plain_text", "text": k.capitalize()}, "value": k} for k in ARTIFACT_KINDS]
+    initial = next(o for o in options if o["value"] == (kind if kind in ARTIFACT_KINDS else "other"))
+    editing = callback_id == ids.VIEW_EDIT_ARTIFACT
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": private_metadata or json.dumps({"period": period}),
+        "title": {"type": "plain_text", "text": "Edit artifact" if editing else "Add artifact"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _context(f"Artifact for *{period}*: something that did not exist a month ago, with a link as evidence."),
+            text_input(ids.BLOCK_TITLE, "Title", title, placeholder="Churn dashboard", max_length=150),
+            text_input(
+                ids.BLOCK_LINKS,
+                "Link(s), one per line",
+                links,
+                multiline=True,
+                placeholder="https://github.com/acme/app/pull/42",
+                max_length=2000,
+            ),
+            {
+                "type": "input",
+                "block_id": ids.BLOCK_KIND,
+                "label": {"type": "plain_text", "text": "Kind"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.INPUT,
+                    "options": options,
+                    "initial_option": initial,
+                },
+            },
+            text_input(
+                ids.BLOCK_DESCRIPTION,
+                "What did it replace or change?",
+                description,
+                multiline=True,
+                optional=True,
+                max_length=1000,
+            ),
+        ],
+    }
+
+
+def board_lines(rows: Sequence[Any], *, limit: int = 10) -> str:
+    """Team leaderboard lines (teams only: no personal spend)."""
+    out = []
+    for r in rows[:limit]:
+        bar = ""
+        if r.bar is not None:
+            bar = " :white_check_mark: cleared the bar" if r.cleared_bar else f" (bar {r.bar:.1f})"
+        out.append(
+            f"{r.rank}. *{escape_mrkdwn(r.name)}*: {r.artifacts_per_100_usd:.2f} artifacts/$100 "
+            f"({r.artifacts:g} artifacts, {money(r.spend_usd)}){bar}"
+        )
+    return "\n".join(out) or "No teams yet."
+
+
+def leaderboard_message(
+    *, period: str, rows: Sequence[Any], hidden: int = 0, final: bool = False
+) -> tuple[str, Blocks]:
+    """The team leaderboard (``/leaderboard``, final monthly post)."""
+    head = f"{'Final leaderboard' if final else 'Leaderboard'} for {period}: artifacts per $100 of AI spend"
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
+        _section(board_lines(rows)),
+    ]
+    if hidden:
+        blocks.append(_context(f"{hidden} team(s) too small to show without exposing one person's spend."))
+    blocks.append(
+        _context(
+            "Score = 100 × artifacts ÷ max(spend, floor). Kept artifacts count fully, "
+            "unreviewed ones half, killed ones not at all."
+        )
+    )
+    top = "; ".join(f"{r.rank}. {r.name} {r.artifacts_per_100_usd:.2f}" for r in rows[:5])
+    return f"{head}. {top}", blocks
+
+
+def report_message(report: Any, *, narrative: str | None = None, reviewer_can_act: bool = True) -> tuple[str, Blocks]:
+    """The manager's ``/artifact-report``: scores, members, artifacts with keep/kill buttons."""
+    r = report.row
+    bar = (
+        "no bar yet (first month)"
+        if r.bar is None
+        else (f"bar {r.bar:.2f}: {'cleared' if r.cleared_bar else 'not cleared'}")
+    )
+    rate = "n/a" if report.response_rate is None else f"{report.response_rate:.0%}"
+    head = (
+        f"*{escape_mrkdwn(report.team)}* — {report.period}: *{r.artifacts_per_100_usd:.2f} artifacts/$100* "
+        f"(rank {report.rank} of {report.teams_ranked}; {bar})\n"
+        f"{r.artifacts:g} artifacts, spend {money(r.spend_usd)}"
+        + (f" of {money(r.monthly_budget_usd)} budget" if r.monthly_budget_usd else "")
+        + f", spend without an artifact {money(r.unmatched_spend_usd)}, check-in response rate {rate}"
+    )
+    blocks: Blocks = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Artifact report: {report.team} {report.period}"[:150]},
+        },
+        _section(head),
+    ]
+    if narrative:
+        blocks.append(_section(escape_mrkdwn(narrative)))
+    models = getattr(report, "models", None) or []
+    if models:
+        parts = []
+        for m in models[:5]:
+            per = "" if m.cost_per_artifact is None else f", {money(m.cost_per_artifact)}/artifact"
+            parts.append(
+                f"{escape_mrkdwn(m.model)}{' (premium)' if m.premium else ''} {money(m.cost_usd)} ({m.share:.0%}{per})"
+            )
+        premium = sum(m.share for m in models if m.premium)
+        blocks.append(
+            _context(
+                "Spend by model: "
+                + "; ".join(parts)
+                + f". Premium models: {premium:.0%} of spend — would a cheaper one have served?"
+            )
+        )
+    budget_blocks = 47  # Slack allows 50 blocks per message
+    for m in report.members:
+        if len(blocks) >= budget_blocks:
+            blocks.append(
+                _context(
+                    "More members in the CSV export: `/artifact-report "
+                    f"{escape_mrkdwn(report.team)} {report.period} csv`"
+                )
+            )
+            break
+        blocks.append({"type": "divider"})
+        blocks.append(
+            _section(
+                f"*{escape_mrkdwn(m.name)}* — {money(m.spend_usd)}, {m.artifacts:g} artifacts, "
+                f"{m.artifacts_per_100_usd:.2f}/$100, check-in: {m.checkin_status or 'none'}"
+            )
+        )
+        for a in m.items[:5]:
+            if len(blocks) >= budget_blocks:
+                break
+            line = artifact_line(a.title, a.links, a.status, a.kind)
+            if getattr(a, "flags", None):
+                line += "\n:warning: " + escape_mrkdwn("; ".join(a.flags))
+            block: dict[str, Any] = _section(line)
+            if reviewer_can_act:
+                block = {
+                    **block,
+                    "accessory": {
+                        "type": "overflow",
+                        "action_id": ids.ACTION_REVIEW,
+                        "options": [
+                            {
+                                "text": {"type": "plain_text", "text": "Keep"},
+                                "value": f"{ids.ACTION_KEEP}:{a.id}",
+                            },
+                            {
+                                "text": {"type": "plain_text", "text": "Kill"},
+                                "value": f"{ids.ACTION_KILL}:{a.id}",
+                            },
+                        ],
+                    },
+                }
+            blocks.append(block)
+    if report.spent_without_artifact:
+        names = ", ".join(escape_mrkdwn(n) for n in report.spent_without_artifact[:20])
+        blocks.append(_context(f"Spent without an artifact: {names}"))
+    text = (
+        f"Artifact report {report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
+        f"{r.artifacts:g} artifacts, {money(r.spend_usd)} spend."
+    )
+    return text, blocks[:50]
+
+
+def home_view(
+    *,
+    name: str,
+    period: str,
+    spend_usd: float,
+    tokens: int,
+    artifacts: Sequence[tuple[str, list[str], str]],
+    team_lines: Sequence[str],
+    suggestion: str | None = None,
+) -> dict[str, Any]:
+    """App Home: my spend, my artifacts, my team's rank and bar, an *Add artifact* button."""
+    mine = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:15]) or "_Nothing logged yet._"
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {period}"}},
+        _section(
+            f"Hi {escape_mrkdwn(name)}. This month: *{money(spend_usd)}* of AI spend, {tokens_text(tokens)} tokens."
+        ),
+        {
+            "type": "actions",
+            "elements": [_button("Add artifact", ids.ACTION_ADD_ARTIFACT, period, "primary")],
+        },
+        _section(f"*My artifacts*\n{mine}"),
+    ]
+    if suggestion:
+        blocks.append(_context(escape_mrkdwn(suggestion)))
+    if team_lines:
+        blocks.append(_section("*My team*\n" + "\n".join(team_lines)))
+    return {"type": "home", "blocks": blocks}
+
+
+def summary_message(
+    *,
+    title: str,
+    board_rows: Sequence[Any],
+    new_artifacts: Sequence[tuple[str, str, list[str]]],
+    budget_lines: Sequence[str],
+    response_rate: float | None,
+    hidden: int = 0,
+) -> tuple[str, Blocks]:
+    """The weekly summary: board, new artifacts, spend vs budget, response rate."""
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        _section("*Output-weighted leaderboard*\n" + board_lines(board_rows)),
+    ]
+    if hidden:
+        blocks.append(_context(f"{hidden} team(s) too small to show."))
+    if new_artifacts:
+        lines = "\n".join(
+            f"• *{escape_mrkdwn(t)}* ({escape_mrkdwn(team)}) " + ", ".join(link_text(u) for u in links[:2])
+            for team, t, links in new_artifacts[:15]
+        )
+        blocks.append(_section(f"*New artifacts this week*\n{lines}"))
+    if budget_lines:
+        blocks.append(_section("*Spend against budget*\n" + "\n".join(budget_lines)))
+    rate = "n/a" if response_rate is None else f"{response_rate:.0%}"
+    blocks.append(_context(f"Check-in response rate: {rate}"))
+    return f"{title}: " + "; ".join(f"{r.rank}. {r.name}" for r in board_rows[:5]), blocks
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    """An ephemeral answer body for ``respond``."""
+    return {"response_type": "ephemeral", "text": text}

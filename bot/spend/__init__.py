@@ -1,0 +1,1 @@
+"""Spend: usage rows, prices, per-model costs, sync and the provider connectors."""

@@ -1,0 +1,1 @@
+"""One module per usage provider behind the Connector protocol."""

@@ -1,0 +1,486 @@
+"""Anthropic organisation spend and Claude Code output, from the Admin API over ``httpx``.
+
+There is no Admin API client in an installed Anthropic SDK, so this is plain ``httpx`` with
+explicit timeouts and :func:`bot.spend.connectors.base.get_json`'s bounded retry of 429/5xx honouring
+``Retry-After``. Every request sends ``x-api-key: $ANTHROPIC_ADMIN_KEY`` and
+``anthropic-version: 2023-06-01``.
+
+Where each field comes from (Anthropic's published API reference, "Admin" section:
+``/docs/en/api/admin/usage_report/retrieve_messages``, ``.../cost_report/retrieve``,
+``.../usage_report/retrieve_claude_code``, ``.../users/list``, ``.../api_keys/list``; the
+Usage and Cost API guide; the Claude Code Analytics API guide; the HTTP errors page):
+
+* ``GET /v1/organizations/usage_report/messages`` — query ``starting_at`` / ``ending_at``
+  (RFC 3339; buckets snapped to UTC days), ``bucket_width=1d``, ``group_by[]`` (``account_id``,
+  ``api_key_id``, ``model``, ``service_tier`` among the documented options), ``limit`` (1d:
+  max 31), ``page`` = previous ``next_page``. Answer ``{data: [{starting_at, ending_at,
+  results: [...]}], has_more, next_page}``; a result has ``account_id`` ("ID of the user account
+  that made the request. null if not grouping by account or for non-OAuth requests"),
+  ``api_key_id`` (null for Console usage), ``model``, ``service_tier`` (``standard``,
+  ``batch``, ``priority``, ``priority_on_demand``, ``flex``, ``flex_discount``),
+  ``uncached_input_tokens``, ``cache_read_input_tokens``,
+  ``cache_creation.{ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}``,
+  ``output_tokens``, ``server_tool_use.web_search_requests``.
+* ``GET /v1/organizations/cost_report`` — same paging; ``bucket_width`` ``1d`` only; a result's
+  ``amount`` is a string: "Cost amount in lowest currency units (e.g. cents) as a decimal
+  string. For example, "123.45" in "USD" represents $1.23"; ``currency`` "currently always
+  USD". Priority Tier costs are not included (documented), so they show as a gap.
+* ``GET /v1/organizations/usage_report/claude_code`` — query ``starting_at`` = one UTC date
+  ``YYYY-MM-DD`` ("metrics for this single day only"), ``limit`` (max 1000), ``page``. A record:
+  ``date``, ``actor`` (``{type: "user_actor", email_address}`` or ``{type: "api_actor",
+  api_key_name}``), ``core_metrics.{num_sessions, lines_of_code.{added, removed},
+  commits_by_claude_code, pull_requests_by_claude_code}``, ``model_breakdown[].{model,
+  tokens.{input, output, cache_read, cache_creation}, estimated_cost.{amount, currency}}`` with
+  ``amount`` a number "in minor currency units (e.g., cents for USD)"; ``has_more``,
+  ``next_page``.
+* ``GET /v1/organizations/users`` (``id``, ``email``) and ``GET /v1/organizations/api_keys``
+  (``id``, ``name``): ``limit`` up to 1000, paged with ``after_id`` = ``last_id`` while
+  ``has_more``.
+* Errors: 401 ``authentication_error``, 403 ``permission_error``, 429 ``rate_limit_error`` with
+  a ``retry-after`` header, 500 ``api_error``, 529 ``overloaded_error``.
+
+Assumed (not stated there): cache-creation tokens are priced at genai-prices' 5-minute and
+1-hour cache-write prices, ``service_tier: batch`` at half price, other tiers at the standard
+price; the messages report has no request counts (``requests`` stays 0); Claude Code's
+estimated cost is kept as an output signal, not as spend, because API-key Claude Code usage is
+already in the messages report (subscription seats are billed outside the API); a
+``model_breakdown`` estimated cost in another currency than USD is logged and counted as USD.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from bot.spend.connectors.base import (
+    MAX_PAGES,
+    UNATTRIBUTED,
+    ProviderError,
+    ProviderFetch,
+    SignalRow,
+    SpendRow,
+    bucket_date,
+    get_json,
+    parse_rfc3339,
+    query_window,
+    rfc3339,
+    utc_midnight,
+)
+from bot.spend.costing import token_cost
+
+log = logging.getLogger(__name__)
+
+SOURCE = "anthropic"
+SIGNAL_SOURCE = "claude_code"
+PROVIDER = "anthropic"
+KEY_VARIABLE = "ANTHROPIC_ADMIN_KEY"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+USAGE_PAGE_BUCKETS = 31
+CLAUDE_CODE_PAGE = 1000
+LIST_PAGE = 1000
+MESSAGES_GROUP_BY = ("account_id", "api_key_id", "model", "service_tier")
+
+_M = TypeVar("_M", bound=BaseModel)
+
+SIGNAL_METRICS = (
+    "sessions",
+    "lines_added",
+    "lines_removed",
+    "commits",
+    "pull_requests",
+    "estimated_cost_usd",
+)
+
+
+def _zero_if_null(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+Count = Annotated[int, BeforeValidator(_zero_if_null)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CacheCreation(_Model):
+    ephemeral_1h_input_tokens: Count = 0
+    ephemeral_5m_input_tokens: Count = 0
+
+
+class ServerToolUse(_Model):
+    web_search_requests: Count = 0
+
+
+class MessagesUsageResult(_Model):
+    """One result of a messages usage report bucket (documented shape)."""
+
+    account_id: str | None = None
+    api_key_id: str | None = None
+    workspace_id: str | None = None
+    model: str | None = None
+    service_tier: str | None = None
+    uncached_input_tokens: Count = 0
+    cache_read_input_tokens: Count = 0
+    cache_creation: CacheCreation | None = None
+    output_tokens: Count = 0
+    server_tool_use: ServerToolUse | None = None
+
+
+class MessagesBucket(_Model):
+    starting_at: str
+    ending_at: str | None = None
+    results: list[MessagesUsageResult] = []
+
+
+class CostResult(_Model):
+    """One result of a cost report bucket: ``amount`` in cents as a decimal string."""
+
+    amount: str | float | int | None = None
+    currency: str | None = "USD"
+    cost_type: str | None = None
+    model: str | None = None
+
+
+class CostBucket(_Model):
+    starting_at: str
+    ending_at: str | None = None
+    results: list[CostResult] = []
+
+
+class LinesOfCode(_Model):
+    added: Count = 0
+    removed: Count = 0
+
+
+class CoreMetrics(_Model):
+    num_sessions: Count = 0
+    lines_of_code: LinesOfCode | None = None
+    commits_by_claude_code: Count = 0
+    pull_requests_by_claude_code: Count = 0
+
+
+class EstimatedCost(_Model):
+    amount: float | int | str | None = None
+    currency: str | None = "USD"
+
+
+class ModelBreakdown(_Model):
+    model: str | None = None
+    estimated_cost: EstimatedCost | None = None
+
+
+class ClaudeCodeRecord(_Model):
+    """One Claude Code analytics record: one actor on one UTC day."""
+
+    date: str
+    actor: dict[str, Any] | None = None
+    core_metrics: CoreMetrics | None = None
+    model_breakdown: list[ModelBreakdown] = []
+
+
+class AnthropicAdmin:
+    """A small client of the Anthropic Admin API endpoints the bot reads."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._sleep = sleep
+        self._max_retries = max_retries
+        self.requests_made = 0
+        self._http = httpx.Client(
+            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+            headers={
+                "x-api-key": api_key,
+                "anthropic-version": API_VERSION,
+                "user-agent": "artifact-bot (usage sync)",
+                "accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport or httpx.HTTPTransport(retries=2),
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> AnthropicAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _get(self, path: str, params: list[tuple[str, str | int]]) -> dict[str, Any]:
+        self.requests_made += 1
+        return get_json(
+            self._http,
+            path,
+            params,
+            provider="Anthropic",
+            key_variable=KEY_VARIABLE,
+            max_retries=self._max_retries,
+            sleep=self._sleep,
+        )
+
+    def _paged(self, path: str, params: list[tuple[str, str | int]]) -> Iterator[dict[str, Any]]:
+        """Every item of ``data`` over ``has_more`` / ``next_page`` pages."""
+        page: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = self._get(path, params + ([("page", page)] if page else []))
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise ProviderError(f"Anthropic {path}: 'data' is not a list")
+            yield from data
+            nxt = body.get("next_page")
+            if not body.get("has_more") or not nxt:
+                return
+            if nxt in seen:
+                raise ProviderError(f"Anthropic {path}: page token came back twice")
+            seen.add(str(nxt))
+            page = str(nxt)
+        raise ProviderError(f"Anthropic {path}: more than {MAX_PAGES} pages")
+
+    def _listed(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every object of a list endpoint paged with ``after_id`` / ``last_id``."""
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            params: list[tuple[str, str | int]] = [("limit", LIST_PAGE)]
+            if after:
+                params.append(("after_id", after))
+            body = self._get(path, params)
+            data = body.get("data") or []
+            yield from (d for d in data if isinstance(d, dict))
+            last = body.get("last_id")
+            if not body.get("has_more") or not last or last == after:
+                return
+            after = str(last)
+        raise ProviderError(f"Anthropic {path}: more than {MAX_PAGES} pages")
+
+    def messages_usage(self, start: dt.datetime, end: dt.datetime) -> Iterator[MessagesBucket]:
+        """Daily messages usage buckets in ``[start, end)`` grouped by account, key, model and tier."""
+        params: list[tuple[str, str | int]] = [
+            ("starting_at", rfc3339(start)),
+            ("ending_at", rfc3339(end)),
+            ("bucket_width", "1d"),
+            ("limit", USAGE_PAGE_BUCKETS),
+        ]
+        params += [("group_by[]", g) for g in MESSAGES_GROUP_BY]
+        for item in self._paged("/v1/organizations/usage_report/messages", params):
+            yield _parse(MessagesBucket, item, "usage_report/messages")
+
+    def cost_report(self, start: dt.datetime, end: dt.datetime) -> Iterator[CostBucket]:
+        """Daily cost buckets in ``[start, end)`` (organisation totals)."""
+        params: list[tuple[str, str | int]] = [
+            ("starting_at", rfc3339(start)),
+            ("ending_at", rfc3339(end)),
+            ("bucket_width", "1d"),
+            ("limit", USAGE_PAGE_BUCKETS),
+        ]
+        for item in self._paged("/v1/organizations/cost_report", params):
+            yield _parse(CostBucket, item, "cost_report")
+
+    def claude_code(self, day: dt.date) -> Iterator[ClaudeCodeRecord]:
+        """Claude Code analytics records of one UTC day."""
+        params: list[tuple[str, str | int]] = [("starting_at", day.isoformat()), ("limit", CLAUDE_CODE_PAGE)]
+        for item in self._paged("/v1/organizations/usage_report/claude_code", params):
+            yield _parse(ClaudeCodeRecord, item, "usage_report/claude_code")
+
+    def user_emails(self) -> dict[str, str]:
+        """Organisation user id → email (lower case)."""
+        return {
+            str(u["id"]): str(u["email"]).strip().lower()
+            for u in self._listed("/v1/organizations/users")
+            if u.get("id") and u.get("email")
+        }
+
+    def api_key_names(self) -> dict[str, str]:
+        """API key id → name."""
+        return {
+            str(k["id"]): str(k["name"]).strip()
+            for k in self._listed("/v1/organizations/api_keys")
+            if k.get("id") and k.get("name")
+        }
+
+
+def _parse(model: type[_M], item: Any, what: str) -> _M:
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        raise ProviderError(f"Anthropic {what}: unexpected shape: {exc.errors()[0]['msg']}") from None
+
+
+def cents_to_usd(amount: str | float | int | None) -> Decimal:
+    """USD from an amount in cents (a decimal string like ``"123.45"`` or a number)."""
+    if amount is None or isinstance(amount, bool):
+        return Decimal(0)
+    try:
+        return Decimal(str(amount).strip()) / 100
+    except InvalidOperation:
+        raise ProviderError(f"Anthropic amount {amount!r} is not a decimal number of cents") from None
+
+
+def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
+    cc = r.cache_creation or CacheCreation()
+    w5, w1 = cc.ephemeral_5m_input_tokens, cc.ephemeral_1h_input_tokens
+    searches = r.server_tool_use.web_search_requests if r.server_tool_use else 0
+    inp = r.uncached_input_tokens + r.cache_read_input_tokens + w5 + w1
+    if inp == 0 and r.output_tokens == 0 and searches == 0:
+        return None
+    model = (r.model or "unknown").strip() or "unknown"
+    cost = token_cost(
+        PROVIDER,
+        model,
+        day,
+        uncached_input=r.uncached_input_tokens,
+        cache_read=r.cache_read_input_tokens,
+        cache_write_5m=w5,
+        cache_write_1h=w1,
+        output=r.output_tokens,
+        web_searches=searches,
+        batch=r.service_tier == "batch",
+    )
+    # The spender is the user account when Anthropic names one (OAuth requests); otherwise the
+    # API key, which the config may map by id or name.
+    aliases: tuple[str, ...]
+    if r.account_id:
+        identity, aliases = f"anthropic-account:{r.account_id}", (r.account_id,)
+    elif r.api_key_id:
+        identity, aliases = f"anthropic-key:{r.api_key_id}", (r.api_key_id,)
+    else:
+        identity, aliases = UNATTRIBUTED, ()
+    return SpendRow(
+        date=day,
+        provider=PROVIDER,
+        model=model[:120],
+        identity=identity,
+        aliases=aliases,
+        input_tokens=inp,
+        output_tokens=r.output_tokens,
+        cached_tokens=r.cache_read_input_tokens,
+        cost_usd=cost,
+    )
+
+
+def _signals(day: dt.date, rec: ClaudeCodeRecord) -> list[SignalRow]:
+    actor = rec.actor or {}
+    email = actor.get("email_address") if actor.get("type", "user_actor") == "user_actor" else None
+    key_name = actor.get("api_key_name")
+    aliases: tuple[str, ...]
+    if isinstance(email, str) and email.strip():
+        email = email.strip().lower()
+        identity, aliases = email, (email,)
+    elif isinstance(key_name, str) and key_name.strip():
+        email = None
+        identity, aliases = f"anthropic-key-name:{key_name.strip()}", (key_name.strip(),)
+    else:
+        email = None
+        identity, aliases = UNATTRIBUTED, ()
+    core = rec.core_metrics or CoreMetrics()
+    lines = core.lines_of_code or LinesOfCode()
+    cost = Decimal(0)
+    for mb in rec.model_breakdown:
+        if mb.estimated_cost is None:
+            continue
+        if (mb.estimated_cost.currency or "USD").upper() != "USD":
+            log.warning("Claude Code estimated cost in %s, counted as USD", mb.estimated_cost.currency)
+        cost += cents_to_usd(mb.estimated_cost.amount)
+    values = {
+        "sessions": core.num_sessions,
+        "lines_added": lines.added,
+        "lines_removed": lines.removed,
+        "commits": core.commits_by_claude_code,
+        "pull_requests": core.pull_requests_by_claude_code,
+        "estimated_cost_usd": float(cost),
+    }
+    return [
+        SignalRow(date=day, identity=identity, metric=m, value=float(v), aliases=aliases, email=email)
+        for m, v in values.items()
+    ]
+
+
+def fetch_anthropic(
+    client: AnthropicAdmin, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime
+) -> ProviderFetch:
+    """Read Anthropic usage, costs and Claude Code analytics for org days ``first``..``last``.
+
+    Writes nothing.
+
+    Raises:
+        ConfigError: the admin key was refused (401/403), naming ``ANTHROPIC_ADMIN_KEY``.
+        ProviderError: any other failure once the retries are spent.
+    """
+    start, end = query_window(first, last, now)
+    result = ProviderFetch(source=SOURCE, first=first, last=last, signal_source=SIGNAL_SOURCE)
+    for bucket in client.messages_usage(start, end):
+        day = bucket_date(parse_rfc3339(bucket.starting_at), _maybe_time(bucket.ending_at), tz)
+        if not first <= day <= last:
+            continue
+        for r in bucket.results:
+            row = _spend_row(day, r)
+            if row is not None:
+                result.rows.append(row)
+    accounts = {r.identity for r in result.rows if r.identity.startswith("anthropic-account:")}
+    keys = {r.identity for r in result.rows if r.identity.startswith("anthropic-key:")}
+    emails = client.user_emails() if accounts else {}
+    names = client.api_key_names() if keys else {}
+    for row in result.rows:
+        if row.identity.startswith("anthropic-account:"):
+            email = emails.get(row.identity.removeprefix("anthropic-account:"))
+            if email:
+                row.email = email
+                row.identity = email
+        elif row.identity.startswith("anthropic-key:"):
+            name = names.get(row.identity.removeprefix("anthropic-key:"))
+            if name:
+                row.aliases = (*row.aliases, name)
+                row.identity = f"anthropic-key-name:{name}"
+    for cost_bucket in client.cost_report(start, end):
+        day = bucket_date(parse_rfc3339(cost_bucket.starting_at), _maybe_time(cost_bucket.ending_at), tz)
+        if not first <= day <= last:
+            continue
+        total = result.totals.get(day, Decimal(0))
+        for c in cost_bucket.results:
+            if (c.currency or "USD").upper() != "USD":
+                log.warning("Anthropic cost in %s, counted as USD", c.currency)
+            total += cents_to_usd(c.amount)
+        result.totals[day] = total
+    utc_day = start.date()
+    while utc_day < end.date():
+        for rec in client.claude_code(utc_day):
+            rec_start = parse_rfc3339(rec.date) if rec.date else utc_midnight(utc_day)
+            day = bucket_date(rec_start, None, tz)
+            if first <= day <= last:
+                result.signals.extend(_signals(day, rec))
+        utc_day += dt.timedelta(days=1)
+    result.requests_made = client.requests_made
+    log.info(
+        "anthropic: %d usage rows, %d billed days, %d Claude Code signals for %s..%s (%d requests)",
+        len(result.rows),
+        len(result.totals),
+        len(result.signals),
+        first,
+        last,
+        result.requests_made,
+    )
+    return result
+
+
+def _maybe_time(value: str | None) -> dt.datetime | None:
+    return parse_rfc3339(value) if value else None

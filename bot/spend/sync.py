@@ -1,0 +1,534 @@
+"""Usage sync: provider admin APIs → usage rows, provider bills and Claude Code output signals.
+
+``sync_usage`` is what ``artifact-bot usage sync`` and the ``usage-sync`` job call. For each
+source it reads everything first (network), maps spenders to people, then replaces the synced
+days in one transaction: a failure anywhere — a refused key, a provider still failing after
+retries — leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from bot.config import OrgConfig, Settings
+from bot.db import session_scope
+from bot.errors import ConfigError, InputError
+from bot.models import OutputSignal, ProviderTotal, SyncCursor, UsageRow, utcnow
+from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id, upsert_slack_user
+from bot.periods import period_of
+from bot.spend.connectors import anthropic_admin, openai_admin
+from bot.spend.connectors.base import UNATTRIBUTED, ProviderFetch, SignalRow, SpendRow
+from bot.spend.usage import UsageRecord, replace_days
+
+log = logging.getLogger(__name__)
+
+SyncProvider = Literal["openai", "anthropic", "all"]
+SOURCES: tuple[str, ...] = (openai_admin.SOURCE, anthropic_admin.SOURCE)
+LOOKBACK_DAYS = 3  # re-read the last days of the previous sync: providers correct them late
+CENT = Decimal("0.01")
+CLAUDE_CODE = anthropic_admin.SIGNAL_SOURCE
+
+
+@dataclass
+class SourceReport:
+    """What one source's sync stored."""
+
+    source: str
+    first: dt.date
+    last: dt.date
+    rows: int = 0
+    attributed_rows: int = 0
+    unattributed_rows: int = 0
+    cost_usd: float = 0.0
+    attributed_usd: float = 0.0
+    provider_total_usd: float = 0.0
+    billed_days: int = 0
+    unpriced_rows: int = 0
+    unpriced_models: list[str] = field(default_factory=list)
+    signals: int = 0
+    people_created: int = 0
+    unmatched_identities: list[str] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass
+class SyncReport:
+    """What a sync did, per source; ``skipped`` names sources without a key (with ``all``)."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    lookup_failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (dates as ISO strings)."""
+        out = asdict(self)
+        for src in out["sources"]:
+            src["first"] = src["first"].isoformat()
+            src["last"] = src["last"].isoformat()
+        return out
+
+    def lines(self) -> list[str]:
+        """One human line per source, for the CLI and job logs."""
+        out = []
+        for s in self.sources:
+            line = (
+                f"{s.source}: {s.first}..{s.last}: {s.rows} rows, ${s.cost_usd:,.2f} priced "
+                f"(${s.attributed_usd:,.2f} attributed), provider bill ${s.provider_total_usd:,.2f}"
+            )
+            if s.unattributed_rows:
+                line += f", {s.unattributed_rows} unattributed rows"
+            if s.unpriced_rows:
+                line += f", {s.unpriced_rows} unpriced ({', '.join(s.unpriced_models)})"
+            if s.signals:
+                line += f", {s.signals} Claude Code signals"
+            out.append(line)
+        out += [f"{skipped} (skipped)" for skipped in self.skipped]
+        if self.lookup_failures:
+            out.append(f"{self.lookup_failures} Slack lookups by email failed (spend kept unattributed)")
+        return out
+
+
+class _Resolver:
+    """Spender → person rules: config ``identities`` first, then email, then Slack lookup."""
+
+    def __init__(self, org: OrgConfig, lookup_email: Callable[[str], SlackUser | None] | None) -> None:
+        self.overrides = {k.strip().casefold(): v.strip() for k, v in org.identities.items() if k.strip() and v.strip()}
+        self.lookup_email = lookup_email
+        self.looked_up: dict[str, SlackUser | None] = {}
+        self.failures = 0
+
+    def override(self, aliases: tuple[str, ...], email: str | None) -> tuple[str, str] | None:
+        """``(alias, target)`` of the first alias the config maps, most specific first."""
+        for alias in (*aliases, *((email,) if email else ())):
+            target = self.overrides.get(alias.strip().casefold())
+            if target:
+                return alias.strip(), target
+        return None
+
+    def lookup(self, email: str) -> None:
+        """Ask Slack once for a person by email (outside any transaction)."""
+        email = email.strip().lower()
+        if email in self.looked_up:
+            return
+        user: SlackUser | None = None
+        if self.lookup_email is not None:
+            try:
+                user = self.lookup_email(email)
+            except Exception:
+                # A Slack hiccup must not block the bill: the spend stays unattributed until the
+                # next sync of these days.
+                log.exception("Slack lookup by email failed")
+                self.failures += 1
+        self.looked_up[email] = user
+
+    def prefetch(self, index: PersonIndex, spenders: Iterable[tuple[tuple[str, ...], str | None]]) -> None:
+        """Look up in Slack every email the database does not know yet."""
+        for aliases, email in spenders:
+            match = self.override(aliases, email)
+            target = match[1] if match else email
+            if target and "@" in target and index.resolve(target) is None:
+                self.lookup(target)
+
+
+class _Attribution:
+    """Maps spenders to person ids inside one write transaction, creating people as needed."""
+
+    def __init__(self, session: Session, resolver: _Resolver) -> None:
+        self.session = session
+        self.resolver = resolver
+        self.index = PersonIndex.load(session)
+        self.created = 0
+        self._cache: dict[tuple[str, tuple[str, ...], str | None], tuple[str, int | None]] = {}
+
+    def _remember(self, pid: int, email: str | None, slack_id: str | None) -> None:
+        if email:
+            self.index.by_email[email.lower()] = pid
+        if slack_id:
+            self.index.by_slack[slack_id] = pid
+
+    def _target(self, target: str, *, create: bool) -> int | None:
+        pid = self.index.resolve(target)
+        if pid is not None:
+            return pid
+        if "@" in target:
+            user = self.resolver.looked_up.get(target.strip().lower())
+            if user is not None:
+                known = user.slack_user_id in self.index.by_slack
+                person = upsert_slack_user(self.session, user)
+                assert person.id is not None
+                self.created += 0 if known else 1
+                self._remember(person.id, person.email, person.slack_user_id)
+                self._remember(person.id, target, None)
+                return person.id
+        if not create:
+            return None
+        if "@" in target or is_slack_id(target):
+            # An explicit config mapping to someone not synced yet: a placeholder that
+            # ``people sync`` completes later (as teams import does).
+            person = ensure_person(self.session, target)
+            assert person.id is not None
+            self.created += 1
+            self._remember(person.id, person.email, person.slack_user_id)
+            return person.id
+        log.warning("identities: %r is neither an email nor a Slack user id; ignored", target)
+        return None
+
+    def resolve(self, identity: str, aliases: tuple[str, ...], email: str | None) -> tuple[str, int | None]:
+        """``(identity to store, person id or None)`` for a spender."""
+        key = (identity, aliases, email)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        match = self.resolver.override(aliases, email)
+        if match is not None:
+            alias, target = match
+            stored = alias.lower() if "@" in alias else alias
+            result = (stored, self._target(target, create=True))
+        elif email:
+            result = (identity, self._target(email, create=False))
+        else:
+            result = (identity, None)
+        self._cache[key] = result
+        return result
+
+
+def _records(rows: Iterable[SpendRow], att: _Attribution) -> list[UsageRecord]:
+    merged: dict[tuple[dt.date, str, str, str], UsageRecord] = {}
+    for row in rows:
+        identity, pid = att.resolve(row.identity, row.aliases, row.email)
+        identity = identity[:320]
+        key = (row.date, identity, row.provider, row.model)
+        rec = merged.get(key)
+        if rec is None:
+            merged[key] = UsageRecord(
+                date=row.date,
+                identity=identity,
+                provider=row.provider,
+                model=row.model,
+                input_tokens=row.input_tokens,
+                output_tokens=row.output_tokens,
+                cached_tokens=row.cached_tokens,
+                requests=row.requests,
+                cost_usd=row.cost_usd,
+                person_id=pid,
+            )
+            continue
+        rec.input_tokens += row.input_tokens
+        rec.output_tokens += row.output_tokens
+        rec.cached_tokens += row.cached_tokens
+        rec.requests += row.requests
+        rec.cost_usd = None if rec.cost_usd is None or row.cost_usd is None else rec.cost_usd + row.cost_usd
+    return list(merged.values())
+
+
+def _signal_rows(signals: Iterable[SignalRow], att: _Attribution, source: str) -> list[OutputSignal]:
+    merged: dict[tuple[dt.date, str, str], OutputSignal] = {}
+    for sig in signals:
+        identity, pid = att.resolve(sig.identity, sig.aliases, sig.email)
+        identity = identity[:320]
+        key = (sig.date, identity, sig.metric)
+        row = merged.get(key)
+        if row is None:
+            merged[key] = OutputSignal(
+                source=source,
+                date=sig.date,
+                period=period_of(sig.date),
+                identity=identity,
+                person_id=pid,
+                metric=sig.metric,
+                value=sig.value,
+            )
+        else:
+            row.value += sig.value
+    return list(merged.values())
+
+
+def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime) -> SourceReport:
+    report = SourceReport(source=fetch.source, first=fetch.first, last=fetch.last, requests=fetch.requests_made)
+    with session_scope(engine) as session:
+        att = _Attribution(session, resolver)
+        records = _records(fetch.rows, att)
+        result = replace_days(session, records, source=fetch.source, first=fetch.first, last=fetch.last)
+        session.execute(
+            delete(ProviderTotal).where(
+                col(ProviderTotal.source) == fetch.source,
+                col(ProviderTotal.date) >= fetch.first,
+                col(ProviderTotal.date) <= fetch.last,
+            )
+        )
+        session.add_all(
+            ProviderTotal(source=fetch.source, date=day, period=period_of(day), cost_usd=float(total))
+            for day, total in sorted(fetch.totals.items())
+        )
+        if fetch.signal_source:
+            session.execute(
+                delete(OutputSignal).where(
+                    col(OutputSignal.source) == fetch.signal_source,
+                    col(OutputSignal.date) >= fetch.first,
+                    col(OutputSignal.date) <= fetch.last,
+                )
+            )
+            signals = _signal_rows(fetch.signals, att, fetch.signal_source)
+            session.add_all(signals)
+            report.signals = len(signals)
+        cursor = session.get(SyncCursor, fetch.source) or SyncCursor(source=fetch.source)
+        cursor.last_date = fetch.last
+        cursor.updated_at = utcnow()
+        cursor.detail = {
+            "first": fetch.first.isoformat(),
+            "last": fetch.last.isoformat(),
+            "rows": result.rows,
+            "synced_at": now.astimezone(dt.UTC).isoformat(),
+        }
+        session.add(cursor)
+        session.flush()
+        report.people_created = att.created
+    report.rows = result.rows
+    report.cost_usd = round(result.cost_usd, 6)
+    report.unpriced_rows = result.unpriced
+    report.unpriced_models = sorted(result.unpriced_models)
+    report.attributed_rows = sum(1 for r in records if r.person_id is not None)
+    report.unattributed_rows = report.rows - report.attributed_rows
+    report.attributed_usd = round(sum(r.cost_usd or 0.0 for r in records if r.person_id is not None), 6)
+    report.provider_total_usd = float(sum(fetch.totals.values(), Decimal(0)))
+    report.billed_days = len(fetch.totals)
+    report.unmatched_identities = sorted({r.identity for r in records if r.person_id is None})[:20]
+    return report
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return raw.strip() or None
+
+
+def _window(engine: Engine, source: str, since: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    if since is not None:
+        first = since
+    else:
+        with session_scope(engine) as session:
+            cursor = session.get(SyncCursor, source)
+            last_date = cursor.last_date if cursor is not None else None
+        first = last_date - dt.timedelta(days=LOOKBACK_DAYS) if last_date else today.replace(day=1)
+    return min(first, today), today
+
+
+def sync_usage(
+    engine: Engine,
+    settings: Settings,
+    org: OrgConfig,
+    *,
+    provider: SyncProvider | str = "all",
+    since: dt.date | None,
+    now: dt.datetime,
+    lookup_email: Callable[[str], SlackUser | None] | None = None,
+) -> SyncReport:
+    """Pull spend from the providers' admin APIs and store it, replacing the synced days.
+
+    Days run from ``since`` (or the stored cursor minus three days, to pick up late
+    corrections, or the first of the current month) to today, in the org's timezone. Every
+    selected source is fetched before anything is written; each source is then written in one
+    transaction (usage rows, the provider's daily bill, Claude Code signals, the cursor).
+
+    Args:
+        provider: ``openai``, ``anthropic`` or ``all`` (sources without a key are skipped).
+        since: first org day to (re)sync; overrides the cursor.
+        now: the current instant (UTC-aware); never read from the clock here.
+        lookup_email: Slack ``users.lookupByEmail``, for provider emails not yet in the people
+            table; None to match against known people only.
+
+    Raises:
+        ConfigError: a needed key is missing, or a provider refused it (401/403); the message
+            names ``OPENAI_ADMIN_KEY`` or ``ANTHROPIC_ADMIN_KEY``. Nothing is written.
+        InputError: unknown provider or ``since`` in the future.
+        ProviderError: a provider kept failing after retries. Nothing is written.
+    """
+    if provider not in ("openai", "anthropic", "all"):
+        raise InputError(f"unknown provider {provider!r}: use openai, anthropic or all")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    tz = org.tz
+    today = now.astimezone(tz).date()
+    if since is not None and since > today:
+        raise InputError(f"--since {since} is after today ({today} in {org.timezone})")
+    keys = {
+        openai_admin.SOURCE: (_secret(settings.openai_admin_key), openai_admin.KEY_VARIABLE),
+        anthropic_admin.SOURCE: (_secret(settings.anthropic_admin_key), anthropic_admin.KEY_VARIABLE),
+    }
+    wanted = list(SOURCES) if provider == "all" else [provider]
+    report = SyncReport()
+    selected = []
+    for source in wanted:
+        key, variable = keys[source]
+        if key:
+            selected.append(source)
+        elif provider == "all":
+            report.skipped.append(f"{source}: {variable} is not set")
+        else:
+            raise ConfigError(f"missing environment variable: {variable} (needed for usage sync {source})")
+    if not selected:
+        raise ConfigError("missing environment variable(s): OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY (set at least one)")
+
+    fetches: list[ProviderFetch] = []
+    for source in selected:
+        first, last = _window(engine, source, since, today)
+        key = keys[source][0]
+        assert key is not None
+        if source == openai_admin.SOURCE:
+            base = getattr(settings, "openai_admin_base_url", None) or settings.openai_base_url
+            client = openai_admin.make_client(key, base_url=base)
+            try:
+                fetches.append(openai_admin.fetch_openai(client, first=first, last=last, tz=tz, now=now))
+            finally:
+                client.close()
+        else:
+            with anthropic_admin.AnthropicAdmin(key, base_url=settings.anthropic_base_url) as admin:
+                fetches.append(anthropic_admin.fetch_anthropic(admin, first=first, last=last, tz=tz, now=now))
+
+    resolver = _Resolver(org, lookup_email)
+    spenders = {(r.aliases, r.email) for f in fetches for r in f.rows}
+    spenders |= {(s.aliases, s.email) for f in fetches for s in f.signals}
+    with session_scope(engine) as session:
+        index = PersonIndex.load(session)
+    resolver.prefetch(index, spenders)
+
+    for fetch in fetches:
+        report.sources.append(_write(engine, fetch, resolver, now))
+    report.lookup_failures = resolver.failures
+    for line in report.lines():
+        log.info("usage sync %s", line)
+    return report
+
+
+def _empty_usage() -> dict[str, Any]:
+    return {"attributed": Decimal(0), "unattributed": Decimal(0), "rows": 0, "unpriced": 0}
+
+
+def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
+    """Per source, the provider's bill for ``period`` against the spend the board attributes.
+
+    ``unattributed_usd`` = ``provider_total_usd`` − ``attributed_usd`` (so the two add up to the
+    bill to the cent). It is split into ``unattributed_rows_usd`` (usage rows that map to nobody)
+    and ``gap_usd``: spend the bill has that no priced usage row explains (non-token items,
+    price-table differences, unpriced models), negative when the estimate exceeds the bill.
+    Sources without a provider bill (CSV imports) have ``provider_total_usd`` None.
+    """
+    unattributed = case((col(UsageRow.person_id).is_(None), 1), else_=0)
+    unpriced = case((col(UsageRow.priced).is_(False), 1), else_=0)
+    usage_q = (
+        select(
+            col(UsageRow.source),
+            unattributed.label("unattributed"),
+            func.coalesce(func.sum(col(UsageRow.cost_usd)), 0.0),
+            func.count(),
+            func.coalesce(func.sum(unpriced), 0),
+        )
+        .where(col(UsageRow.period) == period)
+        .group_by(col(UsageRow.source), unattributed)
+    )
+    usage: dict[str, dict[str, Any]] = {}
+    for source, is_unattributed, cost, rows, unpriced_rows in session.execute(usage_q):
+        acc = usage.setdefault(source, _empty_usage())
+        acc["unattributed" if is_unattributed else "attributed"] += Decimal(str(cost or 0))
+        acc["rows"] += int(rows)
+        acc["unpriced"] += int(unpriced_rows or 0)
+    totals_q = (
+        select(col(ProviderTotal.source), func.sum(col(ProviderTotal.cost_usd)), func.count())
+        .where(col(ProviderTotal.period) == period)
+        .group_by(col(ProviderTotal.source))
+    )
+    totals = {s: (Decimal(str(t or 0)), int(n)) for s, t, n in session.execute(totals_q)}
+    out = []
+    for source in sorted(set(usage) | set(totals)):
+        u = usage.get(source) or _empty_usage()
+        attributed = u["attributed"].quantize(CENT)
+        rows_unattributed = u["unattributed"].quantize(CENT)
+        entry: dict[str, Any] = {
+            "source": source,
+            "period": period,
+            "attributed_usd": float(attributed),
+            "unattributed_rows_usd": float(rows_unattributed),
+            "usage_rows": u["rows"],
+            "unpriced_rows": u["unpriced"],
+        }
+        if source in totals:
+            total = totals[source][0].quantize(CENT)
+            unattributed_total = total - attributed
+            entry.update(
+                provider_total_usd=float(total),
+                unattributed_usd=float(unattributed_total),
+                gap_usd=float(unattributed_total - rows_unattributed),
+                billed_days=totals[source][1],
+            )
+        else:
+            entry.update(
+                provider_total_usd=None,
+                unattributed_usd=float(rows_unattributed),
+                gap_usd=None,
+                billed_days=0,
+            )
+        out.append(entry)
+    return out
+
+
+def suggested_evidence(session: Session, person_id: int, period: str) -> dict[str, Any]:
+    """Claude Code's output for a person in ``period``, to suggest as artifacts.
+
+    Suggestions only: nothing here counts until the person adds artifacts with links.
+    ``text`` is the line for the month-end DM and App Home, or None when there is nothing.
+    """
+    q = (
+        select(col(OutputSignal.metric), func.sum(col(OutputSignal.value)))
+        .where(
+            col(OutputSignal.person_id) == person_id,
+            col(OutputSignal.period) == period,
+            col(OutputSignal.source) == CLAUDE_CODE,
+        )
+        .group_by(col(OutputSignal.metric))
+    )
+    sums = {metric: float(value or 0) for metric, value in session.execute(q)}
+    out: dict[str, Any] = {
+        "period": period,
+        "pull_requests": int(sums.get("pull_requests", 0)),
+        "commits": int(sums.get("commits", 0)),
+        "sessions": int(sums.get("sessions", 0)),
+        "lines_added": int(sums.get("lines_added", 0)),
+        "lines_removed": int(sums.get("lines_removed", 0)),
+        "estimated_cost_usd": round(sums.get("estimated_cost_usd", 0.0), 2),
+    }
+    out["text"] = evidence_text(out["pull_requests"], out["commits"])
+    return out
+
+
+def evidence_text(prs: int, commits: int) -> str | None:
+    """The suggestion line for the month-end DM and App Home, or None when there is nothing to suggest."""
+    if prs:
+        plural = "s" if prs != 1 else ""
+        return f"Claude Code says you opened {prs} PR{plural} this month: add them as artifacts?"
+    if commits:
+        return (
+            f"Claude Code says you made {commits} commit{'s' if commits != 1 else ''} this month: "
+            "add what they built as artifacts?"
+        )
+    return None
+
+
+__all__ = [
+    "UNATTRIBUTED",
+    "SourceReport",
+    "SyncProvider",
+    "SyncReport",
+    "reconcile",
+    "suggested_evidence",
+    "sync_usage",
+]
