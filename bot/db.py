@@ -111,6 +111,24 @@ def serialize(session: Any, name: str) -> None:
         session.execute(text("UPDATE rollup_period SET period = period WHERE 1 = 0"))
 
 
+def savepoint(session: Any) -> Any:
+    """``session.begin_nested()`` that never commits on its own: the outer transaction is begun first.
+
+    pysqlite (Python's ``sqlite3`` in its legacy transaction mode) emits ``BEGIN`` only before an
+    INSERT, UPDATE or DELETE. A SAVEPOINT issued after nothing but SELECTs therefore opens SQLite's
+    transaction itself, and its RELEASE commits: a processed-event mark or an artifact would be
+    durable before the rest of its unit of work, and a crash in between loses the reply for good.
+    A write that changes nothing makes pysqlite begin the transaction (and takes SQLite's write lock,
+    which this unit of work is about to need anyway) before the savepoint. SQLAlchemy's own recipe
+    (``isolation_level=None`` plus ``BEGIN`` on every begin) was not used: it would start every read
+    in a transaction, and a WAL read transaction that later writes after another writer committed
+    fails at once with SQLITE_BUSY_SNAPSHOT, which the busy timeout does not cover.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE rollup_period SET period = period WHERE 1 = 0"))
+    return session.begin_nested()
+
+
 def alembic_config(engine: Engine) -> Any:
     """Alembic config pointing at the packaged migrations and this engine."""
     from alembic.config import Config

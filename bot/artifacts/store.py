@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.artifacts.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
 from bot.config import ARTIFACT_KINDS, OrgConfig
+from bot.db import savepoint
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent
 from bot.periods import period_at, reply_deadline
@@ -145,7 +146,7 @@ def add_artifact(
         updated_at=at,
     )
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(artifact)
             session.flush()
     except IntegrityError:
@@ -197,7 +198,7 @@ def claim_event(session: Session, event_id: str | None) -> bool:
     if session.get(ProcessedEvent, event_id) is not None:
         return False
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(ProcessedEvent(event_id=event_id))
             session.flush()
     except IntegrityError:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.db import session_scope
+from bot.db import savepoint, session_scope
 from bot.errors import ImportFileError
 from bot.freshness import refresh_spend
 from bot.models import UsageRow, utcnow
@@ -771,13 +771,13 @@ def _import_alongside(session: Session, path: Path, people: PersonIndex) -> Impo
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_parse_into, args=(path, people, sender), name="usage-csv-parser", daemon=True)
     session.flush()
-    savepoint = session.begin_nested()
+    nested = savepoint(session)
     child.start()
     sender.close()
     try:
         result = _upsert_columns(session, _chunks_from(receiver), source="csv")
     except _NotPlain:
-        savepoint.rollback()
+        nested.rollback()
         return None
     finally:
         receiver.close()
@@ -785,7 +785,7 @@ def _import_alongside(session: Session, path: Path, people: PersonIndex) -> Impo
         if child.is_alive():
             child.terminate()
             child.join()
-    savepoint.commit()
+    nested.commit()
     result.parsed_alongside = True
     return result
 
