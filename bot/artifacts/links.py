@@ -1,4 +1,4 @@
-"""Pure link handling: Slack ``<url|label>`` and bare URLs, normalisation, http(s) only."""
+"""Pure link handling: Slack ``<url|label>`` and bare URLs, the canonical form of a link, http(s) only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ _SLACK_LINK = re.compile(r"<((?:https?|[a-zA-Z][a-zA-Z0-9+.-]*):[^<>|\s]*)(?:\|(
 _BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>\"'`]+)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$|^localhost$")
-_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 _INVISIBLE = {
     "\u200b",
     "\u200c",
@@ -95,9 +94,95 @@ def display_host(url: str) -> str:
         return host
 
 
-def normalize_url(url: str) -> str:
-    """Canonical form used to de-duplicate: lower-case scheme and host, IDNA host, no default port,
-    no fragment, no tracking parameters, sorted query, no trailing slash, http and https equal.
+_TRACKING_NAMES = frozenset({"gclid", "fbclid", "mc_cid", "mc_eid", "ref", "ref_src", "si"})
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+_HEX32 = re.compile(r"([0-9a-f]{32})$")
+_UUID = re.compile(r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$")
+_GITHUB_THING = re.compile(r"^/([^/]+)/([^/]+)/(pull|issues|commit|discussions)/([0-9A-Za-z]+)(?:/.*)?$")
+_GITLAB_THING = re.compile(r"^(/.+?)/-/(merge_requests|issues|commit)/([0-9A-Za-z]+)(?:/.*)?$")
+_GOOGLE_DOC = re.compile(
+    r"^/(document|spreadsheets|presentation|forms|drawings)(?:/u/\d+)?/d/(?:e/)?([A-Za-z0-9_-]+)(?:/.*)?$"
+)
+_DRIVE_FILE = re.compile(r"^(?:/u/\d+)?/file/d/([A-Za-z0-9_-]+)(?:/.*)?$")
+_FIGMA = re.compile(r"^/(?:file|design|proto|board|slides|deck)/([A-Za-z0-9]+)(?:/.*)?$")
+_LOOM = re.compile(r"^/(?:share|embed)/(?:[^/]*?-)?([0-9a-f]{32})(?:/.*)?$")
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name.startswith("utm_") or name in _TRACKING_NAMES
+
+
+def _pct(match: re.Match[str]) -> str:
+    """RFC 3986 6.2.2: decode escaped unreserved characters, upper-case the other escapes."""
+    ch = chr(int(match.group(1), 16))
+    return ch if ch in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def _notion_id(path: str, query: list[tuple[str, str]]) -> str | None:
+    """A Notion page id: a peeked page (``?p=``) or the 32 hex digits that end the slug."""
+    for key, value in query:
+        if key == "p" and _HEX32.match(value.lower().replace("-", "")):
+            return value.lower().replace("-", "")
+    last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    uuid = _UUID.search(last)
+    if uuid:
+        return "".join(uuid.groups())
+    found = _HEX32.search(last)
+    return found.group(1) if found else None
+
+
+def _known_thing(host: str, path: str, query: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """(host, path) of the thing itself for hosts whose sub-pages show the same thing, else None."""
+    if host == "github.com":
+        m = _GITHUB_THING.match(path)
+        if m:
+            owner, repo, what, ref = m.groups()
+            ref = ref.lower() if what == "commit" else ref
+            return host, f"/{owner.lower()}/{repo.lower()}/{what}/{ref}"
+        return None
+    m = _GITLAB_THING.match(path)
+    if m:  # the ``/-/`` segment is GitLab's own, on gitlab.com and self-hosted instances alike
+        project, what, ref = m.groups()
+        return host, f"{project}/-/{what}/{ref.lower() if what == 'commit' else ref}"
+    if host == "docs.google.com":
+        m = _GOOGLE_DOC.match(path)
+        if m:
+            return host, f"/{m.group(1)}/d/{m.group(2)}"
+        return None
+    if host == "drive.google.com":
+        m = _DRIVE_FILE.match(path)
+        if m:
+            return host, f"/file/d/{m.group(1)}"
+        if path in ("/open", "/uc"):
+            ids = [v for k, v in query if k == "id" and v]
+            if ids:
+                return host, f"/file/d/{ids[0]}"
+        return None
+    if host in ("notion.so", "notion.site") or host.endswith((".notion.so", ".notion.site")):
+        page = _notion_id(path, query)
+        return ("notion.so", f"/{page}") if page else None
+    if host == "figma.com":
+        m = _FIGMA.match(path)
+        return (host, f"/file/{m.group(1)}") if m else None
+    if host == "loom.com":
+        m = _LOOM.match(path.lower())
+        return (host, f"/share/{m.group(1)}") if m else None
+    return None
+
+
+def canonical_url(url: str) -> str:
+    """The one canonical form of a link, used wherever links are compared (dedup, carry-over, team
+    sharing, cross-team flags). The link shown to people stays as they wrote it.
+
+    Lower-case scheme and host (IDNA), http and https equal, no ``www.``, no default port, no
+    fragment, no tracking parameters (``utm_*``, ``gclid``, ``fbclid``, ``mc_cid``, ``mc_eid``,
+    ``ref``, ``ref_src``, ``si``), sorted query, no trailing slash, escapes of unreserved characters
+    decoded. Known hosts collapse sub-pages to the thing itself: a GitHub pull request, issue or
+    commit (``/pull/17/files`` is ``/pull/17``), a GitLab merge request, a Google Doc, Sheet or
+    Slides deck (``/d/ID/edit`` is ``/d/ID``), a Notion page (its id), a Figma file (its key) and a
+    Loom video (share or embed: its id).
     """
     parts = urlsplit(strip_invisible(url).strip())
     host = (parts.hostname or "").lower().rstrip(".")
@@ -105,13 +190,22 @@ def normalize_url(url: str) -> str:
         host = host.encode("idna").decode("ascii")
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    path = _PCT.sub(_pct, unicodedata.normalize("NFC", parts.path or "")).rstrip("/")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    thing = _known_thing(host, path, query) if port in (None, 80, 443) else None
+    if thing is not None:
+        host, path = thing
+        query = []
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    path = unicodedata.normalize("NFC", parts.path or "").rstrip("/")
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)
-    )
-    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+    return urlunsplit(("https", netloc, path, urlencode(sorted(query)), ""))
+
+
+# The name the rest of the code has always used for the same function.
+normalize_url = canonical_url
 
 
 def _trim(url: str) -> str:

@@ -74,7 +74,7 @@ from bot.spend.connectors.base import (
     rfc3339,
     utc_midnight,
 )
-from bot.spend.costing import token_cost
+from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ from bot.spend.connectors.base import (
     bucket_date,
     query_window,
 )
-from bot.spend.costing import token_cost
+from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
