@@ -2,27 +2,72 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from handlers import interactions
+from bot.artifacts import intake
+from bot.artifacts.links import escape_mrkdwn
+from bot.boards import answers
+from bot.checkins.answers import skip_month
+from bot.errors import InputError
+from bot.people.directory import person_for_user
+from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
+
+OUT_OF_DATE = "That button is out of date."
+REVIEW_OUT_OF_DATE = "That button is out of date; run /artifact-report again."
+
+
+def artifact_id_of(value: str) -> int:
+    """The artifact id a button carries.
+
+    Raises:
+        InputError: not an id (an old or forged button).
+    """
+    if not (value or "").isdigit():
+        raise InputError(OUT_OF_DATE)
+    return int(value)
+
+
+def review_of(value: str) -> tuple[int, bool]:
+    """``keep_artifact:ID`` / ``kill_artifact:ID`` from the report's menu as ``(artifact id, keep)``.
+
+    Raises:
+        InputError: anything else.
+    """
+    action, _, raw_id = (value or "").partition(":")
+    if action not in (ids.ACTION_KEEP, ids.ACTION_KILL) or not raw_id.isdigit():
+        raise InputError(REVIEW_OUT_OF_DATE)
+    return int(raw_id), action == ids.ACTION_KEEP
+
+
+def _ephemeral(respond: Respond, text: str) -> None:
+    respond(text=text, replace_original=False, response_type="ephemeral")
 
 
 def handle_add(body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """*Add artifact*: open the modal."""
-    answer = interactions.artifact_command(context["deps"], body["user"]["id"], "")
-    if answer.modal is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=answer.modal)
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    period = intake.period_for(engine=deps.engine, org=deps.org, person=person, now=deps.clock())
+    client.views_open(trigger_id=body["trigger_id"], view=bk.artifact_modal(period=period))
 
 
 def handle_nothing(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     """*Nothing this month*."""
-    answer = interactions.skip_month(context["deps"], body["user"]["id"], action.get("value") or "")
-    respond(text=answer.text, replace_original=False, response_type="ephemeral")
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    period = skip_month(
+        engine=deps.engine, org=deps.org, person_id=person.id or 0, period=action.get("value"), now=deps.clock()
+    )
+    _ephemeral(
+        respond,
+        f"Noted: nothing for {period}. If something ships, reply here with the link any time until the period closes.",
+    )
 
 
 def handle_edit(
@@ -33,24 +78,49 @@ def handle_edit(
     respond: Respond,
 ) -> None:
     """*Edit*: open the pre-filled modal."""
-    answer = interactions.edit_modal(context["deps"], body["user"]["id"], action.get("value") or "")
-    if answer.modal is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=answer.modal)
-    else:
-        respond(text=answer.text, replace_original=False, response_type="ephemeral")
+    deps = context["deps"]
+    artifact_id = artifact_id_of(action.get("value") or "")
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    form = intake.edit_form(engine=deps.engine, person=person, artifact_id=artifact_id)
+    modal = bk.artifact_modal(
+        period=form.period,
+        title=form.title,
+        links="\n".join(form.urls),
+        kind=form.kind,
+        description=form.description,
+        callback_id=ids.VIEW_EDIT_ARTIFACT,
+        private_metadata=json.dumps({"artifact_id": form.artifact_id, "period": form.period}),
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
 def handle_remove(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     """*Remove*."""
-    answer = interactions.remove_action(context["deps"], body["user"]["id"], action.get("value") or "")
-    respond(text=answer.text, replace_original=False, response_type="ephemeral")
+    deps = context["deps"]
+    artifact_id = artifact_id_of(action.get("value") or "")
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    gone = intake.remove(engine=deps.engine, person=person, artifact_id=artifact_id, now=deps.clock())
+    _ephemeral(respond, f"Removed *{escape_mrkdwn(gone.title)}*.")
 
 
 def handle_review(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     """*Keep* / *Kill* from the report."""
+    deps = context["deps"]
     value = (action.get("selected_option") or {}).get("value") or action.get("value") or ""
-    answer = interactions.review_action(context["deps"], body["user"]["id"], value)
-    respond(text=answer.text, replace_original=False, response_type="ephemeral")
+    artifact_id, keep = review_of(value)
+    done = answers.review_artifact(
+        engine=deps.engine,
+        org=deps.org,
+        user_id=body["user"]["id"],
+        artifact_id=artifact_id,
+        keep=keep,
+        now=deps.clock(),
+    )
+    _ephemeral(
+        respond,
+        f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(done.title)}* ({done.period}). "
+        "The leaderboard reflects it now.",
+    )
 
 
 def register(app: App) -> None:

@@ -7,7 +7,9 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from handlers import interactions
+from bot.boards import answers
+from bot.people.directory import person_for_user
+from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
 
 
@@ -15,7 +17,18 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
     """Publish the person's App Home (after the ack)."""
     if event.get("tab") not in (None, "home"):
         return
-    view = interactions.home_view(context["deps"], event["user"])
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, event["user"])
+    got = answers.home(engine=deps.engine, org=deps.org, person=person, now=deps.clock())
+    view = bk.home_view(
+        suggestion=got.suggestion,
+        name=got.data.name,
+        period=got.data.period,
+        spend_usd=got.data.spend_usd,
+        tokens=got.data.tokens,
+        artifacts=got.data.artifacts,
+        team_lines=got.data.team_lines,
+    )
     client.views_publish(user_id=event["user"], view=view)
 
 

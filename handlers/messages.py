@@ -1,20 +1,57 @@
-"""DM replies to the check-in (``message.im``)."""
+"""DM replies to the check-in (``message.im``), and the recovery pass over replies left unprocessed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from handlers import interactions
+from bot.artifacts import inbox, intake
+from bot.deps import Deps
+from bot.people.directory import person_for_user
+from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
+from handlers.notify import queue_notices
 
 log = logging.getLogger(__name__)
 
 # Subtypes that carry a person's own new text; edits, deletions, joins and bot posts are ignored.
 ACCEPTED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+def answer_dm(
+    deps: Deps, client: Any, *, user_id: str, channel: str, ts: str, text: str, thread_ts: str | None = None
+) -> bool:
+    """Record a DM reply, queue any manager notices, and answer in the DM. False for a replay (nothing sent)."""
+    person = person_for_user(deps.engine, deps.slack, user_id)
+    logged = intake.capture_dm(
+        engine=deps.engine,
+        journal=deps.journal,
+        org=deps.org,
+        person=person,
+        channel=channel,
+        ts=ts,
+        text=text,
+        now=deps.clock(),
+        llm=deps.llm,
+    )
+    if logged is None:  # a retry or replay of a message already handled
+        return False
+    queue_notices(deps, logged.notices)
+    if client is None:
+        return True
+    t, b = bk.reply_ack(
+        period=logged.period,
+        created=logged.created,
+        duplicates=logged.duplicates,
+        rejected=logged.rejected,
+        note_kept=logged.note_kept,
+    )
+    client.chat_postMessage(channel=channel, text=t, blocks=b, thread_ts=thread_ts, unfurl_links=False)
+    return True
 
 
 def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -25,18 +62,27 @@ def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) ->
         return
     if event.get("user") == context.bot_user_id:
         return
-    answer = interactions.dm_reply(
-        context["deps"], event["user"], event["channel"], event["ts"], event.get("text") or ""
-    )
-    if answer is None:  # a retry or replay of a message already handled
-        return
-    client.chat_postMessage(
+    answer_dm(
+        context["deps"],
+        client,
+        user_id=event["user"],
         channel=event["channel"],
-        text=answer.text,
-        blocks=answer.blocks,
+        ts=event["ts"],
+        text=event.get("text") or "",
         thread_ts=event.get("thread_ts"),
-        unfurl_links=False,
     )
+
+
+def process_pending(deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> int:
+    """Finish DM replies that were stored but not processed (a crash between storing and answering)."""
+    done = 0
+    for row in inbox.pending(deps.journal, older_than=older_than, now=deps.clock()):
+        try:
+            answer_dm(deps, deps.slack, user_id=row.user_id, channel=row.channel, ts=row.ts, text=row.text or "")
+            done += 1
+        except Exception:
+            log.exception("could not process a stored DM reply; it stays pending")
+    return done
 
 
 def register(app: App) -> None:

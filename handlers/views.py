@@ -2,27 +2,102 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import ids
-from handlers import interactions
+from bot.artifacts import intake
+from bot.artifacts.links import escape_mrkdwn
+from bot.errors import ArtifactBotError
+from bot.people.directory import person_for_user
+from bot.slack import blocks as bk
 from handlers.errors import reported
+from handlers.notify import queue_notices
 
 CONFIRMATION = "artifact_confirmation"  # context key: what the ack saved, for the message sent after it
+FIELD_BLOCKS = {
+    "title": ids.BLOCK_TITLE,
+    "links": ids.BLOCK_LINKS,
+    "kind": ids.BLOCK_KIND,
+    "description": ids.BLOCK_DESCRIPTION,
+}
+
+
+def _field(values: dict[str, Any], block: str) -> Any:
+    el = (values.get(block) or {}).get(ids.INPUT) or {}
+    if el.get("type") == "static_select":
+        return (el.get("selected_option") or {}).get("value")
+    return el.get("value")
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _id(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _block_errors(errors: dict[str, str]) -> dict[str, str]:
+    return {FIELD_BLOCKS.get(key, ids.BLOCK_TITLE): msg for key, msg in errors.items()}
 
 
 def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, *, editing: bool) -> None:
     """Validate and save before the ack: field errors go back in the ack itself, as Slack requires."""
-    user_id = body["user"]["id"]
-    errors, answer = interactions.submit_artifact_view(context["deps"], user_id, view, editing=editing)
-    if errors:
-        ack(response_action="errors", errors=errors)
+    deps = context["deps"]
+    values = ((view or {}).get("state") or {}).get("values") or {}
+    try:
+        new = intake.read_form(
+            title=_field(values, ids.BLOCK_TITLE) or "",
+            links=_field(values, ids.BLOCK_LINKS) or "",
+            kind=_field(values, ids.BLOCK_KIND),
+            description=_field(values, ids.BLOCK_DESCRIPTION),
+        )
+    except intake.FieldErrors as exc:
+        ack(response_action="errors", errors=_block_errors(exc.errors))
         return
-    if answer is not None:
-        context[CONFIRMATION] = {"text": answer.text, "blocks": answer.blocks}
+    meta = _metadata(view)
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    if editing:
+        try:
+            changed = intake.save_edit(
+                engine=deps.engine, person=person, artifact_id=_id(meta.get("artifact_id")), new=new, now=deps.clock()
+            )
+        except ArtifactBotError as exc:
+            ack(response_action="errors", errors={ids.BLOCK_TITLE: str(exc)[:150]})
+            return
+        context[CONFIRMATION] = {
+            "text": f"Updated *{escape_mrkdwn(changed.title)}* ({changed.period}).",
+            "blocks": None,
+        }
+        ack()
+        return
+    try:
+        logged = intake.save_new(
+            engine=deps.engine,
+            org=deps.org,
+            person=person,
+            new=new,
+            asked_period=str(meta.get("period") or ""),
+            source_key=f"view:{view.get('id')}" if view.get("id") else None,
+            now=deps.clock(),
+        )
+    except intake.FieldErrors as exc:
+        ack(response_action="errors", errors=_block_errors(exc.errors))
+        return
+    queue_notices(deps, logged.notices)
+    t, b = bk.reply_ack(period=logged.period, created=logged.created, duplicates=[], rejected=[], note_kept=False)
+    context[CONFIRMATION] = {"text": t, "blocks": b}
     ack()
 
 

@@ -123,7 +123,7 @@ def _reason(status: int) -> str:
 
 def start_recovery(deps: Deps, *, every_seconds: float = 60.0) -> threading.Thread:
     """A daemon thread that finishes DM replies stored but left unprocessed (a crash, a restart)."""
-    from handlers.interactions import process_pending
+    from handlers.messages import process_pending
 
     def loop() -> None:
         while True:

@@ -20,7 +20,7 @@ from bot.db import make_engine, session_scope
 from bot.deps import Deps
 from bot.models import Artifact
 from bot.slack.client import make_client
-from handlers.interactions import process_pending
+from handlers.messages import process_pending
 from testing.signing import event_body, message_event, retry_headers
 from testing.tcp_proxy import TcpProxy
 from tests.conftest import PG_SKIP

@@ -16,7 +16,7 @@ from bot.db import journal_engine, make_engine, session_scope
 from bot.deps import Deps
 from bot.models import Artifact, InboundMessage
 from bot.slack.client import make_client
-from handlers.interactions import process_pending
+from handlers.messages import process_pending
 from testing.signing import event_body, message_event
 from tests.handlers.conftest import running_bot
 from tests.handlers.test_scenarios import dm_texts, setup_org

@@ -1,0 +1,155 @@
+"""What a person asks of the boards: a manager's team report, the team leaderboard, App Home, keep/kill.
+
+Each function takes the asker's Slack id or person and plain arguments, decides what they may
+see or do, and returns plain data; refusals are domain errors whose message is the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot.artifacts.links import escape_mrkdwn
+from bot.artifacts.store import review
+from bot.boards.home import HomeData, home_data
+from bot.boards.leaderboard import BoardRow, board
+from bot.boards.reports import TeamReport, report_for_team
+from bot.config import OrgConfig, weights_of
+from bot.db import session_scope
+from bot.errors import InputError, NotFound, PermissionDenied
+from bot.models import Artifact, Person, Team
+from bot.people import access
+from bot.people.store import find_person
+from bot.people.teams import find_team
+from bot.periods import period_at
+from bot.scoring import KEPT, KILLED
+from bot.spend.sync import suggested_evidence
+
+log = logging.getLogger(__name__)
+
+REFUSAL = "Only managers and admins can run /artifact-report, and only for their own teams."
+WHICH_TEAM = "Which team? Usage: /artifact-report TEAM [YYYY-MM] [csv]"
+NOT_A_REVIEWER = "Only a manager of this person's team or an admin can review this artifact."
+
+
+@dataclass
+class TeamBoard:
+    """The team leaderboard anyone may see: teams below the minimum size are left out."""
+
+    period: str
+    rows: list[BoardRow]
+    hidden: int
+
+
+@dataclass
+class Home:
+    """A person's App Home: their data and a line of suggested evidence (or None)."""
+
+    data: HomeData
+    suggestion: str | None
+
+
+@dataclass
+class Reviewed:
+    """The artifact a manager kept or killed."""
+
+    artifact_id: int
+    title: str
+    period: str
+    status: str
+
+
+def team_report(
+    *, engine: Engine, org: OrgConfig, user_id: str, team_name: str | None, period: str | None, now: dt.datetime
+) -> TeamReport:
+    """The report of ``team_name`` (default: the one team the asker manages) for ``period`` (default: now).
+
+    Raises:
+        PermissionDenied: the asker is neither an admin nor a manager of that team. The same
+            refusal whether the team exists or not, so it reveals nothing.
+        NotFound: an admin named a team that does not exist.
+        InputError: a manager of several teams (or none named) did not say which.
+    """
+    with session_scope(engine) as s:
+        v = access.viewer(s, org, user_id)
+        if not v.is_admin and not v.managed_team_ids:
+            raise PermissionDenied(REFUSAL)
+        team: Team | None
+        if team_name:
+            team = find_team(s, team_name)
+            if team is None or not access.can_see_team(v, team):
+                if not v.is_admin:
+                    raise PermissionDenied(REFUSAL)
+                raise NotFound(f"No team named {escape_mrkdwn(team_name)!r}.")
+        else:
+            managed = [s.get(Team, tid) for tid in sorted(v.managed_team_ids)]
+            if len(managed) != 1:
+                raise InputError(WHICH_TEAM)
+            team = managed[0]
+        if team is None:
+            raise NotFound("That team no longer exists.")
+        return report_for_team(s, team=team, period=period or period_at(now, org.tz), org=org)
+
+
+def narrative(*, llm: Any, report: TeamReport) -> str | None:
+    """A short narrative of the report by the language model; None without one or when it fails."""
+    if llm is None:
+        return None
+    try:
+        text: str | None = llm.write_narrative(report.as_json())
+    except Exception:
+        log.exception("narrative failed; the report goes out without it")
+        return None
+    return text
+
+
+def team_board(*, engine: Engine, org: OrgConfig, period: str | None, now: dt.datetime) -> TeamBoard:
+    """The team leaderboard of ``period`` (default: now): teams only, no personal spend, small teams hidden."""
+    period = period or period_at(now, org.tz)
+    with session_scope(engine) as s:
+        rows = board(s, period, weights_of(org), by="team")
+    visible = [r for r in rows if (r.members or 0) >= org.min_team_size]
+    for i, r in enumerate(visible, 1):
+        r.rank = i
+    return TeamBoard(period=period, rows=visible, hidden=len(rows) - len(visible))
+
+
+def home(*, engine: Engine, org: OrgConfig, person: Person, now: dt.datetime) -> Home:
+    """What a person's App Home shows now."""
+    with session_scope(engine) as s:
+        data = home_data(s, person, org, now)
+        suggestion = suggested_evidence(s, person.id or 0, data.period)["text"]
+    return Home(data=data, suggestion=suggestion)
+
+
+def review_artifact(
+    *, engine: Engine, org: OrgConfig, user_id: str, artifact_id: int, keep: bool, now: dt.datetime
+) -> Reviewed:
+    """Keep or kill an artifact from the report: admins and managers of the maker's team, never the maker.
+
+    Raises:
+        NotFound: no such artifact (or removed).
+        PermissionDenied: the asker may not review it.
+    """
+    status = KEPT if keep else KILLED
+    with session_scope(engine) as s:
+        art = s.get(Artifact, artifact_id)
+        if art is None:
+            raise NotFound("That artifact no longer exists.")
+        v = access.viewer(s, org, user_id)
+        me = find_person(s, user_id)
+        if me is None:
+            raise PermissionDenied(NOT_A_REVIEWER)
+        art = review(
+            s,
+            artifact_id=artifact_id,
+            status=status,
+            reviewer=me,
+            now=now,
+            may_review=access.can_review_person(s, v, art.person_id),
+        )
+        return Reviewed(artifact_id=artifact_id, title=art.title, period=art.period, status=status)
