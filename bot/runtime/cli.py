@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import getpass
-import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from bot.config import Settings, weights_of
-from bot.db import session_scope
-from bot.deps import Deps, utc_now
 from bot.errors import ArtifactBotError, ImportFileError
 from bot.periods import parse_period, period_at
-from bot.runtime.build import build_deps
+
+# Each command imports what it uses when it runs (rich, the ORM, Slack, the scheduler, the
+# language model): `--help` starts with argparse alone and `leaderboard` about as fast as the ORM.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.config import Settings
+    from bot.deps import Deps
 
 log = logging.getLogger("artifact_bot")
 EXIT_USAGE = 2
@@ -149,6 +147,8 @@ def _serve_workers(args: argparse.Namespace, p: argparse.ArgumentParser) -> int:
 def _settings() -> Settings:
     from pydantic import ValidationError
 
+    from bot.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -157,6 +157,9 @@ def _settings() -> Settings:
 
 
 def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard {period}: artifacts per $100")
     for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
@@ -175,6 +178,9 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
 
 
 def _report_table(report: Any) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     r = report.row
     bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
     t = Table(
@@ -198,6 +204,9 @@ def _report_table(report: Any) -> Table:
 
 def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     from bot.boards.leaderboard import board
+    from bot.config import weights_of
+    from bot.db import session_scope
+    from bot.deps import utc_now
     from bot.people.teams import find_team
 
     period = args.period or period_at(utc_now(), deps.org.tz)
@@ -214,6 +223,9 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps([r.as_json(by=args.by) for r in rows]) + "\n")
     elif args.format == "csv":
+        import csv
+        import io
+
         items = [r.as_json(by=args.by) for r in rows]
         buf = io.StringIO()
         fields = (
@@ -241,6 +253,7 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
 def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
     """Provider bills against attributed spend, so the board reconciles with the bill."""
+    from bot.db import session_scope
     from bot.spend.sync import reconcile
 
     with session_scope(deps.engine) as s:
@@ -257,6 +270,8 @@ def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
 
 def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     from bot.boards.reports import report_csv, team_report
+    from bot.db import session_scope
+    from bot.deps import utc_now
 
     period = args.period or period_at(utc_now(), deps.org.tz)
     with session_scope(deps.engine) as s:
@@ -279,6 +294,8 @@ def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
 def cmd_db_check(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     from bot.boards.rollups import check, rebuild_all
+    from bot.config import weights_of
+    from bot.db import session_scope
 
     w = weights_of(deps.org)
     with session_scope(deps.engine) as s:
@@ -294,6 +311,9 @@ def cmd_db_check(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    import getpass
+
+    from bot.db import session_scope
     from bot.people.privacy import export_person, forget_person
 
     actor = f"cli:{getpass.getuser()}"
@@ -308,6 +328,10 @@ def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int
 
 
 def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from bot.db import session_scope
     from bot.people.privacy import audit_entries
 
     since = dt.datetime.combine(args.since, dt.time(0), tzinfo=dt.UTC) if args.since else None
@@ -332,6 +356,7 @@ def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: Console) -> int:
+    from bot.deps import utc_now
     from bot.runtime.demo import run_demo
 
     result = run_demo(args.out, now=utc_now())
@@ -345,6 +370,47 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+# Commands that may call the language model; the others never import its SDK.
+NEEDS_LANGUAGE_MODEL = frozenset({"serve", "worker", "jobs"})
+# Wide enough that a table piped to a file or another program is never cut (rich's default is 80).
+PIPED_WIDTH = 10_000
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """The console people read: colour and live displays only on a terminal, ``NO_COLOR`` honoured.
+
+    Piped, it is as wide as its widest line (tables are not cut at 80 columns); ``--format json``
+    or ``csv`` is the interface for programs.
+    """
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = stream.isatty()
+    return Console(
+        stderr=stderr,
+        width=None if terminal else PIPED_WIDTH,
+        no_color=True if os.environ.get("NO_COLOR") else None,
+        highlight=terminal,
+    )
+
+
+class LazyConsole:
+    """A :class:`rich.console.Console` made on first use: JSON and CSV output never import rich."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        """The console itself, made now if it was not yet."""
+        if self._console is None:
+            self._console = make_console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -355,11 +421,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    out = Console()
+    out = cast("Console", LazyConsole())
     if args.command == "demo":
         return cmd_demo(args, out)
+    from bot.runtime.build import build_deps
+
     settings = _settings()
-    deps = build_deps(settings)
+    deps = build_deps(settings, llm=args.command in NEEDS_LANGUAGE_MODEL)
     if args.command == "serve" and args.workers > 1:
         from bot.runtime.server import serve_workers
 
@@ -377,6 +445,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "teams":
         from bot.config import load_org_config as load
+        from bot.db import session_scope
         from bot.people.teams import import_teams
 
         cfg = load(args.file)
@@ -413,7 +482,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``artifact-bot`` console script."""
-    err = Console(stderr=True)
+    err = cast("Console", LazyConsole(stderr=True))
     try:
         return run(argv)
     except ImportFileError as exc:
