@@ -132,6 +132,7 @@ class OrgConfig(BaseModel):
     admins: list[str] = Field(default_factory=list)
     spend_floor_usd: float = Field(default=10.0, gt=0)
     max_artifacts_per_person: int = Field(default=10, ge=1, le=1000)
+    max_unreviewed_per_person: int = Field(default=3, ge=0, le=1000)
     unreviewed_weight: float = Field(default=0.5, ge=0, le=1)
     kind_weights: dict[str, float] = Field(default_factory=dict)
     min_team_size: int = Field(default=3, ge=1)
@@ -257,5 +258,6 @@ def weights_of(org: OrgConfig) -> Weights:
         unreviewed_weight=org.unreviewed_weight,
         spend_floor_usd=org.spend_floor_usd,
         max_artifacts_per_person=org.max_artifacts_per_person,
+        max_unreviewed_per_person=org.max_unreviewed_per_person,
         kind_weights=dict(org.kind_weights),
     )

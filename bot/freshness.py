@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot import model_rollups
 from bot.models import Artifact, ArtifactLink
@@ -66,9 +66,13 @@ def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
     """Any ORM change to an artifact or its links marks its person's period dirty, in the same flush."""
     pairs: set[tuple[int, str]] = set()
     link_ids: set[int] = set()
+    claims: dict[str, str] = {}  # URL → earliest period changed: later claims of it may be carried over or not
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Artifact) and obj.person_id is not None and obj.period:
             pairs.add((obj.person_id, obj.period))
+            for url in {obj.primary_url, *_history(obj, "primary_url")} - {None}:
+                periods = {obj.period, *_history(obj, "period")}
+                claims[url] = min(claims.get(url, obj.period), *periods)
             hist = _history(obj, "person_id") | _history(obj, "period")
             if hist:
                 old_pid = next(iter(_history(obj, "person_id")), obj.person_id)
@@ -81,8 +85,25 @@ def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
             art = session.get(Artifact, aid)
             if art is not None:
                 pairs.add((art.person_id, art.period))
+        if claims:
+            pairs |= _later_claims(session, claims)
     if pairs:
         _mark_dirty(session, pairs)
+
+
+def _later_claims(session: OrmSession, claims: dict[str, str]) -> set[tuple[int, str]]:
+    """(person, period) of the claims of these URLs in periods after the one that changed."""
+    out: set[tuple[int, str]] = set()
+    urls = sorted(claims)
+    for i in range(0, len(urls), 500):
+        rows = session.execute(
+            select(col(Artifact.person_id), col(Artifact.period), col(Artifact.primary_url)).where(
+                col(Artifact.primary_url).in_(urls[i : i + 500]),
+                col(Artifact.period) > min(claims[u] for u in urls[i : i + 500]),
+            )
+        )
+        out |= {(pid, period) for pid, period, url in rows if period > claims[url]}
+    return out
 
 
 def _history(obj: Any, attr: str) -> set[Any]:

@@ -144,6 +144,7 @@ class Artifact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_artifact_period_person", "period", "person_id"),
         Index("ix_artifact_period_url", "period", "primary_url"),
+        Index("ix_artifact_url_period", "primary_url", "period"),  # carry-over: claimed in an earlier period?
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,6 +21,7 @@ class Weights:
     unreviewed_weight: float = 0.5
     spend_floor_usd: float = 10.0
     max_artifacts_per_person: int = 10
+    max_unreviewed_per_person: int = 3
     kind_weights: Mapping[str, float] | None = None
 
     def kind(self, kind: str) -> float:
@@ -28,6 +29,10 @@ class Weights:
 
     def trust(self, status: str) -> float:
         return trust(status, self.unreviewed_weight)
+
+    def value(self, kind: str, status: str) -> float:
+        """An artifact's value before de-duplication, the caps and carry-over."""
+        return self.kind(kind) * self.trust(status)
 
 
 def trust(status: str, unreviewed_weight: float) -> float:
@@ -61,23 +66,50 @@ class ArtifactFact:
     """One artifact as the formula sees it."""
 
     person: str
-    url: str  # normalised primary URL
+    url: str  # canonical primary URL
     kind: str
     status: str
+    period: str = ""
 
 
-def person_counted(artifacts: Iterable[ArtifactFact], w: Weights) -> dict[str, dict[str, float]]:
-    """Per person, the counted artifacts: URL → value, after dedup (highest) and the cap."""
-    best: dict[str, dict[str, float]] = defaultdict(dict)
+def first_periods(artifacts: Iterable[ArtifactFact], w: Weights) -> dict[str, str]:
+    """Per canonical URL, the first period in which somebody claimed it with a value (kept, or submitted
+    while unreviewed claims count): from then on it is that period's, and later claims are carried over."""
+    first: dict[str, str] = {}
     for a in artifacts:
-        value = w.kind(a.kind) * w.trust(a.status)
+        if w.value(a.kind, a.status) > 0 and (a.url not in first or a.period < first[a.url]):
+            first[a.url] = a.period
+    return first
+
+
+def person_counted(
+    artifacts: Iterable[ArtifactFact], w: Weights, *, period: str | None = None
+) -> dict[str, dict[str, float]]:
+    """Per person, the counted artifacts of a period: URL → value.
+
+    A URL first claimed in an earlier period (by anyone) is carried over and counts 0. Each person's
+    URL counts once, at its best claim; of the unreviewed ones (best claim ``submitted``) at most
+    ``max_unreviewed_per_person`` count, the highest first; of all of them at most
+    ``max_artifacts_per_person``, the highest first (ties: the URL in alphabetical order). With
+    ``period`` None every fact is taken as one period's.
+    """
+    facts = list(artifacts)
+    first = first_periods(facts, w) if period is not None else {}
+    best: dict[str, dict[str, tuple[float, bool]]] = defaultdict(dict)  # person → url → (value, reviewed)
+    for a in facts:
+        if period is not None and (a.period != period or first.get(a.url, period) < period):
+            continue
+        value = w.value(a.kind, a.status)
         cur = best[a.person].get(a.url)
-        if cur is None or value > cur:
-            best[a.person][a.url] = value
+        reviewed = a.status == KEPT
+        if cur is None or (value, reviewed) > cur:
+            best[a.person][a.url] = (value, reviewed)
     out: dict[str, dict[str, float]] = {}
     for person, urls in best.items():
-        top = sorted(urls.items(), key=lambda kv: (-kv[1], kv[0]))[: w.max_artifacts_per_person]
-        out[person] = {u: v for u, v in top if v > 0}
+        ranked = sorted(((u, v, r) for u, (v, r) in urls.items() if v > 0), key=lambda t: (-t[1], t[0]))
+        unreviewed = [t for t in ranked if not t[2]][: w.max_unreviewed_per_person]
+        allowed = [t for t in ranked if t[2] or t in unreviewed]
+        out[person] = {u: v for u, v, _ in allowed[: w.max_artifacts_per_person]}
     return out
 
 
@@ -87,9 +119,11 @@ def reference_board(
     artifacts: Iterable[ArtifactFact],
     teams: Mapping[str, Iterable[str]],
     w: Weights,
+    period: str | None = None,
 ) -> list[dict[str, float | str | int]]:
-    """The team board straight from the formula (for tests and small data)."""
-    counted = person_counted(artifacts, w)
+    """The team board straight from the formula (for tests and small data); with ``period``, the facts
+    may span several periods and the board is that period's."""
+    counted = person_counted(artifacts, w, period=period)
     rows = []
     for team, members in teams.items():
         members = list(members)

@@ -37,25 +37,50 @@ CHUNK = 500
 
 def weights_key(w: Weights) -> str:
     """The weights that change counted artifacts (the spend floor does not)."""
-    return json.dumps([w.unreviewed_weight, w.max_artifacts_per_person, sorted((w.kind_weights or {}).items())])
+    return json.dumps(
+        [
+            w.unreviewed_weight,
+            w.max_artifacts_per_person,
+            sorted((w.kind_weights or {}).items()),
+            w.max_unreviewed_per_person,
+        ]
+    )
 
 
 # --- the formula in SQL ---------------------------------------------------------------------------
 
 
-def _ctes(w: Weights, *, person_filter: str = "", raw_spend: bool = False) -> tuple[str, dict[str, Any]]:
-    """CTEs ``counted`` (per person and URL after dedup and cap), ``pa`` (per person) and ``ps`` (spend)."""
-    params: dict[str, Any] = {"uw": w.unreviewed_weight, "cap": w.max_artifacts_per_person, "no": False}
+def _value_sql(w: Weights, alias: str, params: dict[str, Any]) -> str:
+    """``weight(kind) × trust(status)`` of the artifact row ``alias``, binding its parameters."""
     kinds = dict(w.kind_weights or {})
     if kinds:
         whens = []
         for i, (kind, weight) in enumerate(sorted(kinds.items())):
             params[f"k{i}"], params[f"kw{i}"] = kind, float(weight)
             whens.append(f"WHEN :k{i} THEN :kw{i}")
-        kind_sql = f"(CASE a.kind {' '.join(whens)} ELSE 1.0 END)"
+        kind_sql = f"(CASE {alias}.kind {' '.join(whens)} ELSE 1.0 END)"
     else:
         kind_sql = "1.0"
-    trust_sql = "(CASE a.status WHEN 'kept' THEN 1.0 WHEN 'submitted' THEN :uw ELSE 0.0 END)"
+    trust_sql = f"(CASE {alias}.status WHEN 'kept' THEN 1.0 WHEN 'submitted' THEN :uw ELSE 0.0 END)"
+    return f"{kind_sql} * {trust_sql}"
+
+
+def _ctes(w: Weights, *, person_filter: str = "", raw_spend: bool = False) -> tuple[str, dict[str, Any]]:
+    """CTEs ``counted`` (per person and URL after carry-over, dedup and both caps), ``pa`` (per person)
+    and ``ps`` (spend): ``bot.scoring.person_counted`` in SQL.
+
+    A URL somebody claimed with a value in an earlier period is carried over (counts 0 here). A person's
+    URL counts once at its best claim, which is unreviewed unless a kept claim reaches that value; at
+    most ``:ucap`` unreviewed ones count, then at most ``:cap`` in all, the highest first.
+    """
+    params: dict[str, Any] = {
+        "uw": w.unreviewed_weight,
+        "cap": w.max_artifacts_per_person,
+        "ucap": w.max_unreviewed_per_person,
+        "no": False,
+    }
+    value_a = _value_sql(w, "a", params)
+    value_e = _value_sql(w, "e", params)
     if raw_spend:
         ps = f"""SELECT person_id, SUM(COALESCE(cost_usd, 0)) AS spend, SUM(input_tokens + output_tokens) AS tokens,
                    SUM(CASE WHEN priced THEN 0 ELSE 1 END) AS unpriced
@@ -66,15 +91,30 @@ def _ctes(w: Weights, *, person_filter: str = "", raw_spend: bool = False) -> tu
             FROM person_period_total WHERE period = :p {person_filter.replace("a.", "")}"""
     sql = f"""
     av AS (
-        SELECT a.person_id, a.primary_url, MAX({kind_sql} * {trust_sql}) AS value
+        SELECT a.person_id, a.primary_url, MAX({value_a}) AS value,
+               MAX(CASE WHEN a.status = 'kept' THEN {value_a} END) AS kept_value
         FROM artifact a
         WHERE a.period = :p AND a.removed = :no {person_filter}
+          AND NOT EXISTS (
+              SELECT 1 FROM artifact e
+              WHERE e.primary_url = a.primary_url AND e.period < :p AND e.removed = :no AND {value_e} > 0
+          )
         GROUP BY a.person_id, a.primary_url
+    ),
+    pv AS (
+        SELECT person_id, primary_url, value,
+               CASE WHEN kept_value IS NOT NULL AND kept_value >= value THEN 1 ELSE 0 END AS reviewed
+        FROM av WHERE value > 0
+    ),
+    ur AS (
+        SELECT person_id, primary_url, value, reviewed,
+               ROW_NUMBER() OVER (PARTITION BY person_id, reviewed ORDER BY value DESC, primary_url) AS urn
+        FROM pv
     ),
     ranked AS (
         SELECT person_id, primary_url, value,
                ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY value DESC, primary_url) AS rn
-        FROM av WHERE value > 0
+        FROM ur WHERE reviewed = 1 OR urn <= :ucap
     ),
     counted AS (SELECT person_id, primary_url, value FROM ranked WHERE rn <= :cap),
     pa AS (SELECT person_id, SUM(value) AS arts, COUNT(*) AS n FROM counted GROUP BY person_id),
@@ -234,10 +274,7 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
         )
     else:
         session.execute(
-            text(
-                "UPDATE rollup_period SET weights_key = :k, computed_at = :now "
-                "WHERE period = :p AND generation = :g"
-            ),
+            text("UPDATE rollup_period SET weights_key = :k, computed_at = :now WHERE period = :p AND generation = :g"),
             {"k": weights_key(w), "now": utcnow(), "p": period, "g": generation},
         )
 

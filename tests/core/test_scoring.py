@@ -203,8 +203,7 @@ def test_sql_board_equals_the_formula(tmp_path_factory, facts_, spend_):
 def test_properties_of_the_formula(facts_, spend_, victim, extra):
     arts = [ArtifactFact(u, f"https://s.example/{n}", k, s) for u, n, k, s in facts_]
     base = {
-        r["name"]: r["artifacts_per_100_usd"]
-        for r in reference_board(spend=spend_, artifacts=arts, teams=TEAMS, w=PW)
+        r["name"]: r["artifacts_per_100_usd"] for r in reference_board(spend=spend_, artifacts=arts, teams=TEAMS, w=PW)
     }
     # Killing an artifact never raises a score.
     if arts:
@@ -222,8 +221,7 @@ def test_properties_of_the_formula(facts_, spend_, victim, extra):
     # More spend never raises a score.
     more = {**spend_, "U1": spend_["U1"] + extra}
     after = {
-        r["name"]: r["artifacts_per_100_usd"]
-        for r in reference_board(spend=more, artifacts=arts, teams=TEAMS, w=PW)
+        r["name"]: r["artifacts_per_100_usd"] for r in reference_board(spend=more, artifacts=arts, teams=TEAMS, w=PW)
     }
     assert all(after[t] <= base[t] + 1e-9 for t in base)
     # Order of input rows never changes the board.
@@ -260,3 +258,102 @@ def test_a_closed_period_answers_with_its_frozen_board(engine):
         people = {r.slack_user_id: r for r in board(s, "2026-10", W, by="person")}
     assert team[0].artifacts == pytest.approx(1.0) and team[0].rank == 1
     assert people["U1"].artifacts == pytest.approx(1.0)
+
+
+# --- nothing counted twice across months; a cap on unreviewed claims ---------------------------------
+
+
+def test_unreviewed_claims_count_at_most_three_highest_first(engine):
+    f.person(engine, "U1")
+    f.teams(engine, {"T": ["U1"]})
+    for i in range(12):  # a flood of links nobody reviewed
+        f.artifact(engine, "U1", f"https://junk.example/{i}")
+    f.artifact(engine, "U1", "https://junk.example/agent", kind="agent")
+    w = Weights(kind_weights={"agent": 2.0})
+    # The agent (2 × 0.5) first, then two of the others (0.5 each): three unreviewed in all.
+    assert team_board(engine, w=w)["T"].artifacts == pytest.approx(1.0 + 0.5 + 0.5)
+    for i in range(4):
+        f.artifact(engine, "U1", f"https://real.example/{i}", status="kept")
+    # Kept ones are not limited by the unreviewed cap, only by the overall cap of 10.
+    assert team_board(engine, w=w)["T"].artifacts == pytest.approx(4.0 + 2.0)
+    assert team_board(engine, w=Weights(max_unreviewed_per_person=0))["T"].artifacts == pytest.approx(4.0)
+
+
+def test_a_link_counted_last_month_is_carried_over_for_everyone(engine):
+    for uid in ("U1", "U2", "U3"):
+        f.person(engine, uid)
+    f.teams(engine, {"A": ["U1"], "B": ["U2"], "C": ["U3"]})
+    f.artifact(engine, "U1", "https://looker.example/dash/7", status="kept", period="2026-09")
+    f.artifact(engine, "U1", "https://looker.example/dash/7/", status="kept")  # re-claimed by its maker
+    f.artifact(engine, "U2", "http://www.looker.example/dash/7?utm_source=x")  # and by a colleague
+    f.artifact(engine, "U3", "https://looker.example/dash/8", status="kept")
+    rows = team_board(engine)
+    assert (rows["A"].artifacts, rows["B"].artifacts, rows["C"].artifacts) == (0, 0, pytest.approx(1.0))
+    assert team_board(engine, period="2026-09")["A"].artifacts == pytest.approx(1.0)
+
+
+def test_a_review_of_an_earlier_month_moves_later_months(engine):
+    from bot.artifacts.store import review
+    from bot.people.store import find_person
+
+    for uid in ("U1", "U2", "M"):
+        f.person(engine, uid)
+    f.teams(engine, {"A": ["U1"], "B": ["U2"]})
+    sept = f.artifact(engine, "U1", "https://github.com/acme/app/pull/3", period="2026-09")
+    f.artifact(engine, "U2", "https://github.com/acme/app/pull/3/files", status="kept")
+    assert team_board(engine)["B"].artifacts == 0  # carried over from September
+    with session_scope(engine) as s:
+        review(s, artifact_id=sept, status="killed", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
+    assert team_board(engine)["B"].artifacts == pytest.approx(1.0)  # the roll-up followed the kill
+    with session_scope(engine) as s:
+        review(s, artifact_id=sept, status="kept", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
+    assert team_board(engine)["B"].artifacts == 0
+    # A claim imported for an even earlier month takes it back from September too.
+    f.artifact(engine, "U2", "https://github.com/acme/app/pull/3", status="kept", period="2026-08")
+    assert team_board(engine, period="2026-09")["A"].artifacts == 0
+    with session_scope(engine) as s:
+        from bot.boards.rollups import check
+
+        assert check(s, W) == []
+
+
+multi_facts = st.lists(
+    st.tuples(
+        people_ids,
+        st.integers(0, 5),
+        st.sampled_from(["agent", "dashboard", "other"]),
+        st.sampled_from(["submitted", "kept", "killed"]),
+        st.sampled_from(["2026-09", "2026-10", "2026-11"]),
+    ),
+    max_size=18,
+)
+MW = Weights(max_artifacts_per_person=3, max_unreviewed_per_person=2, kind_weights={"agent": 2.0})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts_=multi_facts, spend_=spends)
+def test_sql_board_equals_the_formula_across_months(tmp_path_factory, facts_, spend_):
+    engine = _fresh(tmp_path_factory)
+    for uid in ("U1", "U2", "U3", "U4"):
+        f.person(engine, uid)
+    f.teams(engine, TEAMS)
+    for uid, usd in spend_.items():
+        if usd:
+            f.spend(engine, uid, usd)
+    seen, ref_facts = set(), []
+    for uid, n, kind, status, period in facts_:
+        if (uid, n, period) in seen:
+            continue
+        seen.add((uid, n, period))
+        f.artifact(engine, uid, f"https://shared.example/{n}", kind=kind, status=status, period=period)
+        ref_facts.append(ArtifactFact(uid, f"https://shared.example/{n}", kind, status, period))
+    with session_scope(engine) as s:
+        for period in ("2026-09", "2026-10", "2026-11"):
+            spent = spend_ if period == "2026-10" else {}
+            expected = reference_board(spend=spent, artifacts=ref_facts, teams=TEAMS, w=MW, period=period)
+            got = board(s, period, MW, by="team")
+            assert [r.name for r in got] == [e["name"] for e in expected]
+            for g, e in zip(got, expected, strict=True):
+                assert g.artifacts == pytest.approx(e["artifacts"])
+                assert g.unmatched_spend_usd == pytest.approx(e["unmatched_spend_usd"])
+    engine.dispose()
