@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 
 from bot.checkins import checkin as checkins
 from bot.db import session_scope
+from bot.lease import holder_id
 from bot.models import Checkin, OutboxMessage
 from bot.slack import outbox
+from bot.slack.outbox import store as outbox_store
 from jobs.runner import run_job
 from testing.slack_emulator import SlackEmulator
 from tests.jobs.conftest import console_text, make_deps, people, posts_per_channel, quiet_console
@@ -151,9 +153,9 @@ def test_a_refused_token_stops_the_run_and_keeps_the_messages(engine: Engine, em
 
 def test_a_dead_dispatchers_rows_on_this_host_are_taken_back_at_once(engine: Engine, emu: SlackEmulator) -> None:
     channels = queue(engine, 6)
-    host = outbox.holder_id().split(":")[0]
+    host = holder_id().split(":")[0]
     dead = f"{host}:999999:abcdef"  # no such pid
-    outbox._claim(engine, dead, 4, 3600, dt.datetime.now(dt.UTC))  # claimed with an hour-long lease
+    outbox_store.claim(engine, dead, 4, 3600, dt.datetime.now(dt.UTC))  # claimed with an hour-long lease
     started = time.monotonic()
     stats = dispatch(engine, emu)
     assert stats.sent == 6 and time.monotonic() - started < 5
