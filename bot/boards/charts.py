@@ -1,20 +1,24 @@
-"""Charts as PNG bytes (matplotlib, no screen)."""
+"""Charts as PNG bytes (matplotlib, no screen).
+
+matplotlib is imported when a chart is drawn, not with this module: it costs more to load than
+most commands take to run.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 
 def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
     """Horizontal bars of artifacts per $100 per team, with each team's bar marked."""
+    # A Figure without pyplot: no global figure manager or GUI backend, safe in worker threads
+    # (matplotlib's "embedding in a web application server" recipe).
+    from matplotlib.figure import Figure
+
     n = len(names)
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * n + 1.2)), dpi=100)
+    fig = Figure(figsize=(8, max(2.5, 0.45 * n + 1.2)), dpi=100)
+    ax = fig.subplots()
     y = list(range(n))[::-1]
     ax.barh(y, scores, color="#2eb67d", label="artifacts per $100")
     marked = False
@@ -37,5 +41,4 @@ def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[fl
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

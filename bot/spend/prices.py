@@ -1,8 +1,17 @@
-"""Token prices from the maintained ``genai-prices`` package, never a hand-kept table.
+"""The one price lookup: token prices from the maintained ``genai-prices`` package, never a hand-kept table.
 
-Prices are taken per token type at a size below any long-context tier and scaled, because a
+:func:`unit_prices` gives USD per token for each token type (input, output, cache reads, cache
+writes of unknown, 5-minute and 1-hour lifetime) and per web search, of a provider's model on a
+day; :func:`token_cost` prices a bundle of them; :func:`price_tokens` prices a usage row's
+counts (input including its cache reads). A model the package does not know has no price:
+these return None, never zero.
+
+Prices are probed per token type at a size below any long-context tier and scaled, because a
 usage row aggregates many requests: pricing a day's total as one giant request would wrongly
 apply the long-context tier of some models.
+
+``genai_prices`` is imported on the first lookup, not with this module: a command that prices
+nothing does not pay for loading the price data.
 """
 
 from __future__ import annotations
@@ -11,24 +20,53 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from genai_prices import Usage, calc_price
+if TYPE_CHECKING:
+    from genai_prices import Usage
 
 log = logging.getLogger(__name__)
 
 _UNIT = 100_000  # tokens per probe; below every long-context tier threshold
+_SEARCHES = 1_000  # web searches per probe
 
 
 @dataclass(frozen=True)
 class UnitPrices:
-    """USD per token for each token type of one model on one day."""
+    """USD per token (per search for ``web_search``) of one model on one day.
+
+    Cache-write prices default to the input price and ``web_search`` to 0 where the price
+    table has no separate price for them.
+    """
 
     input: float
     output: float
     cache_read: float
+    cache_write: float
+    cache_write_5m: float
+    cache_write_1h: float
+    web_search: float
+
+
+@dataclass(frozen=True)
+class _Writes:
+    cache_write: float
+    cache_write_5m: float
+    cache_write_1h: float
+    web_search: float
+
+
+_NO_WRITES = _Writes(0.0, 0.0, 0.0, 0.0)  # for bundles without cache writes or searches: nothing to probe
 
 
 def _probe(usage: Usage, model: str, provider: str | None, when: dt.datetime) -> float:
+    """Total price of ``usage``; the provider's own entry first, then any provider's.
+
+    Raises:
+        LookupError: the package does not know the model.
+    """
+    from genai_prices import calc_price
+
     try:
         return float(calc_price(usage, model, provider_id=provider, genai_request_timestamp=when).total_price)
     except LookupError:
@@ -37,11 +75,20 @@ def _probe(usage: Usage, model: str, provider: str | None, when: dt.datetime) ->
         return float(calc_price(usage, model, genai_request_timestamp=when).total_price)
 
 
+def _when(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+def _provider(provider: str) -> str | None:
+    return provider.strip().lower() or None
+
+
 @lru_cache(maxsize=4096)
-def unit_prices(provider: str, model: str, day: dt.date) -> UnitPrices | None:
-    """Per-token prices of ``model`` at ``provider`` on ``day``; None when the package does not know it."""
-    when = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-    prov = provider.strip().lower() or None
+def _core(provider: str, model: str, day: dt.date) -> tuple[float, float, float] | None:
+    """(input, output, cache read) per token; what every usage row needs, probed first and alone."""
+    from genai_prices import Usage
+
+    when, prov = _when(day), _provider(provider)
     try:
         inp = _probe(Usage(input_tokens=_UNIT), model, prov, when) / _UNIT
         out = _probe(Usage(output_tokens=_UNIT), model, prov, when) / _UNIT
@@ -51,7 +98,106 @@ def unit_prices(provider: str, model: str, day: dt.date) -> UnitPrices | None:
     except Exception:
         log.exception("genai-prices failed for %s/%s", provider, model)
         return None
-    return UnitPrices(input=inp, output=out, cache_read=cached)
+    return inp, out, cached
+
+
+@lru_cache(maxsize=4096)
+def _writes(provider: str, model: str, day: dt.date, input_price: float) -> _Writes:
+    """Cache-write and web-search prices, probed only when a bundle has some (most rows have none)."""
+    from genai_prices import Usage
+
+    when, prov = _when(day), _provider(provider)
+
+    def per_unit(usage: Usage, fallback: float, unit: int = _UNIT) -> float:
+        try:
+            return _probe(usage, model, prov, when) / unit
+        except LookupError:
+            return fallback
+        except Exception:
+            log.exception("genai-prices failed for %s/%s", provider, model)
+            return fallback
+
+    write = per_unit(Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT), input_price)
+    write_5m = Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_5m_tokens=_UNIT)
+    write_1h = Usage(input_tokens=_UNIT, cache_write_tokens=_UNIT, cache_write_1h_tokens=_UNIT)
+    return _Writes(
+        cache_write=write,
+        cache_write_5m=per_unit(write_5m, write),
+        cache_write_1h=per_unit(write_1h, write),
+        web_search=per_unit(Usage(web_searches=_SEARCHES), 0.0, _SEARCHES),
+    )
+
+
+def unit_prices(provider: str, model: str, day: dt.date) -> UnitPrices | None:
+    """Per-token prices of ``model`` at ``provider`` on ``day``; None when the price table does not know it.
+
+    Args:
+        provider: the provider as usage rows name it (``openai``, ``anthropic``); when the
+            package has no entry of that provider for the model, any provider's entry is used.
+        model: the model name as the provider reports it.
+        day: the day the tokens were used (prices change over time).
+    """
+    core = _core(provider, model, day)
+    if core is None:
+        return None
+    inp, out, cached = core
+    w = _writes(provider, model, day, inp)
+    return UnitPrices(
+        input=inp,
+        output=out,
+        cache_read=cached,
+        cache_write=w.cache_write,
+        cache_write_5m=w.cache_write_5m,
+        cache_write_1h=w.cache_write_1h,
+        web_search=w.web_search,
+    )
+
+
+def token_cost(
+    provider: str,
+    model: str,
+    day: dt.date,
+    *,
+    uncached_input: int = 0,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    cache_write_5m: int = 0,
+    cache_write_1h: int = 0,
+    output: int = 0,
+    web_searches: int = 0,
+    batch: bool = False,
+) -> float | None:
+    """Cost in USD of one day's usage of a model; None when the model is not in the price table.
+
+    Args:
+        uncached_input: input tokens neither read from nor written to the prompt cache.
+        cache_read: input tokens read from the prompt cache.
+        cache_write: cache-write tokens of unknown lifetime (OpenAI).
+        cache_write_5m: cache-write tokens of 5-minute entries (Anthropic).
+        cache_write_1h: cache-write tokens of 1-hour entries (Anthropic).
+        output: output tokens.
+        web_searches: server-side web searches (charged per search).
+        batch: the tokens went through a Batch API: half price at OpenAI and Anthropic (the
+            price table has no batch prices). Web searches are charged per search, not halved.
+    """
+    core = _core(provider, model, day)
+    if core is None:
+        return None
+    inp, out, cached = core
+    w = _NO_WRITES
+    if cache_write or cache_write_5m or cache_write_1h or web_searches:
+        w = _writes(provider, model, day, inp)
+    tokens = (
+        uncached_input * inp
+        + cache_read * cached
+        + cache_write * w.cache_write
+        + cache_write_5m * w.cache_write_5m
+        + cache_write_1h * w.cache_write_1h
+        + output * out
+    )
+    if batch:
+        tokens *= 0.5
+    return tokens + web_searches * w.web_search
 
 
 def price_tokens(
@@ -64,16 +210,19 @@ def price_tokens(
     cached_tokens: int = 0,
     batch: bool = False,
 ) -> float | None:
-    """Cost in USD of a day's tokens; None when the model is unknown to the price table.
+    """Cost in USD of a usage row's tokens (:func:`token_cost` of its counts); None when the model is unknown.
 
     Args:
         input_tokens: all input tokens, including the cached ones.
         cached_tokens: the part of ``input_tokens`` read from the prompt cache.
         batch: the tokens went through a batch API (half price at OpenAI and Anthropic).
     """
-    prices = unit_prices(provider, model, day)
-    if prices is None:
-        return None
-    uncached = max(input_tokens - cached_tokens, 0)
-    cost = uncached * prices.input + cached_tokens * prices.cache_read + output_tokens * prices.output
-    return cost * 0.5 if batch else cost
+    return token_cost(
+        provider,
+        model,
+        day,
+        uncached_input=max(input_tokens - cached_tokens, 0),
+        cache_read=cached_tokens,
+        output=output_tokens,
+        batch=batch,
+    )

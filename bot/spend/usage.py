@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.db import savepoint, session_scope
 from bot.errors import ImportFileError
 from bot.freshness import refresh_spend
 from bot.models import UsageRow, utcnow
-from bot.people.store import PersonIndex
+from bot.people.store import PersonIndex, ensure_person
 from bot.periods import period_of
 from bot.spend.prices import price_tokens
 
@@ -409,6 +410,78 @@ def replace_days(
     }
     session.execute(delete(UsageRow).where(*in_range))
     return upsert_records(session, records, source=source, prior=prior)
+
+
+def add_usage(engine: Engine, record: UsageRecord, *, source: str, owner_email: str | None = None) -> None:
+    """Add one call's usage to its row of (source, date, identity, provider, model), creating the row.
+
+    For usage reported call by call (the bot's own model calls) rather than as a provider's daily
+    totals. Read-modify-write under a lock: a zero row is claimed first (``ON CONFLICT DO
+    NOTHING``), then read ``FOR UPDATE`` (SQLite serialises writers), then stored through
+    :func:`upsert_records` with the sums, so concurrent calls add up instead of overwriting. The
+    row stays unpriced (cost None) once any call of it could not be priced.
+
+    Args:
+        record: the call's counts; its cost, else priced from its tokens.
+        source: the usage source of the row.
+        owner_email: the person the row is attributed to, created (named after the record's
+            identity, without a Slack account) on first use; None leaves it unattributed.
+    """
+    person_id = _owner_id(engine, owner_email, record.identity) if owner_email else record.person_id
+    with session_scope(engine) as session:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        key = {
+            "source": source,
+            "date": record.date,
+            "identity": record.identity,
+            "provider": record.provider,
+            "model": record.model,
+        }
+        session.execute(
+            insert(UsageRow)
+            .values(**key, period=period_of(record.date), person_id=person_id, cost_usd=0.0, priced=True,
+                    imported_at=utcnow())
+            .on_conflict_do_nothing(index_elements=list(key))
+        )
+        match = [getattr(UsageRow, k) == v for k, v in key.items()]
+        row = session.scalars(select(UsageRow).where(*match).with_for_update()).one()
+        own_cost, _ = priced(record)
+        cost = None if own_cost is None or row.cost_usd is None else row.cost_usd + own_cost
+        summed = UsageRecord(
+            date=record.date,
+            identity=record.identity,
+            provider=record.provider,
+            model=record.model,
+            input_tokens=row.input_tokens + record.input_tokens,
+            output_tokens=row.output_tokens + record.output_tokens,
+            cached_tokens=row.cached_tokens + record.cached_tokens,
+            requests=row.requests + max(record.requests, 1),
+            cost_usd=cost,
+            person_id=person_id,
+        )
+        upsert_records(session, [summed], source=source)
+
+
+def _owner_id(engine: Engine, email: str, name: str) -> int:
+    def once() -> int:
+        with session_scope(engine) as session:
+            person_id = ensure_person(session, email, name=name).id
+        assert person_id is not None
+        return person_id
+
+    try:
+        return once()
+    except IntegrityError:  # another worker created the person between our read and our insert
+        return once()
+
+
+def usage_rows(session: Session, *, source: str, identity: str | None = None) -> list[UsageRow]:
+    """The stored usage rows of ``source`` (of one identity when given)."""
+    query = select(UsageRow).where(UsageRow.source == source)
+    if identity is not None:
+        query = query.where(UsageRow.identity == identity)
+    return list(session.scalars(query).all())
 
 
 def _int(value: str, name: str) -> int:

@@ -7,10 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
-from bot.db import make_engine
 from bot.llm.client import LLM
 from bot.spend.usage import UsageRecord
 
@@ -54,13 +51,3 @@ def make_llm(fake: FakeOpenAI, usage: list[UsageRecord]) -> Any:
 @pytest.fixture
 def llm(make_llm: Any) -> LLM:
     return make_llm()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
-    SQLModel.metadata.create_all(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()

@@ -14,7 +14,9 @@ from pydantic import SecretStr
 
 from bot.artifacts.extraction import deterministic_extract
 from bot.config import ARTIFACT_KINDS, Settings
-from bot.llm.client import EXTRACTION_SCHEMA, LLM, ExtractionResult, extract_artifacts, load_prompt
+from bot.llm.client import LLM
+from bot.llm.extraction import EXTRACTION_SCHEMA, ExtractionResult, extract_artifacts
+from bot.llm.prompts import load_prompt
 from bot.spend.usage import UsageRecord
 
 from .fake_openai import FakeOpenAI, Reply, completion, error, structured

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.llm.client import (
-    LLM,
+from bot.llm.client import LLM
+from bot.llm.narrative import (
     check_narrative,
     derived_counts,
     template_narrative,

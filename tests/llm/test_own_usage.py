@@ -121,7 +121,8 @@ def test_concurrent_calls_do_not_lose_usage(engine: Engine) -> None:
     assert row.cost_usd == pytest.approx(0.03)
 
 
-def test_recorder_failure_is_logged_not_raised(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_recorder_failure_is_logged_not_raised(sqlite_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    engine = sqlite_engine  # its own file: the table is dropped
     engine.dispose()
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE usage_row")
