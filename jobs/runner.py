@@ -7,7 +7,6 @@ people could not be messaged (they are listed); 1 only on a fatal error such as 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -19,24 +18,17 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from bot import lease
 from bot.deps import Deps
 from bot.slack.outbox import DispatchStats, FatalSlackError
+from jobs import registry
 from jobs.common import JobResult
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FATAL = 0, 1
-# Job modules are imported when run: the check-in fan-out does not load the chart library.
-JOBS: dict[str, str] = {
-    "checkin": "jobs.checkin",
-    "reminders": "jobs.reminders",
-    "weekly-summary": "jobs.weekly_summary",
-    "usage-sync": "jobs.usage_sync",
-    "close-period": "jobs.close_period",
-}
 
 
 def job_function(name: str) -> Callable[..., JobResult]:
-    """The ``run`` function of job ``name``."""
-    return importlib.import_module(JOBS[name]).run  # type: ignore[no-any-return]
+    """The ``run`` function of job ``name`` (its module is imported now, not at start-up)."""
+    return registry.get(name).run_function()
 
 
 def _eta(seconds: float | None) -> str:
@@ -92,8 +84,8 @@ class _Display:
 def run_job(deps: Deps, name: str, *, period: str | None = None, console: Console | None = None) -> int:
     """Run job ``name`` now and send everything it queued. Returns the process exit code."""
     out = console or Console(stderr=True)
-    if name not in JOBS:
-        out.print(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", markup=False)
+    if name not in registry.manual_names():
+        out.print(f"unknown job {name!r}; jobs: {', '.join(registry.manual_names())}", markup=False)
         return 2
     now = deps.clock()
     display = _Display(out, name)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -29,139 +27,46 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import lease
-from bot.boards.summary import week_key
 from bot.deps import Deps
-from bot.slack.outbox import FatalSlackError
-from jobs import checkin, close_period, reminders, sweep, usage_sync, weekly_summary
+from jobs import registry, sweep
 from jobs.common import SHUTDOWN, JobResult
+from jobs.registry import HOUR, JobSpec
 
 log = logging.getLogger(__name__)
 
-HOUR = 3600
 JOBSTORE_TABLE = "apscheduler_jobs"
 LEASE_TTL = 300.0  # renewed every 100 s while a job runs; a crashed worker's job is taken over after this
-OUR_IDS = ("checkin", "reminders", "close-period", "weekly-summary", "usage-sync", "outbox")
 
 _STATE: dict[str, Any] = {}  # the process's Deps and scheduler (jobs in the store are looked up by name)
-_SENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
-class JobSpec:
-    """One scheduled job: its id, trigger, misfire grace and what it runs."""
+class Planned:
+    """A registry job as this deployment schedules it: its trigger built from the org config."""
 
-    id: str
+    spec: JobSpec
     trigger: BaseTrigger
-    misfire_grace_time: int
-    run: Callable[..., JobResult]
-    run_key: Callable[[Deps, dt.datetime], str | None]
-    leased: bool = True
+
+    @property
+    def id(self) -> str:
+        return self.spec.name
+
+    def run(self, deps: Deps, *, now: dt.datetime) -> JobResult:
+        return self.spec.tick_function()(deps, now=now)
 
 
-def job_specs(deps: Deps) -> list[JobSpec]:
-    """The jobs this deployment runs (usage sync only when a provider key is configured)."""
-    org = deps.org
-    tz = org.tz
-    specs = [
-        JobSpec(
-            "checkin",
-            _month_end(org.checkin.hour, org.checkin.reply_until_day, 15),
-            HOUR,
-            checkin.enqueue_due,
-            lambda d, now: _bucket(now, 15),
-        ),
-        JobSpec(
-            "reminders",
-            _month_end(org.checkin.hour, org.checkin.reply_until_day, 60),
-            HOUR,
-            reminders.enqueue_due,
-            lambda d, now: _bucket(now, 60),
-        ),
-        JobSpec(
-            "close-period",
-            CronTrigger(hour=9, minute=0, timezone=tz),
-            12 * HOUR,
-            close_period.enqueue_due,
-            lambda d, now: f"close:{now.astimezone(d.org.tz).date()}",
-        ),
-        JobSpec(
-            "weekly-summary",
-            CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=tz),
-            12 * HOUR,
-            weekly_summary.enqueue_due,
-            lambda d, now: week_key(now, d.org.tz),
-        ),
-        JobSpec(
-            "outbox", IntervalTrigger(seconds=30, timezone=dt.UTC), HOUR, _sweep, lambda d, now: None, leased=False
-        ),
-    ]
-    if usage_sync.configured(deps):
-        specs.append(
-            JobSpec(
-                "usage-sync",
-                CronTrigger(minute=17, timezone=dt.UTC),
-                HOUR,
-                usage_sync.enqueue_due,
-                lambda d, now: _bucket(now, 60),
-            )
-        )
-    return specs
-
-
-def _month_end(hour: int, until_day: int, every: int) -> BaseTrigger:
-    from jobs.triggers import MonthEndTrigger
-
-    return MonthEndTrigger(hour=hour, until_day=until_day, every_minutes=every)
-
-
-def _bucket(now: dt.datetime, minutes: int) -> str:
-    t = now.astimezone(dt.UTC)
-    return f"{t:%Y-%m-%dT%H}:{(t.minute // minutes) * minutes:02d}"
-
-
-def _sweep(deps: Deps, *, now: dt.datetime) -> JobResult:
-    """The ``outbox`` job: make sure this worker's sender thread is running (it stops when nothing is due).
-
-    The sending itself runs outside APScheduler's executor: a month-end fan-out lasts hours, and
-    the job must not sit on its only instance (``max_instances=1``) all that time.
-    """
-    ensure_sender(deps)
-    return JobResult(job="outbox")
-
-
-def ensure_sender(deps: Deps) -> threading.Thread:
-    """Start the outbox sender thread unless it is running. Returns it."""
-    with _SENDER_LOCK:
-        thread = _STATE.get("sender")
-        if thread is None or not thread.is_alive():
-            thread = threading.Thread(target=_send, args=(deps,), name="outbox-sender")
-            _STATE["sender"] = thread
-            thread.start()
-        return thread
-
-
-def _send(deps: Deps) -> None:
-    try:
-        result = sweep.run(deps, now=deps.clock())
-        if result.stats and (result.stats.sent or result.stats.failed):
-            log.info(
-                "outbox: %d sent, %d failed in %.0f s", result.stats.sent, result.stats.failed, result.stats.elapsed
-            )
-    except FatalSlackError as exc:
-        log.error("outbox: %s; messages stay queued", exc)
-    except Exception:
-        log.exception("outbox sender failed; the next sweep retries")
+def job_specs(deps: Deps) -> list[Planned]:
+    """The registry's jobs this deployment runs (usage sync only when a provider key is configured)."""
+    return [Planned(spec, spec.make_trigger(deps.org)) for spec in registry.scheduled(deps.settings)]
 
 
 def _kick_outbox() -> None:
     """Send now what a job just queued, instead of at the next sweep."""
     deps = _STATE.get("deps")
     if deps is not None:
-        ensure_sender(deps)
+        sweep.ensure_sender(deps)
 
 
 def fire(name: str) -> None:
@@ -170,20 +75,21 @@ def fire(name: str) -> None:
     if deps is None:
         log.error("scheduled job %s fired before the scheduler was set up; skipped", name)
         return
-    spec = next((s for s in job_specs(deps) if s.id == name), None)
-    if spec is None:
+    spec = registry.REGISTRY.get(name)
+    if spec is None or not spec.enabled(deps.settings):
         log.warning("scheduled job %s is not configured any more; skipped", name)
         return
     now = deps.clock()
+    tick = spec.tick_function()
     if not spec.leased:
-        spec.run(deps, now=now)
+        tick(deps, now=now)
         return
-    run_key = spec.run_key(deps, now)
+    run_key = spec.run_key(deps.org, now)
     with lease.hold(deps.engine, f"job:{name}", run_key=run_key, ttl=LEASE_TTL) as held:
         if held is None:
             log.info("job %s (%s) is running or already ran on another worker: skipped", name, run_key)
             return
-        result = spec.run(deps, now=now)
+        result = tick(deps, now=now)
     if result.queued:
         log.info("job %s (%s): queued %d message(s)", name, run_key, result.queued)
         _kick_outbox()
@@ -227,12 +133,12 @@ def schedule_jobs(scheduler: BaseScheduler, deps: Deps) -> list[str]:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=spec.misfire_grace_time,
+            misfire_grace_time=spec.spec.misfire_grace_seconds,
             **kwargs,
         )
     ids = [s.id for s in wanted]
     for job in scheduler.get_jobs():
-        if job.id in OUR_IDS and job.id not in ids:
+        if job.id in registry.REGISTRY and job.id not in ids:
             scheduler.remove_job(job.id)
     log.info("scheduled jobs: %s", ", ".join(f"{j.id} next {j.next_run_time}" for j in scheduler.get_jobs()))
     return ids
@@ -277,9 +183,7 @@ def stop_scheduler(scheduler: BaseScheduler) -> None:
 
 
 def _join_sender() -> None:
-    thread = _STATE.get("sender")
-    if thread is not None:
-        thread.join(timeout=60)
+    sweep.join_sender(timeout=60)
 
 
 def _ensure_slack(deps: Deps) -> None:

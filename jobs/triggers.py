@@ -19,7 +19,12 @@ class MonthEndTrigger(BaseTrigger):
     (the end of day ``until_day`` of the next month). Every real zone's check-in moment falls
     inside it, and every offset is a multiple of 15 minutes, so a 15-minute tick meets each
     zone's ``hour``:00 exactly. Outside the windows — most of the month — it does not fire.
+
+    Its ticks are UTC instants (``timezone`` is UTC); each person's own time zone is applied
+    when a tick queues their messages.
     """
+
+    timezone: dt.tzinfo = dt.UTC
 
     def __init__(self, *, hour: int = 15, until_day: int = 7, every_minutes: int = 15) -> None:
         if not 0 <= hour <= 23 or every_minutes <= 0 or (60 % every_minutes and every_minutes % 60):

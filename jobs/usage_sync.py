@@ -1,4 +1,4 @@
-"""Usage sync: spend from the providers' admin APIs (when a key is configured)."""
+"""Usage sync: spend from every provider of the connector registry whose keys are set."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from jobs.common import JobResult, Progress
 
 
 def configured(deps: Deps) -> bool:
-    """True when at least one provider admin key is set."""
-    return bool(deps.settings.openai_admin_key or deps.settings.anthropic_admin_key)
+    """True when at least one provider of the registry has its keys."""
+    from bot.spend.connectors import configured as providers
+
+    return bool(providers(deps.settings))
 
 
 def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Progress | None = None) -> JobResult:
     """Pull usage from every configured provider (incremental, from each source's cursor)."""
     if not configured(deps):
-        return JobResult(job="usage-sync", notes=["no OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY: nothing to sync"])
+        from bot.spend.connectors import REGISTRY
+
+        keys = ", ".join(sorted({k for c in REGISTRY.values() for k in c.env_keys}))
+        return JobResult(job="usage-sync", notes=[f"no provider keys ({keys}): nothing to sync"])
     from bot.spend.sync import sync_usage
 
     lookup: Callable[[str], Any] | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -38,26 +40,82 @@ class BoardRow:
     email: str | None = None
 
     def as_json(self, *, by: str) -> dict[str, Any]:
-        """The machine output of ``leaderboard --format json``."""
-        d = asdict(self)
-        out = {
-            "rank": self.rank,
-            "name": self.name,
-            "artifacts": round(self.artifacts, 6),
-            "spend_usd": round(self.spend_usd, 6),
-            "artifacts_per_100_usd": round(self.artifacts_per_100_usd, 6),
-            "unmatched_spend_usd": round(self.unmatched_spend_usd, 6),
-            "bar": None if self.bar is None else round(self.bar, 6),
-            "cleared_bar": self.cleared_bar,
-            "tokens": self.tokens,
-            "artifact_count": self.artifact_count,
-            "unpriced_rows": self.unpriced_rows,
-        }
-        if by == "person":
-            out.update(slack_user_id=d["slack_user_id"], email=d["email"])
-        else:
-            out.update(members=self.members, monthly_budget_usd=self.monthly_budget_usd)
-        return out
+        """The machine output of ``leaderboard --format json`` (and csv): the fields of :data:`FIELDS`."""
+        return {f.key: f.value(self) for f in fields(by)}
+
+    def cells(self, *, by: str) -> list[str]:
+        """The row of ``leaderboard --format table``, one cell per :func:`table_columns` column."""
+        return [f.cell(self) for f in fields(by) if f.label is not None]
+
+
+def _r6(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One output field of the leaderboard.
+
+    Attributes:
+        key: its name in JSON and the CSV header (and the ``BoardRow`` attribute it reads).
+        boards: the boards that carry it (``team``, ``person`` or both).
+        label: its table column, or None when the table leaves it out.
+        number: how its JSON value is written (rounded to 6 decimals when given).
+        text: how its table cell is written.
+    """
+
+    key: str
+    boards: tuple[str, ...] = ("team", "person")
+    label: str | None = None
+    number: Callable[[Any], Any] = lambda v: v
+    text: Callable[[Any], str] = str
+
+    def value(self, row: BoardRow) -> Any:
+        return self.number(getattr(row, self.key))
+
+    def cell(self, row: BoardRow) -> str:
+        return self.text(getattr(row, self.key))
+
+
+# The leaderboard's fields, once: ``leaderboard --format json|csv|table`` all write these, in this
+# order. DESIGN.md's contract: rank, name, artifacts, spend_usd, artifacts_per_100_usd,
+# unmatched_spend_usd, cleared_bar; with ``--by person`` also slack_user_id and email.
+FIELDS: tuple[Field, ...] = (
+    Field("rank", label="#"),
+    Field("name", label="name"),
+    Field("artifacts", label="artifacts", number=_r6, text=lambda v: f"{v:g}"),
+    Field("spend_usd", label="spend", number=_r6, text=_usd),
+    Field("artifacts_per_100_usd", label="artifacts/$100", number=_r6, text=lambda v: f"{v:.2f}"),
+    Field("unmatched_spend_usd", label="spend w/o artifact", number=_r6, text=_usd),
+    Field("bar", label="bar", number=_r6, text=lambda v: "-" if v is None else f"{v:.2f}"),
+    Field("cleared_bar", label="cleared", text=lambda v: {True: "yes", False: "no", None: "-"}[v]),
+    Field("tokens"),
+    Field("artifact_count"),
+    Field("unpriced_rows"),
+    Field("slack_user_id", boards=("person",)),
+    Field("email", boards=("person",)),
+    Field("members", boards=("team",)),
+    Field("monthly_budget_usd", boards=("team",)),
+)
+
+
+def fields(by: str) -> tuple[Field, ...]:
+    """The fields of the ``by`` board (``team`` or ``person``)."""
+    return tuple(f for f in FIELDS if by in f.boards)
+
+
+def field_names(by: str) -> list[str]:
+    """JSON keys and CSV header of the ``by`` board, in order."""
+    return [f.key for f in fields(by)]
+
+
+def table_columns(by: str) -> list[str]:
+    """Column titles of the ``by`` board's table."""
+    return [f.label for f in fields(by) if f.label is not None]
 
 
 _TEAM_SQL = """
@@ -167,28 +225,6 @@ def _key(row: BoardRow) -> Any:
     return row.team_id if row.team_id is not None else row.person_id
 
 
-_FIELDS = (
-    "rank",
-    "name",
-    "artifacts",
-    "spend_usd",
-    "artifacts_per_100_usd",
-    "unmatched_spend_usd",
-    "bar",
-    "cleared_bar",
-    "tokens",
-    "artifact_count",
-    "unpriced_rows",
-    "team_id",
-    "members",
-    "monthly_budget_usd",
-    "channel",
-    "person_id",
-    "slack_user_id",
-    "email",
-)
-
-
 def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
     """The board frozen when ``period`` was closed (empty when it is still open)."""
     closed = session.execute(text("SELECT status FROM period WHERE period = :p"), {"p": period}).scalar()
@@ -199,7 +235,7 @@ def frozen_rows(session: Session, period: str, by: str) -> list[BoardRow]:
         text('SELECT row FROM board_snapshot WHERE period = :p AND "by" = :by'), {"p": period, "by": by}
     ):
         d = json.loads(data) if isinstance(data, str) else data
-        rows.append(BoardRow(**{k: d.get(k) for k in _FIELDS}))
+        rows.append(BoardRow(**{f.name: d.get(f.name) for f in dataclasses.fields(BoardRow)}))
     rows.sort(key=lambda r: r.rank)
     return rows
 

@@ -47,6 +47,9 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.spend import connectors
+    from jobs import registry as job_registry
+
     p = argparse.ArgumentParser(prog="artifact-bot", description="Artifacts per dollar of AI spend, in Slack.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,13 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui = uss.add_parser("import", help="import a usage CSV")
     ui.add_argument("file", type=Path)
     uy = uss.add_parser("sync", help="pull usage from provider admin APIs")
-    uy.add_argument("provider", nargs="?", default="all", choices=["openai", "anthropic", "all"])
+    uy.add_argument("provider", nargs="?", default="all", choices=[*connectors.names(), "all"])
     uy.add_argument("--since", type=_date, default=None)
 
     jo = sub.add_parser("jobs", help="scheduled jobs")
     jos = jo.add_subparsers(dest="jobs_command", required=True)
     jr = jos.add_parser("run", help="run a job now, in the foreground")
-    jr.add_argument("name", choices=["checkin", "reminders", "weekly-summary", "usage-sync", "close-period"])
+    jr.add_argument("name", choices=job_registry.manual_names())
     jr.add_argument("--period", type=_period, default=None)
 
     lb = sub.add_parser("leaderboard", help="print the leaderboard")
@@ -160,20 +163,13 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
+    from bot.boards.leaderboard import table_columns
+
     t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard {period}: artifacts per $100")
-    for col in ("#", "name", "artifacts/$100", "artifacts", "spend", "spend w/o artifact", "bar", "cleared"):
+    for col in table_columns(by):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
     for r in rows:
-        t.add_row(
-            str(r.rank),
-            escape(r.name),
-            f"{r.artifacts_per_100_usd:.2f}",
-            f"{r.artifacts:g}",
-            f"${r.spend_usd:,.2f}",
-            f"${r.unmatched_spend_usd:,.2f}",
-            "-" if r.bar is None else f"{r.bar:.2f}",
-            {True: "yes", False: "no", None: "-"}[r.cleared_bar],
-        )
+        t.add_row(*(escape(cell) for cell in r.cells(by=by)))
     return t
 
 
@@ -203,7 +199,7 @@ def _report_table(report: Any) -> Table:
 
 
 def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
-    from bot.boards.leaderboard import board
+    from bot.boards.leaderboard import board, field_names
     from bot.config import weights_of
     from bot.db import session_scope
     from bot.deps import utc_now
@@ -228,20 +224,7 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
         items = [r.as_json(by=args.by) for r in rows]
         buf = io.StringIO()
-        fields = (
-            list(items[0])
-            if items
-            else [
-                "rank",
-                "name",
-                "artifacts",
-                "spend_usd",
-                "artifacts_per_100_usd",
-                "unmatched_spend_usd",
-                "cleared_bar",
-            ]
-        )
-        w = csv.DictWriter(buf, fieldnames=fields)
+        w = csv.DictWriter(buf, fieldnames=field_names(args.by))
         w.writeheader()
         w.writerows(items)
         sys.stdout.write(buf.getvalue())

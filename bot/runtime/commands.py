@@ -47,9 +47,10 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
             out.print(line, markup=False)
         return 0
     if args.command == "jobs":
+        from jobs.registry import get as job_spec
         from jobs.runner import run_job
 
-        if args.name in ("checkin", "reminders", "weekly-summary", "close-period"):
+        if job_spec(args.name).needs_slack:
             deps.settings.require("slack_bot_token")
         deps.slack = _slack(deps)
         return run_job(deps, args.name, period=args.period, console=out)

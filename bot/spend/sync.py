@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
@@ -25,17 +25,15 @@ from bot.errors import ConfigError, InputError
 from bot.models import OutputSignal, ProviderTotal, SyncCursor, UsageRow, utcnow
 from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id, upsert_slack_user
 from bot.periods import period_of
-from bot.spend.connectors import anthropic_admin, openai_admin
+from bot.spend.connectors import REGISTRY, Connector
 from bot.spend.connectors.base import UNATTRIBUTED, ProviderFetch, SignalRow, SpendRow
 from bot.spend.usage import UsageRecord, replace_days
 
 log = logging.getLogger(__name__)
 
-SyncProvider = Literal["openai", "anthropic", "all"]
-SOURCES: tuple[str, ...] = (openai_admin.SOURCE, anthropic_admin.SOURCE)
 LOOKBACK_DAYS = 3  # re-read the last days of the previous sync: providers correct them late
 CENT = Decimal("0.01")
-CLAUDE_CODE = anthropic_admin.SIGNAL_SOURCE
+CLAUDE_CODE = "claude_code"  # the source of Claude Code's output signals
 
 
 @dataclass
@@ -305,13 +303,6 @@ def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.da
     return report
 
 
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return raw.strip() or None
-
-
 def _window(engine: Engine, source: str, since: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
     if since is not None:
         first = since
@@ -323,25 +314,49 @@ def _window(engine: Engine, source: str, since: dt.date | None, today: dt.date) 
     return min(first, today), today
 
 
+def _select(settings: Settings, provider: str, report: SyncReport) -> list[Connector]:
+    """The connectors to sync: ``provider``, or every configured one for ``all``.
+
+    The others are noted in ``report.skipped``, which the sync logs (one line each).
+    """
+    if provider != "all" and provider not in REGISTRY:
+        raise InputError(f"unknown provider {provider!r}: use {', '.join(REGISTRY)} or all")
+    wanted = list(REGISTRY.values()) if provider == "all" else [REGISTRY[provider]]
+    selected = []
+    for connector in wanted:
+        if connector.configured(settings):
+            selected.append(connector)
+            continue
+        missing = ", ".join(connector.env_keys)
+        if provider != "all":
+            raise ConfigError(f"missing environment variable: {missing} (needed for usage sync {connector.name})")
+        report.skipped.append(f"{connector.name}: {missing} is not set")
+    if not selected:
+        keys = sorted({k for c in REGISTRY.values() for k in c.env_keys})
+        raise ConfigError(f"missing environment variable(s): {', '.join(keys)} (set at least one provider's)")
+    return selected
+
+
 def sync_usage(
     engine: Engine,
     settings: Settings,
     org: OrgConfig,
     *,
-    provider: SyncProvider | str = "all",
+    provider: str = "all",
     since: dt.date | None,
     now: dt.datetime,
     lookup_email: Callable[[str], SlackUser | None] | None = None,
 ) -> SyncReport:
-    """Pull spend from the providers' admin APIs and store it, replacing the synced days.
+    """Pull spend from the providers of the connector registry and store it, replacing the synced days.
 
     Days run from ``since`` (or the stored cursor minus three days, to pick up late
     corrections, or the first of the current month) to today, in the org's timezone. Every
     selected source is fetched before anything is written; each source is then written in one
-    transaction (usage rows, the provider's daily bill, Claude Code signals, the cursor).
+    transaction (usage rows, the provider's daily bill, output signals, the cursor).
 
     Args:
-        provider: ``openai``, ``anthropic`` or ``all`` (sources without a key are skipped).
+        provider: a name of :data:`bot.spend.connectors.REGISTRY` or ``all`` (providers
+            without their keys are skipped, one log line each).
         since: first org day to (re)sync; overrides the cursor.
         now: the current instant (UTC-aware); never read from the clock here.
         lookup_email: Slack ``users.lookupByEmail``, for provider emails not yet in the people
@@ -349,51 +364,23 @@ def sync_usage(
 
     Raises:
         ConfigError: a needed key is missing, or a provider refused it (401/403); the message
-            names ``OPENAI_ADMIN_KEY`` or ``ANTHROPIC_ADMIN_KEY``. Nothing is written.
+            names the variable. Nothing is written.
         InputError: unknown provider or ``since`` in the future.
         ProviderError: a provider kept failing after retries. Nothing is written.
     """
-    if provider not in ("openai", "anthropic", "all"):
-        raise InputError(f"unknown provider {provider!r}: use openai, anthropic or all")
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
     tz = org.tz
     today = now.astimezone(tz).date()
+    report = SyncReport()
+    selected = _select(settings, provider, report)
     if since is not None and since > today:
         raise InputError(f"--since {since} is after today ({today} in {org.timezone})")
-    keys = {
-        openai_admin.SOURCE: (_secret(settings.openai_admin_key), openai_admin.KEY_VARIABLE),
-        anthropic_admin.SOURCE: (_secret(settings.anthropic_admin_key), anthropic_admin.KEY_VARIABLE),
-    }
-    wanted = list(SOURCES) if provider == "all" else [provider]
-    report = SyncReport()
-    selected = []
-    for source in wanted:
-        key, variable = keys[source]
-        if key:
-            selected.append(source)
-        elif provider == "all":
-            report.skipped.append(f"{source}: {variable} is not set")
-        else:
-            raise ConfigError(f"missing environment variable: {variable} (needed for usage sync {source})")
-    if not selected:
-        raise ConfigError("missing environment variable(s): OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY (set at least one)")
 
     fetches: list[ProviderFetch] = []
-    for source in selected:
-        first, last = _window(engine, source, since, today)
-        key = keys[source][0]
-        assert key is not None
-        if source == openai_admin.SOURCE:
-            base = getattr(settings, "openai_admin_base_url", None) or settings.openai_base_url
-            client = openai_admin.make_client(key, base_url=base)
-            try:
-                fetches.append(openai_admin.fetch_openai(client, first=first, last=last, tz=tz, now=now))
-            finally:
-                client.close()
-        else:
-            with anthropic_admin.AnthropicAdmin(key, base_url=settings.anthropic_base_url) as admin:
-                fetches.append(anthropic_admin.fetch_anthropic(admin, first=first, last=last, tz=tz, now=now))
+    for connector in selected:
+        first, last = _window(engine, connector.name, since, today)
+        fetches.append(connector.fetch(settings, first=first, last=last, tz=tz, now=now))
 
     resolver = _Resolver(org, lookup_email)
     spenders = {(r.aliases, r.email) for f in fetches for r in f.rows}
@@ -526,7 +513,6 @@ def evidence_text(prs: int, commits: int) -> str | None:
 __all__ = [
     "UNATTRIBUTED",
     "SourceReport",
-    "SyncProvider",
     "SyncReport",
     "reconcile",
     "suggested_evidence",

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.checkins.closing import period_to_close
 from bot.checkins.reminders import checkin_opens, due_period, reminder_due_at
+from jobs import registry
 from jobs import scheduler as sched
 from jobs.triggers import MonthEndTrigger
 from tests.jobs.conftest import make_deps, org_config
@@ -127,21 +128,57 @@ def test_weekly_summary_is_monday_9h_org_time_across_dst_and_new_year(sqlite_eng
     assert close.get_next_fire_time(None, at(2026, 12, 7, 15)).astimezone(UTC) == at(2026, 12, 8, 14)
 
 
-def test_jobs_have_explicit_ids_time_zones_and_safe_defaults(sqlite_engine: Engine) -> None:
+@pytest.mark.parametrize("keys", [{}, {"anthropic_admin_key": "sk-ant-admin-test"}])
+def test_every_registry_job_is_scheduled_with_its_trigger_time_zone_and_safe_defaults(
+    sqlite_engine: Engine, keys: dict[str, str]
+) -> None:
     deps = make_deps(sqlite_engine, None)
+    deps.org = org_config(timezone="Asia/Kolkata")  # not UTC: an org-time job on UTC would show
+    deps.settings = deps.settings.model_copy(update=keys)
     scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=sqlite_engine)}, timezone=UTC)
     scheduler.start(paused=True)
     try:
         ids = sched.schedule_jobs(scheduler, deps)
-        assert set(ids) == {"checkin", "reminders", "close-period", "weekly-summary", "outbox"}  # no usage keys
-        for job in scheduler.get_jobs():
+        expected = set(registry.REGISTRY) - (set() if keys else {"usage-sync"})  # usage sync needs a key
+        assert set(ids) == expected
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == expected
+        for name, job in jobs.items():
+            spec = registry.get(name)
             assert job.coalesce is True and job.max_instances == 1
-            assert job.misfire_grace_time >= 3600
-            assert job.func_ref == "jobs.scheduler:fire" and job.kwargs == {"name": job.id}
-            tz = getattr(job.trigger, "timezone", UTC)
-            assert tz is not None
+            assert job.misfire_grace_time == spec.misfire_grace_seconds >= 3600
+            assert job.func_ref == "jobs.scheduler:fire" and job.kwargs == {"name": name}
+            assert repr(job.trigger) == repr(spec.make_trigger(deps.org))
+            want = zoneinfo.ZoneInfo("Asia/Kolkata") if spec.zone == "org" else UTC
+            assert job.trigger.timezone == want, name
+        assert jobs["weekly-summary"].trigger.timezone == zoneinfo.ZoneInfo("Asia/Kolkata")
+        assert jobs["outbox"].trigger.timezone == UTC
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_registry_change_reaches_the_scheduler_and_runner(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing else lists job names: an entry added to the registry is scheduled and runnable."""
+    extra = registry.JobSpec(
+        "nightly-test",
+        "jobs.sweep",
+        registry.REGISTRY["close-period"].trigger,
+        "org",
+        3600,
+        lambda org, now: None,
+        "a test job",
+        needs_slack=False,
+    )
+    monkeypatch.setitem(registry.REGISTRY, "nightly-test", extra)
+    deps = make_deps(sqlite_engine, None)
+    assert "nightly-test" in {p.id for p in sched.job_specs(deps)}
+    assert "nightly-test" in registry.manual_names()
+    from jobs.runner import job_function
+    from jobs.sweep import run as sweep_run
+
+    assert job_function("nightly-test") is sweep_run
 
 
 def test_usage_sync_is_scheduled_only_with_an_admin_key(sqlite_engine: Engine) -> None:

@@ -484,3 +484,20 @@ def fetch_anthropic(
 
 def _maybe_time(value: str | None) -> dt.datetime | None:
     return parse_rfc3339(value) if value else None
+
+
+def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
+    """The connector's entry point: :func:`fetch_anthropic` with ``ANTHROPIC_ADMIN_KEY`` at ``ANTHROPIC_BASE_URL``.
+
+    Raises:
+        ConfigError: the key is missing or refused.
+        ProviderError: the API kept failing.
+    """
+    from bot.errors import ConfigError
+    from bot.spend.connectors import setting
+
+    key = setting(settings, KEY_VARIABLE)
+    if key is None:
+        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
+    with AnthropicAdmin(key, base_url=setting(settings, "ANTHROPIC_BASE_URL")) as admin:
+        return fetch_anthropic(admin, first=first, last=last, tz=tz, now=now)

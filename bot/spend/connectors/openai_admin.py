@@ -325,3 +325,22 @@ def _fetch(client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneIn
         result.requests_made,
     )
     return result
+
+
+def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
+    """The connector's entry point: :func:`fetch_openai` with ``OPENAI_ADMIN_KEY`` at ``OPENAI_BASE_URL``.
+
+    Raises:
+        ConfigError: the key is missing or refused.
+        ProviderError: the API kept failing.
+    """
+    from bot.spend.connectors import setting
+
+    key = setting(settings, KEY_VARIABLE)
+    if key is None:
+        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
+    client = make_client(key, base_url=setting(settings, "OPENAI_BASE_URL"))
+    try:
+        return fetch_openai(client, first=first, last=last, tz=tz, now=now)
+    finally:
+        client.close()
