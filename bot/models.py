@@ -275,6 +275,7 @@ class OutboxMessage(SQLModel, table=True):
     period: str | None = Field(default=None, max_length=7)
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     channel: str = Field(max_length=32)
+    team_id: str | None = Field(default=None, max_length=32)  # the workspace to send in (org-wide install)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -286,6 +287,45 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     sent_at: NaiveDatetime | None = None
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace the app is in: one, or every workspace of an Enterprise Grid org-wide install."""
+
+    __tablename__ = "workspace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str | None = Field(default=None, max_length=32)
+    name: str = Field(default="", max_length=200)
+    synced_at: NaiveDatetime | None = None
+
+
+class PersonWorkspace(SQLModel, table=True):
+    """A person's membership of a workspace (Grid user ids are org-wide); ``home`` is where DMs go."""
+
+    __tablename__ = "person_workspace"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    team_id: str = Field(primary_key=True, max_length=32, index=True)
+    home: bool = Field(default=False)
+
+
+class SendPace(SQLModel, table=True):
+    """A workspace's send pace, shared by every dispatcher and remembered between runs.
+
+    ``next_slot`` is the next free send time; ``rate_per_second`` the pace found so far;
+    ``ceiling`` the rate at the last 429 (None until Slack first refused); ``cut_at`` when the
+    pace was last cut, so one 429 storm cuts it once.
+    """
+
+    __tablename__ = "send_pace"
+
+    name: str = Field(primary_key=True, max_length=64)
+    rate_per_second: float
+    ceiling: float | None = None
+    next_slot: NaiveDatetime
+    cut_at: NaiveDatetime | None = None
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class JobLease(SQLModel, table=True):
