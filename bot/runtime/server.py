@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,6 +26,34 @@ from bot.deps import Deps
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger
+
+
+# Anyone on the internet can open sockets to the app. waitress reads each request whole in its event
+# loop before a thread sees it, so idle and slow (slowloris) connections cost a file descriptor, not a
+# thread; its defaults then stop accepting at 100 connections and keep an idle one for 120 s. Above
+# the worst case and with poll() (select() fails past descriptor 1024), Slack's requests keep being
+# answered while a thousand slow sockets are held open (``benchmarks/slow_clients.py``).
+SOCKET_LIMITS: dict[str, Any] = {
+    "asyncore_use_poll": True,
+    "channel_timeout": 15,  # seconds without a byte before an idle connection is closed
+    "cleanup_interval": 5,
+    "max_request_header_size": 64 * 1024,
+    "max_request_body_size": 4 * 1024 * 1024,  # Slack's payloads are a few kB
+    "backlog": 2048,
+}
+MAX_CONNECTIONS = 4000
+
+
+def connection_limit() -> int:
+    """As many connections as the process's file-descriptor limit allows, up to ``MAX_CONNECTIONS``."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MAX_CONNECTIONS + 256  # the database, the journal, Slack and the work processes' pipes
+    if soft < want and (hard == resource.RLIM_INFINITY or hard > soft):
+        soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return max(100, min(MAX_CONNECTIONS, soft - 256))
 
 
 def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
@@ -156,6 +185,52 @@ def _start_process_services(deps: Deps, *, scheduler: bool, record: bool) -> Any
     return start_background_scheduler(deps)
 
 
+def _waitress_worker_class() -> Any:
+    from gunicorn.workers.base import Worker
+
+    class WaitressWorker(Worker):  # type: ignore[misc]
+        """A gunicorn worker that serves its listening sockets with waitress.
+
+        gunicorn's threaded worker hands each accepted connection to a thread that then waits for the
+        request's headers, so a few dozen slow clients hold every thread. waitress reads requests in
+        its event loop and gives a thread only a complete one. gunicorn stays the process manager
+        (forking, SIGHUP to the workers, graceful stop, replacing a dead worker).
+        """
+
+        def run(self) -> None:
+            from waitress import create_server
+
+            server = create_server(
+                self.wsgi,
+                sockets=[s.sock for s in self.sockets],
+                threads=16,
+                ident="artifact-bot",
+                **SOCKET_LIMITS,
+                connection_limit=connection_limit(),
+            )
+
+            def heartbeat() -> None:
+                # The master replaces a worker that stops notifying; a stop (SIGTERM sets alive False) or
+                # an orphaned worker closes the server, which ends run().
+                while self.alive and self.ppid == os.getppid():
+                    self.notify()
+                    time.sleep(1.0)
+                server.close()
+
+            threading.Thread(target=heartbeat, name="heartbeat", daemon=True).start()
+            with contextlib.suppress(OSError, ValueError):  # closed by the heartbeat thread
+                server.run()
+
+    return WaitressWorker
+
+
+def __getattr__(name: str) -> Any:
+    # gunicorn imports the worker class by name; gunicorn itself is imported only by ``serve --workers``.
+    if name == "WaitressWorker":
+        return _waitress_worker_class()
+    raise AttributeError(name)
+
+
 def serve_workers(
     deps: Deps, make_deps: Callable[[], Deps], *, workers: int, port: int | None = None, scheduler: bool = True
 ) -> int:
@@ -192,8 +267,7 @@ def serve_workers(
             for key, value in {
                 "bind": bind,
                 "workers": workers,
-                "worker_class": "gthread",
-                "threads": 16,
+                "worker_class": "bot.runtime.server.WaitressWorker",
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "keepalive": 5,
@@ -243,6 +317,8 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
             port=port or deps.settings.port,
             threads=16,
             ident="artifact-bot",
+            **SOCKET_LIMITS,
+            connection_limit=connection_limit(),
         )
         signal.signal(signal.SIGTERM, lambda *_: server.close())
         log.warning("artifact-bot listening on port %s", port or deps.settings.port)
