@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.artifacts import inbox, intake
 from bot.artifacts.extraction import ExtractedArtifact
@@ -115,7 +116,7 @@ def test_a_link_claimed_by_two_teams_notifies_both_managers_once(org: Engine):
     )
     assert third.created and third.notices == []
     with session_scope(org) as s:
-        assert s.scalar(select(func.count()).where(AuditLog.action == "cross_team_claim")) == 1
+        assert s.scalar(select(func.count()).where(col(AuditLog.action) == "cross_team_claim")) == 1
 
 
 def test_same_team_claims_notify_nobody(org: Engine):

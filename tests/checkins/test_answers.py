@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.checkins.answers import skip_month
 from bot.config import OrgConfig
@@ -20,7 +21,7 @@ NOW = f.NOW  # 2026-10-30 20:00 UTC
 
 def _statuses(engine: Engine, person_id: int) -> dict[str, str]:
     with session_scope(engine) as s:
-        return {c.period: c.status for c in s.scalars(select(Checkin).where(Checkin.person_id == person_id))}
+        return {c.period: c.status for c in s.scalars(select(Checkin).where(col(Checkin.person_id) == person_id))}
 
 
 def test_skip_records_the_buttons_period(engine: Engine):
