@@ -49,6 +49,22 @@ def _py(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def _fresh(path: Path) -> Path:
+    """The path a benchmark writes to, removed first: a file left by an earlier run is never read."""
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _result(path: Path, proc: dict[str, Any], name: str, out: dict[str, Any]) -> Any:
+    """What this run's benchmark wrote, or None (and the benchmark recorded as failed)."""
+    if proc.get("returncode") == 0 and path.exists():
+        return json.loads(path.read_text())
+    out.setdefault("failed", []).append(name)
+    print(f"!!! {name} failed on {out['db']} (exit code {proc.get('returncode')}); see its output above",
+          flush=True)
+    return None
+
+
 def run_db(kind: str, size: dict[str, int], *, workdir: Path, results: Path, pg_admin: str, keep: bool,
            size_name: str, only: set[str], serve_workers: int = 1) -> dict[str, Any]:
     """Every benchmark on one database; returns the collected results."""
@@ -69,23 +85,25 @@ def run_db(kind: str, size: dict[str, int], *, workdir: Path, results: Path, pg_
             env = {k: v for k, v in os.environ.items() if not k.startswith("ARTIFACT_BOT_")}
             env["DATABASE_URL"] = url
             out["check"] = run_measured(_py("bot", "db", "check"), env=env)
+            if out["check"].get("returncode"):
+                out.setdefault("failed", []).append("check")
         if "queries" in only:
             print(f"=== {kind}: queries", flush=True)
-            q = results / f"queries-{kind}.json"
+            q = _fresh(results / f"queries-{kind}.json")
             out["queries_process"] = run_measured(_py(
                 "benchmarks.queries", "--db", url, "--period", PERIOD, "--runs", str(size["query_runs"]),
                 "--scan-runs", str(size["scan_runs"]), "--out", str(q),
                 "--explain-out", str(results / f"explain-{kind}.txt")))
-            out["queries"] = json.loads(q.read_text()) if q.exists() else None
+            out["queries"] = _result(q, out["queries_process"], "queries", out)
         if "serve" in only:
             print(f"=== {kind}: serve under load", flush=True)
-            s = results / f"serve-{kind}.json"
+            s = _fresh(results / f"serve-{kind}.json")
             plan = f"sustained:{size['serve_requests']},burst:{size['burst_requests']}"
             out["serve_process"] = run_measured(_py(
                 "benchmarks.serve_load", "--db", url, "--period", PERIOD, "--pattern", plan, "--concurrency", "50",
                 "--workers", str(serve_workers), "--out", str(s)), timeout=900)
-            if s.exists():
-                data = json.loads(s.read_text())
+            data = _result(s, out["serve_process"], "serve", out)
+            if data is not None:
                 for pattern, key in (("sustained", "serve"), ("burst", "serve_burst")):
                     out[key] = {**data["patterns"][pattern], "server_peak_rss_mb": data["server_peak_rss_mb"],
                                 "server_log_tracebacks": data["server_log_tracebacks"],
@@ -93,11 +111,11 @@ def run_db(kind: str, size: dict[str, int], *, workdir: Path, results: Path, pg_
                                 "artifacts_expected": data["artifacts_expected"]}
         if "import" in only:
             print(f"=== {kind}: usage import", flush=True)
-            i = results / f"import-{kind}.json"
+            i = _fresh(results / f"import-{kind}.json")
             out["import_process"] = run_measured(_py(
                 "benchmarks.import_usage", "--db", url, "--rows", str(size["import_rows"]), "--runs",
                 str(size["import_runs"]), "--period", IMPORT_PERIOD, "--scratch", str(workdir), "--out", str(i)))
-            out["import"] = json.loads(i.read_text()) if i.exists() else None
+            out["import"] = _result(i, out["import_process"], "import", out)
     return out
 
 
@@ -120,9 +138,14 @@ def table(all_results: dict[str, Any]) -> str:
     head = "| # | figure | target | " + " | ".join({"sqlite": "SQLite", "postgresql": "PostgreSQL"}[d] for d in dbs)
     lines = [head + " |", "|---|---|---|" + "---|" * len(dbs)]
 
+    needs = {"1": "queries", "2": "queries", "3": "serve", "4": "import"}
+
     def row(num: str, label: str, target: str, fn: Any) -> None:
         cells = []
         for d in dbs:
+            if needs.get(num) in res[d].get("failed", ()):
+                cells.append("**failed**")
+                continue
             try:
                 cells.append(fn(res[d]))
             except (KeyError, TypeError):
@@ -209,12 +232,14 @@ def main() -> None:
         "databases": {},
     }
     t0 = time.perf_counter()
+    failed: list[str] = []
     for kind in a.db.split(","):
         if kind == "postgresql":
             why = pg_available(a.pg_admin)
             if why:
-                print(f"PostgreSQL skipped: {why}")
+                print(f"!!! PostgreSQL could not run: {why}", flush=True)
                 all_results["databases"]["postgresql"] = {"skipped": why}
+                failed.append(f"postgresql ({why})")
                 continue
         all_results["databases"][kind] = run_db(kind, size, workdir=workdir, results=results,
                                                 pg_admin=a.pg_admin, keep=a.keep, size_name=a.size, only=only,
@@ -223,6 +248,9 @@ def main() -> None:
     all_results["wall_s"] = round(time.perf_counter() - t0, 1)
     all_results["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     all_results["databases"] = {k: v for k, v in all_results["databases"].items() if "skipped" not in v}
+    for kind, r in all_results["databases"].items():
+        failed.extend(f"{name} on {kind}" for name in r.get("failed", ()))
+    all_results["failed"] = failed
     write_json(results / "all.json", all_results)
     md = table(all_results)
     m = all_results["machine"]
@@ -234,6 +262,9 @@ def main() -> None:
     header += f" Databases: {versions}."
     (results / "summary.md").write_text(header + "\n\n" + md + "\n")
     print("\n" + header + "\n\n" + md)
+    if failed:
+        print("\nFAILED: " + ", ".join(failed) + " (their rows say so; no earlier figure was read)", file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
