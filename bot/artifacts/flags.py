@@ -1,9 +1,10 @@
-"""Anti-gaming signals beyond the formula's cap and de-duplication."""
+"""Anti-gaming signals beyond the formula's caps and de-duplication, and who first claimed a carried-over link."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlmodel import Session, col
 from bot.artifacts.links import escape_mrkdwn
 from bot.models import Artifact, AuditLog, Person, Team, TeamManager, TeamMember
 from bot.periods import bounds
+from bot.scoring import Weights
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +131,48 @@ def slack_ids(managers: list[str], session: Session) -> list[str]:
         else:
             out.append(m)
     return sorted(set(out))
+
+
+@dataclass(frozen=True)
+class CarriedOver:
+    """Who first claimed a link, and in which earlier period: later claims of it count 0."""
+
+    url: str
+    period: str
+    person_id: int
+    name: str
+
+    def label(self) -> str:
+        """``first claimed by Ada in October 2026``."""
+        month = dt.date(int(self.period[:4]), int(self.period[5:7]), 1).strftime("%B %Y")
+        return f"first claimed by {self.name} in {month}"
+
+
+def carried_over(session: Session, period: str, urls: Iterable[str], w: Weights) -> dict[str, CarriedOver]:
+    """Of these canonical URLs, those claimed with a value in a period before ``period`` (by anyone), with
+    the first claim: the same rule as the scoring's carry-over."""
+    wanted = sorted(set(urls))
+    out: dict[str, CarriedOver] = {}
+    for i in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(
+                col(Artifact.primary_url),
+                col(Artifact.period),
+                col(Artifact.kind),
+                col(Artifact.status),
+                col(Artifact.person_id),
+                col(Person.name),
+                col(Person.email),
+            )
+            .join(Person, col(Person.id) == col(Artifact.person_id))
+            .where(
+                col(Artifact.primary_url).in_(wanted[i : i + 500]),
+                col(Artifact.period) < period,
+                col(Artifact.removed).is_(False),
+            )
+            .order_by(col(Artifact.period), col(Artifact.created_at), col(Artifact.id))
+        ).all()
+        for url, first_period, kind, status, pid, name, email in rows:
+            if url not in out and w.value(kind, status) > 0:
+                out[url] = CarriedOver(url=url, period=first_period, person_id=pid, name=name or email or "someone")
+    return out

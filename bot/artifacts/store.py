@@ -47,6 +47,7 @@ class LogOutcome:
     rejected: list[str] = field(default_factory=list)
     note: Note | None = None
     replayed: bool = False
+    carried: list[str] = field(default_factory=list)  # created, but first claimed in an earlier period
 
 
 def validate_new(new: NewArtifact) -> dict[str, str]:
@@ -247,6 +248,7 @@ def capture_reply(
             outcome.rejected.append(str(exc))
             continue
         (outcome.created if created else outcome.duplicates).append(art)
+    outcome.carried = carried_lines(session, period, outcome.created, org)
     if len(extracted) > MAX_ARTIFACTS_PER_MESSAGE:
         outcome.rejected.append(f"only the first {MAX_ARTIFACTS_PER_MESSAGE} links of a message are recorded")
     if not extracted:
@@ -256,6 +258,19 @@ def capture_reply(
         outcome.note = note
     mark_answered(session, person.id, period, now)
     return outcome
+
+
+def carried_lines(session: Session, period: str, artifacts: list[Artifact], org: OrgConfig) -> list[str]:
+    """For the artifacts whose link was first claimed in an earlier period: what the answer says of each."""
+    from bot.artifacts.flags import carried_over
+    from bot.config import weights_of
+
+    first = carried_over(session, period, [a.primary_url for a in artifacts], weights_of(org))
+    return [
+        f"{a.title}: {first[a.primary_url].label()}, so it counts 0 in {period}"
+        for a in artifacts
+        if a.primary_url in first
+    ]
 
 
 def _audit(session: Session, actor: str, action: str, artifact: Artifact, detail: dict[str, object]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from bot.artifacts.flags import carried_over
 from bot.artifacts.store import artifacts_of, links_of, open_period
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, weights_of
@@ -48,7 +49,15 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
     spend, tokens = person_spend(session, person.id, period)
     arts = artifacts_of(session, person.id, period)
     links = links_of(session, [a.id for a in arts if a.id is not None])
-    items = [(a.title, [link.url for link in links.get(a.id or 0, [])], a.status) for a in arts]
+    first = carried_over(session, period, [a.primary_url for a in arts], weights_of(org))
+    items = [
+        (
+            a.title,
+            [link.url for link in links.get(a.id or 0, [])],
+            a.status if a.primary_url not in first else f"{a.status}; carried over, {first[a.primary_url].label()}",
+        )
+        for a in arts
+    ]
     lines = []
     my_teams = teams_of(session, person.id)
     if my_teams:

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.artifacts.flags import burst_people, foreign_urls
+from bot.artifacts.flags import burst_people, carried_over, foreign_urls
 from bot.boards.leaderboard import BoardRow, board, counted_artifact_values
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
 from bot.models import Artifact, ArtifactLink, Checkin, Team
 from bot.people.teams import find_team
 from bot.periods import bounds
+from bot.scoring import SUBMITTED
 from bot.spend.model_costs import ModelCost, premium_share, team_model_costs
 
 
@@ -33,6 +34,7 @@ class ReportArtifact:
     counted_value: float
     created_at: str
     flags: list[str] = field(default_factory=list)
+    carried_over: str | None = None  # "first claimed by Ada in October 2026": counts 0 this period
 
 
 @dataclass
@@ -49,6 +51,11 @@ class ReportMember:
     artifacts_per_100_usd: float
     checkin_status: str | None
     items: list[ReportArtifact] = field(default_factory=list)
+
+    @property
+    def unreviewed(self) -> int:
+        """Claims waiting for a manager's keep or kill (the member's unreviewed queue)."""
+        return sum(1 for a in self.items if a.status == SUBMITTED)
 
 
 @dataclass
@@ -68,6 +75,12 @@ class TeamReport:
     checkins_answered: int
     models: list[ModelCost] = field(default_factory=list)
 
+    @property
+    def unreviewed_queue(self) -> list[tuple[str, int]]:
+        """Members with claims waiting for review, largest queue first (beyond the cap they count 0)."""
+        queue = [(m.name, m.unreviewed) for m in self.members if m.unreviewed]
+        return sorted(queue, key=lambda q: (-q[1], q[0]))
+
     def as_json(self) -> dict[str, Any]:
         """Machine output of ``report --format json``."""
         return {
@@ -84,6 +97,7 @@ class TeamReport:
             "monthly_budget_usd": self.row.monthly_budget_usd,
             "response_rate": self.response_rate,
             "spent_without_artifact": self.spent_without_artifact,
+            "unreviewed_queue": [{"name": n, "unreviewed": k} for n, k in self.unreviewed_queue],
             "models": [m.as_json() for m in self.models],
             "premium_share": round(premium_share(self.models), 4),
             "members": [
@@ -96,6 +110,7 @@ class TeamReport:
                     "artifacts": round(m.artifacts, 6),
                     "artifacts_per_100_usd": round(m.artifacts_per_100_usd, 6),
                     "checkin": m.checkin_status,
+                    "unreviewed": m.unreviewed,
                     "items": [a.__dict__ for a in m.items],
                 }
                 for m in self.members
@@ -173,6 +188,7 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
             checkin_status=checkins.get(r.person_id),
         )
     foreign = foreign_urls(session, period, person_ids, sorted({a.primary_url for a in arts}))
+    carried = carried_over(session, period, {a.primary_url for a in arts}, w)
     bursts = burst_people(
         session, period, person_ids, tz=org.tz, hours=org.burst_window_hours, minimum=org.burst_min_artifacts
     )
@@ -181,6 +197,9 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         assert a.id is not None
         value = counted.get(a.person_id, {}).get(a.primary_url, 0.0)
         flags = []
+        first = carried.get(a.primary_url)
+        if first is not None:
+            flags.append(f"carried over: {first.label()}")
         if a.primary_url in foreign:
             flags.append("also claimed by another team")
         if a.person_id in bursts and a.created_at >= burst_start:
@@ -195,6 +214,7 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
                 counted_value=value,
                 created_at=a.created_at.isoformat(timespec="minutes"),
                 flags=flags,
+                carried_over=first.label() if first is not None else None,
             )
         )
     sent = sum(1 for s in checkins.values() if s in ("sent", "answered", "skipped"))
@@ -255,6 +275,7 @@ def report_csv(report: TeamReport) -> str:
             "counted_value",
             "links",
             "flags",
+            "member_unreviewed",
         ]
     )
     for m in report.members:
@@ -268,7 +289,7 @@ def report_csv(report: TeamReport) -> str:
             f"{m.artifacts_per_100_usd:.4f}",
         ]
         if not m.items:
-            w.writerow([*base, "", "", "", "", "", "", ""])
+            w.writerow([*base, "", "", "", "", "", "", "", m.unreviewed])
         for a in m.items:
             w.writerow(
                 [
@@ -280,6 +301,7 @@ def report_csv(report: TeamReport) -> str:
                     f"{a.counted_value:g}",
                     " ".join(a.links),
                     "; ".join(a.flags),
+                    m.unreviewed,
                 ]
             )
     return out.getvalue()

@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--team", required=True)
     rp.add_argument("--period", type=_period, default=None)
     rp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    ar = sub.add_parser("artifacts", help="artifacts: import history, export")
+    ars = ar.add_subparsers(dest="artifacts_command", required=True)
+    ai = ars.add_parser("import", help="import artifacts from a CSV (history from before the bot)")
+    ai.add_argument("file", type=Path)
+    ae = ars.add_parser("export", help="artifacts with counted values, flags, carry-over and review history")
+    ae.add_argument("--period", type=_period, default=None)
+    ae.add_argument("--format", choices=["csv", "json"], default="csv")
     return p
 
 
@@ -272,6 +280,26 @@ def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
                 f"({m.share:.0%}), {per}",
                 markup=False,
             )
+    return 0
+
+
+def cmd_artifacts(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from bot.db import session_scope
+
+    if args.artifacts_command == "import":
+        from bot.artifacts.transfer import import_artifacts_csv
+
+        res = import_artifacts_csv(deps.engine, args.file, now=deps.clock(), tz=deps.org.tz)
+        out.print(
+            f"artifacts: {res.created} imported, {res.unchanged} already there; {res.people_created} new people",
+            markup=False,
+        )
+        return 0
+    from bot.boards.transfer import export_artifacts, export_csv, export_json
+
+    with session_scope(deps.engine) as s:
+        rows = export_artifacts(s, org=deps.org, period=args.period)
+    sys.stdout.write(export_csv(rows) if args.format == "csv" else export_json(rows) + "\n")
     return 0
 
 
@@ -454,6 +482,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return cmd_people_rights(deps, args, out)
     if args.command == "audit":
         return cmd_audit(deps, args, out)
+    if args.command == "artifacts":
+        return cmd_artifacts(deps, args, out)
     if args.command == "leaderboard":
         return cmd_leaderboard(deps, args, out)
     if args.command == "report":

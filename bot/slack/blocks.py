@@ -111,8 +111,10 @@ def reply_ack(
     duplicates: Sequence[str],
     rejected: Sequence[str],
     note_kept: bool,
+    carried: Sequence[str] = (),
 ) -> tuple[str, Blocks]:
-    """The bot's answer to a DM reply: what it recorded, with Edit / Remove buttons."""
+    """The bot's answer to a DM reply: what it recorded, with Edit / Remove buttons; ``carried`` names
+    what was recorded but first claimed in an earlier period (it counts 0)."""
     if note_kept:
         text = (
             "Thanks! I kept that as a note, but an artifact needs a link: reply with the link "
@@ -127,6 +129,8 @@ def reply_ack(
         parts.append(f"Recorded {len(created)} artifact{'s' if len(created) != 1 else ''} for {period}.")
     if duplicates:
         parts.append(f"Already logged: {', '.join(duplicates[:5])}.")
+    if carried:
+        parts.append(f"Carried over: {'; '.join(carried[:5])}.")
     text = " ".join(parts) or f"Nothing new to record for {period}."
     blocks = [_section(escape_mrkdwn(text))]
     for art_id, title, links in created[:10]:
@@ -353,6 +357,10 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     if report.spent_without_artifact:
         names = ", ".join(escape_mrkdwn(n) for n in report.spent_without_artifact[:20])
         blocks.append(_context(f"Spent without an artifact: {names}"))
+    queue = getattr(report, "unreviewed_queue", None)
+    if queue:
+        waiting = ", ".join(f"{escape_mrkdwn(n)} {k}" for n, k in queue[:20])
+        blocks.append(_context(f"Waiting for your keep or kill (largest first): {waiting}"))
     text = (
         f"Artifact report {report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
         f"{r.artifacts:g} artifacts, {money(r.spend_usd)} spend."
