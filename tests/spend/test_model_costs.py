@@ -157,3 +157,17 @@ def test_a_write_during_a_full_model_refresh_keeps_the_period_marked(engine):
             False,
         )
         assert model_rollups.differences(s, "2026-10") == []
+
+
+def test_premium_comes_from_the_one_price_lookup_and_an_unknown_model_is_not_premium():
+    from bot.spend.model_costs import PREMIUM_OUTPUT_USD_PER_MTOK, is_premium
+    from bot.spend.prices import unit_prices
+
+    day = dt.date(2026, 10, 1)
+    for provider, model in (("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-4o-mini")):
+        prices = unit_prices(provider, model, day)
+        assert prices is not None
+        assert is_premium(provider, model, day) == (prices.output * 1_000_000 >= PREMIUM_OUTPUT_USD_PER_MTOK)
+    assert is_premium("anthropic", "claude-sonnet-4-5", day) and not is_premium("openai", "gpt-4o-mini", day)
+    assert unit_prices("openai", "my-local-llm", day) is None
+    assert not is_premium("openai", "my-local-llm", day)
