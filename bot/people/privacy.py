@@ -123,9 +123,10 @@ def forget_person(session: Session, ident: str, *, actor: str, journal: Engine |
     if old_ids:
         session.execute(delete(InboundMessage).where(InboundMessage.user_id.in_(old_ids)))
         if journal is not None:
-            from bot.artifacts.inbox import forget
-
-            forget(journal, old_ids)
+            # The DM journal in its own database (bot.db.journal_engine): the same delete there.
+            # Written here, not through bot.artifacts.inbox, because artifacts import people.
+            with Session(journal) as js, js.begin():
+                js.execute(delete(InboundMessage).where(InboundMessage.user_id.in_(old_ids)))
         session.execute(delete(TeamManager).where(TeamManager.ident.in_(old_ids)))
     session.add(AuditLog(actor=actor, action="person_forgotten", target_type="person", target_id=str(pid), detail={}))
     session.flush()

@@ -10,11 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 
 from bot.deps import Deps
+from bot.runtime.work import WORK_NICE
 
 log = logging.getLogger(__name__)
-
-
-WORK_NICE = 10  # how much lower the work threads' CPU priority is than the acknowledging threads'
 
 
 def lower_priority() -> None:
@@ -72,6 +70,7 @@ def create_app(
             deps,
             processes=work_processes,
             threads=deps.settings.artifact_bot_work_threads,
+            app_factory=create_app,
             carry=handlers.CARRIED_CONTEXT,
         )
     return app

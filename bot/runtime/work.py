@@ -50,6 +50,8 @@ from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
+WORK_NICE = 10  # how much lower the work threads' CPU priority is than the acknowledging threads'
+
 LAZY_ONLY = "x-slack-bolt-lazy-only"
 LAZY_NAME = "x-slack-bolt-lazy-function-name"
 STOP = None  # sent to a work process: finish what you hold, then exit
@@ -84,7 +86,13 @@ class _Slot:
         self.conn, child = runner._ctx.Pipe(duplex=True)
         self.proc = runner._ctx.Process(
             target=work_process_main,
-            args=(child, runner._deps.settings, runner._threads, logging.getLogger().getEffectiveLevel()),
+            args=(
+                child,
+                runner._deps.settings,
+                runner._threads,
+                logging.getLogger().getEffectiveLevel(),
+                runner._app_factory,
+            ),
             name=f"artifact-bot-work-{index}",
             daemon=True,
         )
@@ -179,14 +187,18 @@ class ProcessLazyListenerRunner(LazyListenerRunner):
         *,
         processes: int,
         threads: int,
+        app_factory: Callable[..., Any],
         carry: tuple[str, ...] = (),
         start_method: str = "spawn",
     ) -> None:
+        # app_factory: builds the work process's Bolt app (``bot.runtime.app.create_app``); given by
+        # the caller so this module does not import the app module that imports it.
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self.logger = log
         self._deps = deps
         self._threads = threads
+        self._app_factory = app_factory
         self._carry = carry  # context keys an ack sets for the work after it (plain data)
         self._ctx: Any = mp.get_context(start_method)
         self._tasks: queue.Queue[Task | None] = queue.Queue()
@@ -256,21 +268,20 @@ class ProcessLazyListenerRunner(LazyListenerRunner):
 
 
 # -- work process side ---------------------------------------------------------------------------
-def work_process_main(conn: Any, settings: Settings, threads: int, level: int) -> None:
+def work_process_main(
+    conn: Any, settings: Settings, threads: int, level: int, app_factory: Callable[..., Any]
+) -> None:
     """Entry point of a work process: build the app, then run the tasks its pipe brings until told to stop."""
-    from bot.runtime.app import WORK_NICE
-
     if hasattr(os, "nice"):  # first: the imports below already compete with the acks
         try:
             os.nice(WORK_NICE)
         except OSError:
             log.debug("could not lower the work process's priority", exc_info=True)
-    from bot.runtime.app import create_app
     from bot.runtime.build import build_deps
 
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s[work]: %(message)s")
     deps = build_deps(settings, migrate=False)
-    app = create_app(deps, token_verification=False, request_verification=False)
+    app = app_factory(deps, token_verification=False, request_verification=False)
     current = {"digest": ""}
     swap, reply = threading.Lock(), threading.Lock()
     local: queue.Queue[Task | None] = queue.Queue()

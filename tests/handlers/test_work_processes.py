@@ -100,7 +100,11 @@ def test_a_work_process_that_cannot_start_is_restarted_after_a_pause_not_in_a_lo
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     broken = Settings(database_url="nosuchdatabase://nowhere", slack_bot_token="xoxb-x", slack_signing_secret="s")
-    runner = ProcessLazyListenerRunner(Deps(settings=broken, org=OrgConfig(), engine=engine), processes=1, threads=1)
+    from bot.runtime.app import create_app
+
+    runner = ProcessLazyListenerRunner(
+        Deps(settings=broken, org=OrgConfig(), engine=engine), processes=1, threads=1, app_factory=create_app
+    )
     try:
         time.sleep(2 * RESTART_PAUSE_S)
         # Each attempt dies while starting (about a second here); without the pause it would have
