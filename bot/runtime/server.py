@@ -89,10 +89,19 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
             if environ.get("CONTENT_TYPE"):
                 headers["content-type"] = environ["CONTENT_TYPE"]
             query = environ.get("QUERY_STRING", "")
+            if not _signed(raw, headers, deps):
+                # Unsigned, stale or with headers that do not parse (a timestamp that is not a number):
+                # refused before Bolt sees it, with one line in the log and no traceback.
+                log.info("refused an unsigned or badly signed request (%d bytes)", len(raw))
+                body = b'{"error": "invalid request"}'
+                start_response(
+                    "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
+                return [body]
             if not _well_formed(raw, str(headers.get("content-type", ""))):
-                # Signed but unreadable: 400. Unsigned garbage still gets Slack's 401 first.
-                status = 400 if _signed(raw, headers, deps) else 401
-                body = json.dumps({"error": "malformed request" if status == 400 else "invalid request"}).encode()
+                status = 400  # signed but unreadable, or fields of the wrong types
+                log.info("refused a signed request of an unexpected shape (%d bytes)", len(raw))
+                body = json.dumps({"error": "malformed request"}).encode()
                 start_response(
                     f"{status} {_reason(status)}",
                     [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
@@ -111,34 +120,84 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
 
 
 def _well_formed(raw: str, content_type: str) -> bool:
-    """A JSON body must be an object; a form ``payload`` must be a JSON object."""
+    """A JSON body must be an event envelope; a form ``payload`` an interaction of Slack's shape."""
     from urllib.parse import parse_qs
 
     text = raw.lstrip()
     if text.startswith("{") or "json" in content_type:
         try:
-            return isinstance(json.loads(raw or "null"), dict)
+            body = json.loads(raw or "null")
         except ValueError:
             return False
+        return isinstance(body, dict) and _event_shape_ok(body)
     if "payload=" in raw:
         values = parse_qs(raw).get("payload")
         if not values:
             return False
         try:
-            return isinstance(json.loads(values[0]), dict)
+            payload = json.loads(values[0])
         except ValueError:
             return False
+        return isinstance(payload, dict) and _interaction_shape_ok(payload)
+    return True
+
+
+def _str_or_none(*values: Any) -> bool:
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def _event_shape_ok(body: dict[str, Any]) -> bool:
+    """The fields the listeners read have the types Slack sends (a signed body can still be forged)."""
+    if body.get("type") != "event_callback":
+        return True
+    event = body.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return False
+    if not _str_or_none(event.get("text"), event.get("user"), event.get("channel"), event.get("ts"),
+                        event.get("subtype"), body.get("event_id"), body.get("team_id")):
+        return False
+    return event.get("blocks") is None or isinstance(event.get("blocks"), list)
+
+
+def _interaction_shape_ok(payload: dict[str, Any]) -> bool:
+    kind = payload.get("type")
+    user = payload.get("user")
+    if not isinstance(kind, str) or not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return False
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        return (
+            isinstance(actions, list)
+            and len(actions) > 0
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        return (
+            isinstance(view, dict)
+            and isinstance(view.get("callback_id"), str)
+            and _str_or_none(view.get("private_metadata"), view.get("id"))
+            and (view.get("state") is None or isinstance(view.get("state"), dict))
+        )
     return True
 
 
 def _signed(raw: str, headers: dict[str, Any], deps: Deps) -> bool:
+    """Slack's signature, checked the way Bolt does, but never raising on malformed headers."""
     from slack_sdk.signature import SignatureVerifier
 
     secret = deps.settings.slack_signing_secret
     if secret is None:
         return False
     flat = {k: (v if isinstance(v, str) else next(iter(v), "")) for k, v in headers.items()}
-    return SignatureVerifier(secret.get_secret_value()).is_valid_request(raw, flat)
+    timestamp = flat.get("x-slack-request-timestamp", "")
+    # int() would accept " 12", "1_2" and non-ASCII digits, and raises on the rest: ASCII digits only.
+    if not (0 < len(timestamp) <= 12 and timestamp.isascii() and timestamp.isdigit()):
+        return False
+    try:
+        return SignatureVerifier(secret.get_secret_value()).is_valid_request(raw, flat)
+    except (ValueError, TypeError):
+        return False
 
 
 def _reason(status: int) -> str:

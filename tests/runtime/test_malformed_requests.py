@@ -1,0 +1,101 @@
+"""Malformed requests get 400 (unsigned: 401), one log line each, no traceback; nothing is stored."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot import ids
+from bot.db import make_engine
+from testing.signing import (
+    block_actions_payload,
+    event_body,
+    interaction_body,
+    message_event,
+    post_signed,
+    view_submission_payload,
+)
+from tests.handlers.conftest import SECRET, running_bot
+
+pytestmark = pytest.mark.slow
+
+
+def _post_raw(url: str, body: bytes, headers: dict[str, str]) -> int:
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+
+
+def _count(db_url: str, table: str) -> int:
+    eng = make_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        eng.dispose()
+
+
+def test_unsigned_requests_with_unparseable_timestamps_are_refused_quietly(db_url: str, tmp_path: Path) -> None:
+    # Before: a non-numeric X-Slack-Request-Timestamp without a signature raised inside Bolt's
+    # verification: HTTP 500 and a traceback per request (300 requests, half a megabyte of log).
+    with running_bot(db_url, tmp_path) as bot:
+        body = event_body(message_event("U0ALICE", "https://example.com/x"))
+        bad = ["abc", "", "1_700_000_000", "+1700000000", " 1700000000", "9" * 40]
+        statuses = [
+            _post_raw(f"{bot.url}/slack/events", body,
+                      {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+                       "X-Slack-Signature": "v0=deadbeef"})
+            for ts in bad * 10
+        ]
+        assert set(statuses) == {401}
+        assert bot.log_path is not None
+        log = bot.log_path.read_text()
+        assert "Traceback" not in log
+        assert len(log.encode()) < 20_000
+    assert _count(db_url, "inbound_message") == 0
+
+
+def _interaction(payload: dict) -> bytes:
+    return interaction_body(payload)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(json.dumps({"type": "event_callback", "team_id": "T0TEST", "event": None,
+                                 "event_id": "Ev-null"}).encode(), id="event-null"),
+        pytest.param(json.dumps({"type": "event_callback", "team_id": "T0TEST", "event_id": "Ev-list",
+                                 "event": {"type": "message", "channel_type": "im", "user": "U0ALICE",
+                                           "channel": "D0ALICE", "ts": "1.2", "text": ["a", "list"]}}).encode(),
+                     id="text-a-list"),
+        pytest.param("actions-empty", id="actions-empty"),
+        pytest.param("metadata-not-int", id="private-metadata-not-an-integer"),
+    ],
+)
+def test_signed_payloads_of_the_wrong_types_get_a_clear_answer_and_no_traceback(
+    db_url: str, tmp_path: Path, body
+) -> None:
+    with running_bot(db_url, tmp_path) as bot:
+        if body == "actions-empty":
+            payload = block_actions_payload("U0ALICE", ids.ACTION_ADD_ARTIFACT)
+            payload["actions"] = []
+            body = _interaction(payload)
+        elif body == "metadata-not-int":
+            payload = view_submission_payload(
+                "U0ALICE", ids.VIEW_EDIT_ARTIFACT, {}, private_metadata="not-a-number"
+            )
+            body = _interaction(payload)
+        res = post_signed(f"{bot.url}/slack/events", body, SECRET)
+        assert res.status in (200, 400), res.status
+        assert bot.log_path is not None
+        time.sleep(1.0)  # the work after an ack, if any, has run
+        assert "Traceback" not in bot.log_path.read_text()
