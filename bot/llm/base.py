@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class ModelFailure(Exception):
@@ -29,6 +32,13 @@ class ChatModel(Protocol):
         ...
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The fallback reason of an exception raised while asking a model: ``error`` for a bug of ours."""
-    return exc.reason if isinstance(exc, ModelFailure) else "error"
+def fallback_reason(exc: BaseException, *, task: str, fallback: str) -> str:
+    """The reason an assist falls back after ``exc``, logged: ``error`` (with its traceback) for a bug of ours.
+
+    Call it from the ``except`` block that caught ``exc``.
+    """
+    if isinstance(exc, ModelFailure):
+        log.warning("%s fell back to %s: %s", task, fallback, exc.reason)
+        return exc.reason
+    log.exception("%s failed; using %s", task, fallback)
+    return "error"

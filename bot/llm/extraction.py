@@ -24,7 +24,7 @@ from bot.artifacts.extraction import (
 )
 from bot.artifacts.links import extract_links, normalize_url
 from bot.config import ARTIFACT_KINDS
-from bot.llm.base import ChatModel, ModelFailure, failure_reason
+from bot.llm.base import ChatModel, ModelFailure, fallback_reason
 from bot.llm.prompts import json_data, load_prompt, reply_for_model
 
 log = logging.getLogger(__name__)
@@ -113,11 +113,7 @@ def extract_with_model(llm: ChatModel, text: str) -> ExtractionResult:
         )
         proposed = parse_artifacts(content)
     except Exception as exc:
-        reason = failure_reason(exc)
-        if reason == "error":
-            log.exception("artifact extraction failed; using the deterministic parser")
-        else:
-            log.warning("artifact extraction fell back to the deterministic parser: %s", reason)
+        reason = fallback_reason(exc, task="artifact extraction", fallback="the deterministic parser")
         return _deterministic(text, reason, rejected)
     verified = verify(proposed, text)
     kept = {normalize_url(u) for a in verified for u in a.links}

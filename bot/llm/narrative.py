@@ -9,7 +9,6 @@ computed here and handed to it, so it never has to count.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from collections import Counter
@@ -17,10 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.artifacts.links import normalize_url
-from bot.llm.base import ChatModel, ModelFailure, failure_reason
+from bot.llm.base import ChatModel, ModelFailure, fallback_reason
 from bot.llm.prompts import json_data, load_prompt
-
-log = logging.getLogger(__name__)
 
 MAX_NARRATIVE_CHARS = 2000
 NARRATIVE_MAX_TOKENS = 500
@@ -54,11 +51,7 @@ def narrate(llm: ChatModel, report_data: dict[str, Any]) -> NarrativeResult:
         if problem:
             raise ModelFailure(problem)
     except Exception as exc:
-        reason = failure_reason(exc)
-        if reason == "error":
-            log.exception("narrative failed; using the template")
-        else:
-            log.warning("narrative fell back to the template: %s", reason)
+        reason = fallback_reason(exc, task="narrative", fallback="the template")
         return NarrativeResult(fallback, "template", reason)
     return NarrativeResult(text, "model", None)
 
