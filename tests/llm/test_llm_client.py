@@ -60,6 +60,19 @@ def test_client_from_settings_sets_timeout_retries_and_base_url(fake: FakeOpenAI
     assert fake.headers[-1]["authorization"] == "Bearer sk-x"
 
 
+def test_client_from_the_environment_uses_openai_base_url(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_MODEL", "m-env")
+    llm = LLM.from_settings(Settings())
+    assert llm is not None and llm.model == "m-env"
+    fake.push(structured(GOOD, model="m-env"))
+    assert llm.extract_artifacts(REPLY).path == "model"
+    assert fake.headers[-1]["authorization"] == "Bearer sk-env"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert LLM.from_settings(Settings()) is None
+
+
 # --- the structured path -----------------------------------------------------------------------
 
 
