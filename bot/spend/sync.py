@@ -87,7 +87,7 @@ class SyncReport:
             if s.unpriced_rows:
                 line += f", {s.unpriced_rows} unpriced ({', '.join(s.unpriced_models)})"
             if s.signals:
-                line += f", {s.signals} Claude Code signals"
+                line += f", {s.signals} signals"
             out.append(line)
         out += [f"{skipped} (skipped)" for skipped in self.skipped]
         if self.lookup_failures:

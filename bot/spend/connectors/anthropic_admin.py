@@ -25,8 +25,9 @@ Usage and Cost API guide; the Claude Code Analytics API guide; the HTTP errors p
   ``amount`` is a string: "Cost amount in lowest currency units (e.g. cents) as a decimal
   string. For example, "123.45" in "USD" represents $1.23"; ``currency`` "currently always
   USD". Priority Tier costs are not included (documented), so they show as a gap.
-* ``GET /v1/organizations/usage_report/claude_code`` — query ``starting_at`` = one UTC date
-  ``YYYY-MM-DD`` ("metrics for this single day only"), ``limit`` (max 1000), ``page``. A record:
+* ``GET /v1/organizations/usage_report/claude_code`` (read by :mod:`.claude_code`) — query
+  ``starting_at`` = one UTC date ``YYYY-MM-DD`` ("metrics for this single day only"),
+  ``limit`` (max 1000), ``page``. A record:
   ``date``, ``actor`` (``{type: "user_actor", email_address}`` or ``{type: "api_actor",
   api_key_name}``), ``core_metrics.{num_sessions, lines_of_code.{added, removed},
   commits_by_claude_code, pull_requests_by_claude_code}``, ``model_breakdown[].{model,
@@ -41,10 +42,8 @@ Usage and Cost API guide; the Claude Code Analytics API guide; the HTTP errors p
 
 Assumed (not stated there): cache-creation tokens are priced at genai-prices' 5-minute and
 1-hour cache-write prices, ``service_tier: batch`` at half price, other tiers at the standard
-price; the messages report has no request counts (``requests`` stays 0); Claude Code's
-estimated cost is kept as an output signal, not as spend, because API-key Claude Code usage is
-already in the messages report (subscription seats are billed outside the API); a
-``model_breakdown`` estimated cost in another currency than USD is logged and counted as USD.
+price; the messages report has no request counts (``requests`` stays 0). Claude Code's spend
+and signals are a source of their own (:mod:`.claude_code`), from the same key.
 """
 
 from __future__ import annotations
@@ -65,21 +64,18 @@ from bot.spend.connectors.base import (
     UNATTRIBUTED,
     ProviderError,
     ProviderFetch,
-    SignalRow,
     SpendRow,
     bucket_date,
     get_json,
     parse_rfc3339,
     query_window,
     rfc3339,
-    utc_midnight,
 )
 from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
 SOURCE = "anthropic"
-SIGNAL_SOURCE = "claude_code"
 PROVIDER = "anthropic"
 KEY_VARIABLE = "ANTHROPIC_ADMIN_KEY"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -91,14 +87,6 @@ MESSAGES_GROUP_BY = ("account_id", "api_key_id", "model", "service_tier")
 
 _M = TypeVar("_M", bound=BaseModel)
 
-SIGNAL_METRICS = (
-    "sessions",
-    "lines_added",
-    "lines_removed",
-    "commits",
-    "pull_requests",
-    "estimated_cost_usd",
-)
 
 
 def _zero_if_null(value: Any) -> Any:
@@ -174,8 +162,16 @@ class EstimatedCost(_Model):
     currency: str | None = "USD"
 
 
+class ClaudeCodeTokens(_Model):
+    input: Count = 0
+    output: Count = 0
+    cache_read: Count = 0
+    cache_creation: Count = 0
+
+
 class ModelBreakdown(_Model):
     model: str | None = None
+    tokens: ClaudeCodeTokens | None = None
     estimated_cost: EstimatedCost | None = None
 
 
@@ -378,47 +374,10 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
     )
 
 
-def _signals(day: dt.date, rec: ClaudeCodeRecord) -> list[SignalRow]:
-    actor = rec.actor or {}
-    email = actor.get("email_address") if actor.get("type", "user_actor") == "user_actor" else None
-    key_name = actor.get("api_key_name")
-    aliases: tuple[str, ...]
-    if isinstance(email, str) and email.strip():
-        email = email.strip().lower()
-        identity, aliases = email, (email,)
-    elif isinstance(key_name, str) and key_name.strip():
-        email = None
-        identity, aliases = f"anthropic-key-name:{key_name.strip()}", (key_name.strip(),)
-    else:
-        email = None
-        identity, aliases = UNATTRIBUTED, ()
-    core = rec.core_metrics or CoreMetrics()
-    lines = core.lines_of_code or LinesOfCode()
-    cost = Decimal(0)
-    for mb in rec.model_breakdown:
-        if mb.estimated_cost is None:
-            continue
-        if (mb.estimated_cost.currency or "USD").upper() != "USD":
-            log.warning("Claude Code estimated cost in %s, counted as USD", mb.estimated_cost.currency)
-        cost += cents_to_usd(mb.estimated_cost.amount)
-    values = {
-        "sessions": core.num_sessions,
-        "lines_added": lines.added,
-        "lines_removed": lines.removed,
-        "commits": core.commits_by_claude_code,
-        "pull_requests": core.pull_requests_by_claude_code,
-        "estimated_cost_usd": float(cost),
-    }
-    return [
-        SignalRow(date=day, identity=identity, metric=m, value=float(v), aliases=aliases, email=email)
-        for m, v in values.items()
-    ]
-
-
 def fetch_anthropic(
     client: AnthropicAdmin, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime
 ) -> ProviderFetch:
-    """Read Anthropic usage, costs and Claude Code analytics for org days ``first``..``last``.
+    """Read Anthropic API usage and costs for org days ``first``..``last`` (Claude Code: :mod:`.claude_code`).
 
     Writes nothing.
 
@@ -427,7 +386,7 @@ def fetch_anthropic(
         ProviderError: any other failure once the retries are spent.
     """
     start, end = query_window(first, last, now)
-    result = ProviderFetch(source=SOURCE, first=first, last=last, signal_source=SIGNAL_SOURCE)
+    result = ProviderFetch(source=SOURCE, first=first, last=last)
     for bucket in client.messages_usage(start, end):
         day = bucket_date(parse_rfc3339(bucket.starting_at), _maybe_time(bucket.ending_at), tz)
         if not first <= day <= last:
@@ -461,20 +420,11 @@ def fetch_anthropic(
                 log.warning("Anthropic cost in %s, counted as USD", c.currency)
             total += cents_to_usd(c.amount)
         result.totals[day] = total
-    utc_day = start.date()
-    while utc_day < end.date():
-        for rec in client.claude_code(utc_day):
-            rec_start = parse_rfc3339(rec.date) if rec.date else utc_midnight(utc_day)
-            day = bucket_date(rec_start, None, tz)
-            if first <= day <= last:
-                result.signals.extend(_signals(day, rec))
-        utc_day += dt.timedelta(days=1)
     result.requests_made = client.requests_made
     log.info(
-        "anthropic: %d usage rows, %d billed days, %d Claude Code signals for %s..%s (%d requests)",
+        "anthropic: %d usage rows, %d billed days for %s..%s (%d requests)",
         len(result.rows),
         len(result.totals),
-        len(result.signals),
         first,
         last,
         result.requests_made,

@@ -167,7 +167,7 @@ def anthropic_fetch(fake: FakeAnthropic, *, sleep=time.sleep, first=D(2026, 8, 1
         return anthropic_admin.fetch_anthropic(client, first=first, last=last, tz=NY, now=NOW)
 
 
-def test_anthropic_usage_costs_and_claude_code() -> None:
+def test_anthropic_usage_and_costs() -> None:
     with FakeAnthropic(anthropic_data()) as fake:
         fetch = anthropic_fetch(fake)
         messages = fake.calls("/v1/organizations/usage_report/messages")
@@ -179,7 +179,7 @@ def test_anthropic_usage_costs_and_claude_code() -> None:
     assert first.one("starting_at") == "2026-07-31T00:00:00Z"
     assert first.one("ending_at") == "2026-08-21T00:00:00Z"
     assert sorted(first.query["group_by[]"]) == ["account_id", "api_key_id", "model", "service_tier"]
-    assert code_days == {(D(2026, 7, 31) + dt.timedelta(days=i)).isoformat() for i in range(21)}
+    assert code_days == set()  # Claude Code is a source of its own (test_claude_code.py)
 
     alice = next(r for r in fetch.rows if r.model == SONNET and r.date == D(2026, 8, 3))
     assert alice.identity == "alice@example.com" and alice.aliases == ("user_01A",)
@@ -214,16 +214,7 @@ def test_anthropic_usage_costs_and_claude_code() -> None:
         D(2026, 8, 4): Decimal("0.005"),
         D(2026, 8, 5): Decimal("2.5"),
     }
-    prs = {(s.date, s.identity): s.value for s in fetch.signals if s.metric == "pull_requests"}
-    assert prs == {
-        (D(2026, 8, 3), "alice@example.com"): 2,
-        (D(2026, 8, 4), "alice@example.com"): 1,
-        (D(2026, 8, 4), "anthropic-key-name:eve-laptop"): 1,
-        (D(2026, 8, 4), "nobody@example.com"): 3,
-    }
-    cost = {(s.date, s.identity): s.value for s in fetch.signals if s.metric == "estimated_cost_usd"}
-    assert cost[(D(2026, 8, 3), "alice@example.com")] == pytest.approx(1.86)
-    assert cost[(D(2026, 8, 4), "alice@example.com")] == pytest.approx(0.425)
+    assert fetch.signals == [] and fetch.signal_source is None
 
 
 def test_anthropic_retries_429_and_5xx_with_retry_after_and_backoff() -> None:

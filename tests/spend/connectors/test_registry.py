@@ -45,9 +45,10 @@ class LocalConnector:
 
 def test_configured_follows_each_providers_keys() -> None:
     assert connectors.configured(Settings(openai_admin_key=None, anthropic_admin_key=None)) == []
-    assert connectors.configured(Settings(openai_admin_key=" ", anthropic_admin_key="k")) == ["anthropic"]
+    only = Settings(openai_admin_key=" ", anthropic_admin_key="k")
+    assert connectors.configured(only) == ["anthropic", "claude_code"]  # one key, two sources
     both = Settings(openai_admin_key="a", anthropic_admin_key="b")
-    assert set(connectors.configured(both)) == {"openai", "anthropic"}
+    assert {"openai", "anthropic", "claude_code"} <= set(connectors.configured(both))
     for connector in connectors.REGISTRY.values():
         assert connector.env_keys and all(k.isupper() for k in connector.env_keys)
 
@@ -61,7 +62,7 @@ def test_sync_all_skips_a_provider_without_its_key_with_one_log_line(
             report = sync_usage(engine, settings, OrgConfig(timezone=TZ), since=D(2026, 8, 19), now=NOW)
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert skipped == ["usage sync openai: OPENAI_ADMIN_KEY is not set (skipped)"]
-    assert [s.source for s in report.sources] == ["anthropic"]
+    assert [s.source for s in report.sources] == ["anthropic", "claude_code"]
 
 
 def test_a_registered_connector_is_synced_with_its_cursor(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

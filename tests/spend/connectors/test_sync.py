@@ -119,11 +119,11 @@ def test_sync_all_attributes_prices_and_reconciles_to_the_cent(engine: Engine) -
 
     assert sorted(lookup.asked) == ["bob@example.com", "erin@example.com", "nobody@example.com"]
     by_source = {s.source: s for s in report.sources}
-    assert set(by_source) == {"openai", "anthropic"}
+    assert set(by_source) == {"openai", "anthropic", "claude_code"}
     assert by_source["openai"].first == D(2026, 8, 1) and by_source["openai"].last == D(2026, 8, 20)
     assert by_source["openai"].unpriced_models == ["openai/gpt-unknown-9000"]
     assert by_source["anthropic"].unpriced_models == ["anthropic/claude-mystery-1"]
-    assert by_source["anthropic"].signals > 0
+    assert by_source["claude_code"].signals > 0
     assert report.lines() and not report.skipped
 
     with Session(engine) as s:
@@ -144,7 +144,12 @@ def test_sync_all_attributes_prices_and_reconciles_to_the_cent(engine: Engine) -
             ("anthropic", D(2026, 8, 3), "eve-laptop", HAIKU): erin,
             ("anthropic", D(2026, 8, 4), UNATTRIBUTED, SONNET): None,
             ("anthropic", D(2026, 8, 5), "alice@example.com", "claude-mystery-1"): alice,
+            # Claude Code: user actors' estimated cost is spend; the api_actor (eve-laptop) is not
+            ("claude_code", D(2026, 8, 3), "alice@example.com", SONNET): alice,
+            ("claude_code", D(2026, 8, 4), "alice@example.com", SONNET): alice,
+            ("claude_code", D(2026, 8, 4), "nobody@example.com", SONNET): None,
         }
+        assert rows[("claude_code", D(2026, 8, 3), "alice@example.com", SONNET)].cost_usd == pytest.approx(1.86)
         mini = rows[("openai", D(2026, 8, 3), "alice@example.com", MINI)]
         assert (mini.input_tokens, mini.cached_tokens, mini.output_tokens, mini.requests) == (
             1_200_000,
@@ -159,7 +164,9 @@ def test_sync_all_attributes_prices_and_reconciles_to_the_cent(engine: Engine) -
         rec = {r["source"]: r for r in reconcile(s, "2026-08")}
         assert rec["openai"]["provider_total_usd"] == 2.95
         assert rec["anthropic"]["provider_total_usd"] == 3.84
-        for r in rec.values():
+        assert rec["claude_code"]["provider_total_usd"] is None  # estimates, no bill
+        assert rec["claude_code"]["attributed_usd"] == 2.28  # $1.86 + $0.425, to the cent (half-even)
+        for r in (rec["openai"], rec["anthropic"]):
             total = Decimal(str(r["provider_total_usd"]))
             assert Decimal(str(r["attributed_usd"])) + Decimal(str(r["unattributed_usd"])) == total
             assert Decimal(str(r["unattributed_rows_usd"])) + Decimal(str(r["gap_usd"])) == Decimal(
@@ -291,7 +298,7 @@ def test_missing_keys(engine: Engine) -> None:
         report = sync_usage(engine, only, org(), provider="all", since=D(2026, 8, 19), now=NOW)
         with pytest.raises(InputError, match="after today"):
             sync_usage(engine, only, org(), provider="all", since=D(2026, 8, 21), now=NOW)
-    assert [s.source for s in report.sources] == ["anthropic"]
+    assert [s.source for s in report.sources] == ["anthropic", "claude_code"]
     assert report.skipped == ["openai: OPENAI_ADMIN_KEY is not set"]
 
 
