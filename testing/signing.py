@@ -79,9 +79,13 @@ def event_body(
     api_app_id: str = "A0APP",
     bot_user_id: str = "U0BOT",
     event_time: int | None = None,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> bytes:
     """A JSON ``event_callback`` envelope around ``event``, as the Events API sends it.
 
+    With ``enterprise_id`` the event comes from a workspace of an Enterprise Grid org (and, with
+    ``is_enterprise_install``, to an org-wide install: ``authorizations[0].is_enterprise_install``).
     Reuse the same ``event_id`` to simulate Slack's retries (and add the
     ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason`` headers, see ``retry_headers``).
     """
@@ -89,7 +93,8 @@ def event_body(
         "token": "unused-verification-token",
         "team_id": team_id,
         "context_team_id": team_id,
-        "context_enterprise_id": None,
+        "enterprise_id": enterprise_id,
+        "context_enterprise_id": enterprise_id,
         "api_app_id": api_app_id,
         "event": event,
         "type": "event_callback",
@@ -97,11 +102,11 @@ def event_body(
         "event_time": _now() if event_time is None else event_time,
         "authorizations": [
             {
-                "enterprise_id": None,
+                "enterprise_id": enterprise_id,
                 "team_id": team_id,
                 "user_id": bot_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": is_enterprise_install,
             }
         ],
         "is_ext_shared_channel": False,
@@ -174,8 +179,10 @@ def command_body(
     channel_name: str = "general",
     team_domain: str = "test",
     api_app_id: str = "A0APP",
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> bytes:
-    """A slash-command request body, form-encoded like Slack's.
+    """A slash-command request body, form-encoded like Slack's (``enterprise_id``: from a Grid workspace).
 
     Pass ``response_url=emu.response_url()`` so ``respond(...)`` reaches the emulator;
     the default points at a closed local port.
@@ -191,10 +198,13 @@ def command_body(
         "command": command if command.startswith("/") else "/" + command,
         "text": text,
         "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if is_enterprise_install else "false",
         "response_url": response_url or "http://127.0.0.1:1/response/unset",
         "trigger_id": trigger_id or new_trigger_id(),
     }
+    if enterprise_id is not None:
+        fields["enterprise_id"] = enterprise_id
+        fields["enterprise_name"] = enterprise_id
     return urlencode(fields).encode("utf-8")
 
 
@@ -354,9 +364,7 @@ def post_signed(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             payload = response.read()
-            return HttpResult(
-                response.status, dict(response.headers.items()), payload, time.perf_counter() - started
-            )
+            return HttpResult(response.status, dict(response.headers.items()), payload, time.perf_counter() - started)
     except urllib.error.HTTPError as exc:
         payload = exc.read()
         return HttpResult(exc.code, dict(exc.headers.items()), payload, time.perf_counter() - started)

@@ -1,8 +1,13 @@
 """The sender: one queued message becomes one Slack Web API call (chat.postMessage or a file upload).
 
-The outbox dispatcher calls ``send(channel, text, blocks)`` and ``upload(channel, file)``; both
-answer ``(slack_channel, ts_or_file_id)`` and raise ``SlackApiError`` when Slack refuses, or
+The outbox dispatcher calls ``send(channel, text, blocks)`` (with ``team_id=`` when the row
+belongs to a workspace of an org-wide install) and ``upload(channel, file)``; both answer
+``(slack_channel, ts_or_file_id)`` and raise ``SlackApiError`` when Slack refuses, or
 :class:`PermanentSendError` when the row itself can never be sent.
+
+An org-level token acts in many workspaces, so Slack needs ``team_id`` to know which one a
+call is for; a workspace token ignores it. A DM goes to the user id as ``channel`` (Slack
+opens the app's DM with them), in the person's home workspace.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-Send = Callable[[str, str, list[dict[str, Any]]], tuple[str | None, str | None]]
+Send = Callable[..., tuple[str | None, str | None]]  # (channel, text, blocks, *, team_id=None)
 Upload = Callable[[str, dict[str, Any]], tuple[str | None, str | None]]
 
 
@@ -44,9 +49,12 @@ def slack_sender(client: Any) -> tuple[Send, Upload]:
     """``send`` and ``upload`` functions over a ``WebClient`` for the outbox dispatcher."""
     c = without_rate_limit_retries(client)
 
-    def send(channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    def send(
+        channel: str, text: str, blocks: list[dict[str, Any]], *, team_id: str | None = None
+    ) -> tuple[str | None, str | None]:
+        extra = {"team_id": team_id} if team_id else {}
         resp = c.chat_postMessage(
-            channel=channel, text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False
+            channel=channel, text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False, **extra
         )
         return resp.get("channel"), resp.get("ts")
 

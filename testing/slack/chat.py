@@ -41,7 +41,7 @@ class ChatAPI(UsersAPI):
             "user": self.bot_user_id,
             "bot_id": self.bot_id,
             "app_id": self.app_id,
-            "team": self.team_id,
+            "team": self.team_of(params),
             "text": params.get("text", ""),
             "ts": ts,
             "channel": channel,

@@ -130,6 +130,8 @@ class EmulatorCore:
         *,
         team_id: str = "T0TEST",
         team_name: str = "Test Team",
+        enterprise_id: str | None = None,
+        workspaces: dict[str, str] | None = None,
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
         app_id: str = "A0APP",
@@ -141,6 +143,9 @@ class EmulatorCore:
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
+        # Enterprise Grid: an org-level token (auth.test answers is_enterprise_install) in these workspaces.
+        self.enterprise_id = enterprise_id
+        self.workspaces: dict[str, str] = dict(workspaces or {})
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
@@ -154,9 +159,11 @@ class EmulatorCore:
         self._thread: threading.Thread | None = None
         self._calls: list[Call] = []
         self._rules: list[_Rule] = []
-        self._buckets: dict[str, tuple[float, float, bool]] = {}  # method -> (per_second, burst, per_channel)
-        self._bucket_state: dict[tuple[str, str], _Bucket] = {}
+        # (method, workspace or None for every workspace) -> (per_second, burst, per_channel)
+        self._buckets: dict[tuple[str, str | None], tuple[float, float, bool]] = {}
+        self._bucket_state: dict[tuple[str, str, str], _Bucket] = {}
         self._throttled: Counter[str] = Counter()
+        self._throttled_in: Counter[tuple[str, str]] = Counter()  # (method, workspace) -> 429s
         self._latency: dict[str, float] = {}
         self._down = False
         self._handlers: dict[str, Handler] = {}
@@ -261,6 +268,7 @@ class EmulatorCore:
             self._buckets.clear()
             self._bucket_state.clear()
             self._throttled.clear()
+            self._throttled_in.clear()
             self._latency.clear()
             self._down = False
             self._messages.clear()
@@ -292,10 +300,27 @@ class EmulatorCore:
     def responses_to(self, url: str) -> list[ResponseUrlPost]:
         return [r for r in self.responses if r.url == url]
 
-    def throttled_count(self, method: str | None = None) -> int:
-        """How many requests were answered 429 (scripted or by a token bucket)."""
+    def throttled_count(self, method: str | None = None, *, team_id: str | None = None) -> int:
+        """How many requests were answered 429 (scripted or by a token bucket), of one workspace if given."""
         with self._lock:
+            if team_id is not None:
+                return sum(n for (m, t), n in self._throttled_in.items() if t == team_id and method in (None, m))
             return sum(self._throttled.values()) if method is None else self._throttled[method]
+
+    @property
+    def org_wide(self) -> bool:
+        """True for an Enterprise Grid org-level token (the emulator was given an ``enterprise_id``)."""
+        return self.enterprise_id is not None
+
+    def team_of(self, params: dict[str, Any]) -> str:
+        """The workspace a call acts in: its ``team_id``, else the DM target's home workspace, else the default."""
+        team = params.get("team_id")
+        if team:
+            return str(team)
+        return self._home_team(str(params.get("channel") or params.get("user") or "")) or self.team_id
+
+    def _home_team(self, user_id: str) -> str | None:
+        return None  # the users family knows users
 
     # ----------------------------------------------------------------- scripting
 
@@ -338,23 +363,31 @@ class EmulatorCore:
         self._add_rule(_Rule(method, "http", status=status, when=when, remaining=times))
 
     def set_rate(
-        self, method: str, per_second: float = 50, *, burst: float | None = None, per_channel: bool = False
+        self,
+        method: str,
+        per_second: float = 50,
+        *,
+        burst: float | None = None,
+        per_channel: bool = False,
+        team_id: str | None = None,
     ) -> None:
         """Enforce a token bucket on ``method``; over it, answer 429 + Retry-After (whole seconds, >= 1).
 
         ``per_channel=True`` keeps one bucket per ``channel`` parameter (Slack's
-        chat.postMessage allows about one message per second per channel).
+        chat.postMessage allows about one message per second per channel). Slack's limits are per
+        workspace: each workspace has its own bucket; ``team_id`` sets one workspace's limit
+        (see :meth:`team_of` for the workspace of a call).
         """
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         with self._lock:
-            self._buckets[method] = (float(per_second), float(burst or per_second), per_channel)
-            for key in [k for k in self._bucket_state if k[0] == method]:
+            self._buckets[(method, team_id)] = (float(per_second), float(burst or per_second), per_channel)
+            for key in [k for k in self._bucket_state if k[0] == method and team_id in (None, k[1])]:
                 del self._bucket_state[key]
 
-    def clear_rate(self, method: str) -> None:
+    def clear_rate(self, method: str, *, team_id: str | None = None) -> None:
         with self._lock:
-            self._buckets.pop(method, None)
+            self._buckets.pop((method, team_id), None)
 
     def set_latency(self, seconds: float, method: str = "*") -> None:
         """Delay answers to ``method`` (or all) by ``seconds`` (slow-Slack tests)."""
@@ -417,25 +450,27 @@ class EmulatorCore:
         if rule is None:
             return None
         if rule.kind == "ratelimit":
-            return self._throttle(method, rule.retry_after)
+            return self._throttle(method, rule.retry_after, self.team_of(params))
         if rule.kind == "http":
             text = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
             body = text.get(rule.status, "Server Error").encode()
             return _Answer(rule.status, body, content_type="text/plain; charset=utf-8")
         return json_answer({"ok": False, "error": rule.error, **rule.extra}, status=rule.status)
 
-    def _throttle(self, method: str, retry_after: int) -> _Answer:
+    def _throttle(self, method: str, retry_after: int, team: str) -> _Answer:
         with self._lock:
             self._throttled[method] += 1
+            self._throttled_in[(method, team)] += 1
         return json_answer({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)})
 
     def _bucket_answer(self, method: str, params: dict[str, Any]) -> _Answer | None:
+        team = self.team_of(params)
         with self._lock:
-            config = self._buckets.get(method)
+            config = self._buckets.get((method, team)) or self._buckets.get((method, None))
             if config is None:
                 return None
             per_second, burst, per_channel = config
-            key = (method, str(params.get("channel", "")) if per_channel else "")
+            key = (method, team, str(params.get("channel", "")) if per_channel else "")
             now = _RealClock.monotonic()
             bucket = self._bucket_state.get(key)
             if bucket is None:
@@ -443,7 +478,7 @@ class EmulatorCore:
             wait = bucket.take(now)
         if wait <= 0:
             return None
-        return self._throttle(method, max(1, math.ceil(wait)))
+        return self._throttle(method, max(1, math.ceil(wait)), team)
 
     def _sleep_latency(self, method: str) -> None:
         with self._lock:

@@ -43,11 +43,15 @@ def make_user(
     is_owner: bool = False,
     is_restricted: bool = False,
     is_ultra_restricted: bool = False,
+    enterprise_id: str | None = None,
+    teams: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """A user object in Slack's shape (as users.list / users.info return it).
 
     Like Slack: bots carry ``profile.bot_id`` and no email; deactivated users
     (``deleted=True``) have no ``tz``/``tz_label``/``tz_offset`` nor admin/guest flags.
+    With ``enterprise_id`` (Enterprise Grid) the user carries ``enterprise_user`` with the
+    workspaces they belong to (``teams``, default their home ``team_id``).
     """
     name = name or user_id.lower()
     real_name = real_name if real_name is not None else name.replace(".", " ").title()
@@ -85,6 +89,16 @@ def make_user(
         "is_email_confirmed": email is not None and not is_bot,
         "who_can_share_contact_card": "EVERYONE",
     }
+    if enterprise_id is not None:
+        user["enterprise_user"] = {
+            "id": user_id,
+            "enterprise_id": enterprise_id,
+            "enterprise_name": "",
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "teams": list(teams) if teams is not None else [team_id],
+        }
     if not deleted:
         user.update(_tz_fields(tz))
         user.update(
@@ -167,24 +181,44 @@ class UsersAPI(EmulatorCore):
         if user.get("deleted"):
             raise SlackError("user_disabled")
 
+    def _home_team(self, user_id: str) -> str | None:
+        with self._lock:
+            user = self._user(user_id) if user_id[:1] in ("U", "W") else None
+        return str(user["team_id"]) if user and user.get("team_id") else None
+
+    def _team_members(self, team_id: str) -> list[dict[str, Any]]:
+        """The users of one workspace of the Grid org (home workspace or listed in ``enterprise_user.teams``)."""
+        return [
+            u
+            for u in self._users
+            if u.get("team_id") == team_id or team_id in ((u.get("enterprise_user") or {}).get("teams") or [])
+        ]
+
     def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         limit = int_param(params, "limit", 0)
         cursor = str(params.get("cursor") or "")
+        team_id = str(params.get("team_id") or "")
+        if self.org_wide and not team_id:
+            raise SlackError("missing_argument", messages=["[ERROR] team_id is required with an org-level token"])
+        if self.org_wide and team_id not in self.workspaces:
+            raise SlackError("team_access_not_granted")
         with self._lock:
+            users = self._team_members(team_id) if self.org_wide else self._users
+            index = {u["id"]: i for i, u in enumerate(users)}
             start = 0
             if cursor:
                 try:
                     kind, _, user_id = base64.b64decode(cursor, validate=True).decode().partition(":")
                 except ValueError as exc:
                     raise SlackError("invalid_cursor") from exc
-                if kind != "user" or user_id not in self._user_index:
+                if kind != "user" or user_id not in index:
                     raise SlackError("invalid_cursor")
-                start = self._user_index[user_id]
-            end = len(self._users) if limit <= 0 else min(len(self._users), start + limit)
-            members = [dict(u) for u in self._users[start:end]]
+                start = index[user_id]
+            end = len(users) if limit <= 0 else min(len(users), start + limit)
+            members = [dict(u) for u in users[start:end]]
             next_cursor = ""
-            if end < len(self._users):
-                next_cursor = base64.b64encode(f"user:{self._users[end]['id']}".encode()).decode()
+            if end < len(users):
+                next_cursor = base64.b64encode(f"user:{users[end]['id']}".encode()).decode()
         return {
             "members": members,
             "cache_ts": int(_RealClock.time()),

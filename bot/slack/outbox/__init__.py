@@ -19,7 +19,16 @@ from bot.slack.outbox.dispatcher import (
     Progress,
     dispatch,
 )
-from bot.slack.outbox.pacer import PACE_LEASE, OutboxSettings, Pacer, SharedPacer, UnpacedPacer
+from bot.slack.outbox.pacer import (
+    OutboxSettings,
+    Pacer,
+    PaceSettings,
+    UnpacedPacer,
+    WorkspacePacer,
+    WorkspacePacers,
+    learned_rate,
+    pace_name,
+)
 from bot.slack.outbox.store import (
     REMINDER_KINDS,
     Claimed,
@@ -35,7 +44,6 @@ from bot.slack.sender import Send, Upload, slack_sender
 __all__ = [
     "FATAL_ERRORS",
     "MAX_ATTEMPTS",
-    "PACE_LEASE",
     "PERMANENT_ERRORS",
     "REMINDER_KINDS",
     "Claimed",
@@ -43,16 +51,20 @@ __all__ = [
     "FatalSlackError",
     "OutboxItem",
     "OutboxSettings",
+    "PaceSettings",
     "Pacer",
     "Progress",
     "Send",
-    "SharedPacer",
     "UnpacedPacer",
     "Upload",
+    "WorkspacePacer",
+    "WorkspacePacers",
     "counts",
     "dispatch",
     "enqueue",
     "file_payload",
+    "learned_rate",
+    "pace_name",
     "reclaim_dead",
     "remaining",
     "slack_sender",

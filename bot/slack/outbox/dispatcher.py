@@ -1,9 +1,11 @@
 """The dispatcher: claims due outbox rows and sends them from a few threads at the pacer's pace.
 
-Transient errors are retried with backoff, permanent ones recorded, fatal ones (bad token) stop
-the run; a 429 pauses every sender of the workspace for ``Retry-After`` and the same row is sent
-again (a 429 is not an attempt). Only the rows on the wire at a crash — at most ``concurrency``
-— can reach a person twice.
+Each workspace has its own pacer (see :mod:`.pacer`) and its own sending threads, so a 429 in
+one workspace pauses only that workspace's sends: the dispatcher stops claiming a paused
+workspace's rows once it holds enough of them and keeps sending the others'. Transient errors
+are retried with backoff, permanent ones recorded, fatal ones (bad token) stop the run; after a
+429 the same row is sent again (a 429 is not an attempt). Only the rows on the wire at a crash —
+at most ``concurrency`` per workspace — can reach a person twice.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.engine import Engine
 from bot import lease
 from bot.lease import holder_id
 from bot.slack.outbox import store
-from bot.slack.outbox.pacer import Pacer, SharedPacer, UnpacedPacer
+from bot.slack.outbox.pacer import Pacer, PaceSettings, UnpacedPacer, WorkspacePacer, WorkspacePacers
 from bot.slack.outbox.store import Claimed
 from bot.slack.sender import PermanentSendError, Send, Upload
 
@@ -139,7 +141,7 @@ class _Dispatcher:
         engine: Engine,
         send: Send,
         upload: Upload | None,
-        pacer: Pacer,
+        pacers: WorkspacePacers,
         worker: str,
         clock: Callable[[], dt.datetime],
         stats: DispatchStats,
@@ -147,7 +149,7 @@ class _Dispatcher:
         retry_base: float,
         max_attempts: int,
     ) -> None:
-        self.engine, self.send, self.upload, self.pacer = engine, send, upload, pacer
+        self.engine, self.send, self.upload, self.pacers = engine, send, upload, pacers
         self.worker, self.clock, self.stats, self.stop = worker, clock, stats, stop
         self.retry_base, self.max_attempts = retry_base, max_attempts
 
@@ -161,12 +163,15 @@ class _Dispatcher:
             if self.upload is None:
                 raise PermanentSendError("no_uploader")
             return self.upload(row.channel, payload["file"])
+        if row.team_id:
+            return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [], team_id=row.team_id)
         return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [])
 
     def process(self, row: Claimed) -> None:
         """Send one claimed row, retrying it in place after 429 pauses."""
+        pacer = self.pacers.get(row.team_id)
         while True:
-            if not self.pacer.acquire() or self.stop.is_set():
+            if not pacer.acquire() or self.stop.is_set():
                 store.release(self.engine, self.worker, [row.id])
                 return
             if store.obsolete(self.engine, row):
@@ -189,10 +194,9 @@ class _Dispatcher:
             except SlackApiError as exc:
                 wait_s = retry_after(exc)
                 if wait_s is not None:
-                    # The limit is the workspace's: pause every sender, then try this same row again.
+                    # The limit is the workspace's: pause its senders, slow its pace, then try this row again.
                     self.stats.add(rate_limited=1)
-                    log.info("Slack answered 429: pausing sends for %.1f s", wait_s)
-                    self.pacer.pause(wait_s)
+                    pacer.pause(wait_s)
                     continue
                 error = error_name(exc)
                 if error in FATAL_ERRORS:
@@ -211,6 +215,7 @@ class _Dispatcher:
                 else:
                     self._retry(row, type(exc).__name__)
                 return
+            pacer.accepted()
             store.finish(self.engine, row, self.worker, state="sent", now=self.clock(), ts=ts, channel=channel)
             self.stats.add(sent=1)
             return
@@ -247,15 +252,19 @@ def dispatch(
     worker: str | None = None,
     stop_when_idle: bool = True,
     pacer: Pacer | None = None,
+    pace: PaceSettings | None = None,
     retry_base_seconds: float = 2.0,
     max_attempts: int = MAX_ATTEMPTS,
     stop: threading.Event | None = None,
 ) -> DispatchStats:
-    """Send every due outbox row at ``rate_per_second`` (shared by all dispatchers; 0 = unpaced).
+    """Send every due outbox row, each workspace at its own pace (shared by all dispatchers).
+
+    The pace is ``pace`` (a start rate that moves within bounds to find Slack's limit), else a
+    fixed ``rate_per_second`` per workspace (0 = unpaced; 429 pauses are honoured either way).
 
     ``send(channel, text, blocks) -> (slack_channel, ts)`` posts one message and ``upload(channel,
     file) -> (channel, file_id)`` uploads a file row; both raise ``SlackApiError`` on failure.
-    ``concurrency`` threads send at once (to cover Slack's latency). With ``stop_when_idle`` the
+    ``concurrency`` threads per workspace send at once (to cover Slack's latency). With ``stop_when_idle`` the
     run lasts until no row is pending or being sent anywhere, waiting out retries; otherwise it
     returns as soon as nothing is due now. Setting ``stop`` ends it early, handing back every row
     not yet sent.
@@ -266,32 +275,51 @@ def dispatch(
     worker = worker or holder_id()
     halt = threading.Event()  # this run's own stop: set by ``stop``, a fatal error or an exception
     stats = DispatchStats()
-    if pacer is None:
-        pacer = SharedPacer(engine, rate_per_second, stop=halt) if rate_per_second > 0 else UnpacedPacer(halt)
+    if pacer is not None:
+        given = pacer
+        pacers = WorkspacePacers(lambda team: given)
+    elif pace is None and rate_per_second <= 0:
+        pacers = WorkspacePacers(lambda team: UnpacedPacer(halt))
+    else:
+        settings = pace or PaceSettings.fixed(rate_per_second)
+        pacers = WorkspacePacers(lambda team: WorkspacePacer(engine, settings, team_id=team, stop=halt))
     concurrency = max(1, concurrency)
-    per_second = rate_per_second if rate_per_second > 0 else 100.0
+    start_rate = pace.start if pace is not None else rate_per_second
+    per_second = start_rate if start_rate > 0 else 100.0
     batch = batch or int(min(max(concurrency * 4, per_second * 2), 500))
     low_water = max(concurrency * 2, batch // 2)
     idle_sleep = sleep or (lambda s: (stop or halt).wait(s))
-    core = _Dispatcher(engine, send, upload, pacer, worker, clock, stats, halt, retry_base_seconds, max_attempts)
+    core = _Dispatcher(engine, send, upload, pacers, worker, clock, stats, halt, retry_base_seconds, max_attempts)
     inflight: dict[Future[None], Claimed] = {}
+    held: dict[str | None, int] = {}  # rows in hand per workspace
+    pools: dict[str | None, ThreadPoolExecutor] = {}
     fatal: BaseException | None = None
-    last_renew = last_progress = time.monotonic()
+    last_renew = last_progress = claim_after = time.monotonic()
     lease.register(worker)
     store.reclaim_dead(engine, worker)
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox")
+
+    def pool_for(team: str | None) -> ThreadPoolExecutor:
+        if team not in pools:
+            pools[team] = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"outbox-{team or 'ws'}")
+        return pools[team]
+
     try:
         while True:
             if stop is not None and stop.is_set():
                 halt.set()
             if halt.is_set() and not inflight:
                 break
-            if not halt.is_set() and len(inflight) < low_water:
-                rows = store.claim(engine, worker, batch, lease_seconds, clock())
+            # Workspaces with enough rows in hand (a paused one keeps its rows) are not claimed from.
+            full = frozenset(team for team, n in held.items() if n >= low_water)
+            if not halt.is_set() and (not full or time.monotonic() >= claim_after):
+                rows = store.claim(engine, worker, batch, lease_seconds, clock(), skip_teams=full)
+                if not rows and full:
+                    claim_after = time.monotonic() + 0.5  # only full workspaces have work: look again soon
                 if rows:
                     stats.batches += 1
                     for row in rows:
-                        inflight[pool.submit(core.process, row)] = row
+                        inflight[pool_for(row.team_id).submit(core.process, row)] = row
+                        held[row.team_id] = held.get(row.team_id, 0) + 1
                     left = store.remaining(engine)
                     log.info(
                         "outbox batch %d: claimed %d; sent=%d failed=%d retried=%d rate_limited=%d "
@@ -319,6 +347,7 @@ def dispatch(
                 done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
                 for fut in done:
                     row = inflight.pop(fut)
+                    held[row.team_id] -= 1
                     exc = fut.exception()
                     if isinstance(exc, FatalSlackError):
                         fatal = fatal or exc
@@ -339,7 +368,8 @@ def dispatch(
     finally:
         # Rows claimed but never started go back at once (no lease wait for the next dispatcher).
         unstarted = [row.id for fut, row in inflight.items() if fut.cancel()]
-        pool.shutdown(wait=True)
+        for p in pools.values():
+            p.shutdown(wait=True)
         try:
             store.release(engine, worker, unstarted)
         except Exception:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from bot import lease
 from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage
+from bot.people import directory
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ REMINDER_KINDS = ("reminder",)
 
 @dataclass
 class OutboxItem:
-    """A message to enqueue; with ``file`` (see :func:`file_payload`) it is a file upload."""
+    """A message to enqueue; with ``file`` (see :func:`file_payload`) it is a file upload.
+
+    ``team_id`` is the workspace to send it in; left None, :func:`enqueue` takes the person's
+    home workspace (or, for a channel post, the channel's) when the install spans workspaces.
+    """
 
     dedupe_key: str
     kind: str
@@ -43,6 +48,7 @@ class OutboxItem:
     period: str | None = None
     file: dict[str, Any] | None = None
     not_before: dt.datetime | None = None
+    team_id: str | None = None
 
 
 def file_payload(content: bytes, *, filename: str, title: str, alt_txt: str = "") -> dict[str, Any]:
@@ -69,10 +75,13 @@ def enqueue(engine: Engine, items: Iterable[OutboxItem], *, now: dt.datetime, ba
     added = 0
     at = naive(now)
     buf: list[dict[str, Any]] = []
+    org_wide = directory.has_workspaces(engine)
 
     def flush() -> int:
         if not buf:
             return 0
+        if org_wide:
+            _fill_workspaces(engine, buf)
         stmt = _insert(engine).on_conflict_do_nothing(index_elements=["dedupe_key"])
         stmt = stmt.returning(OutboxMessage.id)
         with engine.begin() as conn:
@@ -92,6 +101,7 @@ def enqueue(engine: Engine, items: Iterable[OutboxItem], *, now: dt.datetime, ba
                 "period": it.period,
                 "person_id": it.person_id,
                 "channel": it.channel,
+                "team_id": it.team_id,
                 "payload": payload,
                 "state": "pending",
                 "attempts": 0,
@@ -103,6 +113,22 @@ def enqueue(engine: Engine, items: Iterable[OutboxItem], *, now: dt.datetime, ba
             added += flush()
     added += flush()
     return added
+
+
+def _fill_workspaces(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Give each row without a workspace its person's home workspace, or its channel's."""
+    people = {r["person_id"] for r in rows if r["team_id"] is None and r["person_id"] is not None}
+    homes = directory.home_workspaces(engine, people) if people else {}
+    channels: dict[str, str | None] = {}
+    for r in rows:
+        if r["team_id"] is not None:
+            continue
+        if r["person_id"] is not None and r["person_id"] in homes:
+            r["team_id"] = homes[r["person_id"]]
+        elif r["channel"][:1] in ("C", "G"):
+            if r["channel"] not in channels:
+                channels[r["channel"]] = directory.channel_workspace(engine, r["channel"])
+            r["team_id"] = channels[r["channel"]]
 
 
 def counts(engine: Engine, *, kind_prefix: str | None = None, period: str | None = None) -> dict[str, int]:
@@ -130,6 +156,7 @@ class Claimed:
     attempts: int
     person_id: int | None
     period: str | None
+    team_id: str | None = None
 
 
 _CLAIM_COLUMNS = (
@@ -140,11 +167,23 @@ _CLAIM_COLUMNS = (
     OutboxMessage.attempts,
     OutboxMessage.person_id,
     OutboxMessage.period,
+    OutboxMessage.team_id,
 )
 
 
-def claim(engine: Engine, worker: str, limit: int, lease_s: float, now: dt.datetime) -> list[Claimed]:
+def claim(
+    engine: Engine,
+    worker: str,
+    limit: int,
+    lease_s: float,
+    now: dt.datetime,
+    *,
+    skip_teams: frozenset[str | None] = frozenset(),
+) -> list[Claimed]:
     """Claim up to ``limit`` due rows: a crashed worker's expired leases first, then pending rows by due time.
+
+    Rows of the workspaces in ``skip_teams`` (the dispatcher has enough of theirs in hand: a
+    paused workspace) are left for later, so they do not hold up the others.
 
     Each claim is one ``UPDATE ... WHERE id IN (SELECT ... [FOR UPDATE SKIP LOCKED]) RETURNING``, so
     two dispatchers never claim the same row (PostgreSQL row locks; SQLite's single writer).
@@ -160,6 +199,14 @@ def claim(engine: Engine, worker: str, limit: int, lease_s: float, now: dt.datet
         want = limit - len(out)
         if want <= 0:
             break
+        if skip_teams:
+            named = [t for t in skip_teams if t is not None]
+            keep = OutboxMessage.team_id.is_not(None) if None in skip_teams else None
+            if named:
+                other = OutboxMessage.team_id.is_(None) | OutboxMessage.team_id.not_in(named)
+                keep = other if keep is None else (keep & OutboxMessage.team_id.not_in(named))
+            assert keep is not None
+            cond = cond & keep
         sub = select(OutboxMessage.id).where(cond).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(want)
         if engine.dialect.name == "postgresql":
             sub = sub.with_for_update(skip_locked=True)
@@ -172,7 +219,16 @@ def claim(engine: Engine, worker: str, limit: int, lease_s: float, now: dt.datet
         with engine.begin() as conn:
             rows = conn.execute(stmt).all()
         out.extend(
-            Claimed(id=r[0], kind=r[1], channel=r[2], payload=r[3] or {}, attempts=r[4], person_id=r[5], period=r[6])
+            Claimed(
+                id=r[0],
+                kind=r[1],
+                channel=r[2],
+                payload=r[3] or {},
+                attempts=r[4],
+                person_id=r[5],
+                period=r[6],
+                team_id=r[7],
+            )
             for r in rows
         )
     out.sort(key=lambda c: c.id)
