@@ -9,6 +9,8 @@ from typing import Any
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 from bot.artifacts import inbox
+from bot.errors import InputError
+from bot.slack.install import Install, refuses
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,10 @@ def make_deps_middleware(deps: Any) -> Callable[..., Any]:
 
 
 def guard_workspace(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
-    """Refuse requests signed for this app but sent from another workspace (team id mismatch)."""
-    mine = context.authorize_result.team_id if context.authorize_result else None
-    theirs = context.team_id
-    if mine and theirs and theirs != mine:
+    """Refuse requests signed for this app but sent from another workspace or enterprise (``bot.slack.install``)."""
+    auth = context.authorize_result
+    mine = Install.from_auth_test(auth.team_id, auth.enterprise_id) if auth else Install(team_id=None)
+    if refuses(mine, team_id=context.team_id, enterprise_id=context.enterprise_id):
         log.warning("refused a request from another workspace")
         if body.get("type") == "event_callback":
             return BoltResponse(status=200, body="")  # acknowledged and ignored: nothing to retry
@@ -67,6 +69,9 @@ def store_dm_first(context: BoltContext, body: dict[str, Any], request: BoltRequ
                 ts=event["ts"],
                 text=event.get("text") or "",
             )
+        except InputError as e:
+            log.info("refused a DM event: %s", e)
+            return BoltResponse(status=400, body="")
         except Exception:
             log.exception("could not store a DM reply; asking Slack to retry")
             return BoltResponse(status=500, body="")

@@ -72,6 +72,7 @@ def dispatch_outbox(
         send,
         upload=upload,
         rate_per_second=cfg.rate_per_second,
+        pace=outbox.PaceSettings.from_settings(cfg),
         concurrency=cfg.concurrency,
         lease_seconds=cfg.lease_seconds,
         retry_base_seconds=cfg.retry_base_seconds,

@@ -25,7 +25,134 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger("artifact_bot")
-EXIT_USAGE = 2
+
+# One exit-code table for every command (README, "Exit codes"): argparse's usage errors are 2 too.
+EXIT_OK = 0  # done
+EXIT_FAILED = 1  # tried and failed (a provider or Slack refused, differences found)
+EXIT_USAGE = 2  # bad input or configuration; nothing was changed
+DEFAULT_CONFIG = Path("artifact-bot.yaml")  # ARTIFACT_BOT_CONFIG's default, in the working directory
+
+EXIT_CODES = """exit codes: 0 done, 1 failed, 2 bad input or configuration (nothing changed)"""
+ENVIRONMENT = """environment:
+  DATABASE_URL          SQLite or PostgreSQL URL (default sqlite:///artifact-bot.db)
+  ARTIFACT_BOT_CONFIG   the organisation's YAML (default ./artifact-bot.yaml when present)
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN   Slack (serve, people sync, jobs)
+  OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY   usage sync; OPENAI_API_KEY   optional assists
+  NO_COLOR              no colour on a terminal either"""
+
+# One example per command, shown at the end of its --help (a test checks every command has one).
+EXAMPLES: dict[str, str] = {
+    "": "artifact-bot leaderboard --by person --format csv > board.csv",
+    "serve": "artifact-bot serve --port 3000 --workers 2",
+    "worker": "artifact-bot worker",
+    "demo": "artifact-bot demo --out /tmp/demo",
+    "db": "artifact-bot db check --period 2026-10",
+    "db upgrade": "artifact-bot db upgrade",
+    "db check": "artifact-bot db check --period 2026-10 --repair",
+    "people": "artifact-bot people export alice@example.com > alice.json",
+    "people sync": "artifact-bot people sync",
+    "people export": "artifact-bot people export alice@example.com > alice.json",
+    "people forget": "artifact-bot people forget U0123ABCD",
+    "audit": "artifact-bot audit --since 2026-10-01 --format json",
+    "teams": "artifact-bot teams list",
+    "teams import": "artifact-bot teams import artifact-bot.yaml",
+    "teams list": "artifact-bot teams list --format json",
+    "config": "artifact-bot config check artifact-bot.yaml",
+    "config check": "ARTIFACT_BOT_CONFIG=org.yaml artifact-bot config check",
+    "usage": "artifact-bot usage import usage-2026-10.csv",
+    "usage import": "artifact-bot usage import usage-2026-10.csv",
+    "usage sync": "artifact-bot usage sync openai --since 2026-10-01",
+    "jobs": "artifact-bot jobs run weekly-summary",
+    "jobs run": "artifact-bot jobs run close-period --period 2026-10",
+    "artifacts": "artifact-bot artifacts export --format csv > artifacts.csv",
+    "artifacts import": "artifact-bot artifacts import artifacts.csv",
+    "artifacts export": "artifact-bot artifacts export --format csv > artifacts.csv",
+    "leaderboard": "artifact-bot leaderboard --period 2026-10 --by person --team Growth",
+    "report": "artifact-bot report --team Growth --period 2026-10 --format csv > growth.csv",
+}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that shows every option's default (the epilog's examples keep their line breaks)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, True, argparse.SUPPRESS) and default != []
+        if shown and "%(default)" not in text and "default" not in text and (action.option_strings or action.nargs in ("?", "*")):
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the installed distribution's version only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("artifact-bot")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        parser.exit(message=f"artifact-bot {number}\n")
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # On every subcommand as well, so they go anywhere on the line; there the default is SUPPRESS,
+    # which leaves the value given before the subcommand (argparse copies only what was parsed).
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    if "-v" not in parser._option_string_actions:
+        parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level", **default)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the organisation's YAML (default: $ARTIFACT_BOT_CONFIG, else ./artifact-bot.yaml when present)",
+        **({"default": None} if top else default),
+    )
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every parser under ``parser`` by its command path (``""``, ``"teams"``, ``"teams import"``...)."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for path, nested in subcommand_parsers(sub).items():
+                    found[f"{name} {path}".strip()] = nested
+    return found
+
+
+def _finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The manners every command shares: defaults and one example in --help, global flags anywhere."""
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    for path, sub in subcommand_parsers(parser).items():
+        sub.formatter_class = HelpFormatter
+        _add_global_flags(sub, top=not path)
+        example = EXAMPLES.get(path)
+        parts = [f"example:\n  {example}"] if example else []
+        if not path:
+            parts += [ENVIRONMENT, EXIT_CODES]
+        sub.epilog = "\n\n".join(parts) or None
+    return parser
+
+
+def _apply_config_default(args: argparse.Namespace) -> None:
+    """``--config`` over ``ARTIFACT_BOT_CONFIG`` over ``./artifact-bot.yaml``: one file for every process.
+
+    Set in the environment so that processes this one starts (serve's workers and work processes)
+    read the same file.
+    """
+    if args.config is not None:
+        if not args.config.is_file():
+            raise CliError(f"--config {args.config}: no such file")
+        os.environ["ARTIFACT_BOT_CONFIG"] = str(args.config.resolve())
+    elif not os.environ.get("ARTIFACT_BOT_CONFIG") and DEFAULT_CONFIG.is_file():
+        os.environ["ARTIFACT_BOT_CONFIG"] = str(DEFAULT_CONFIG.resolve())
+        log.info("config: %s (ARTIFACT_BOT_CONFIG is not set)", DEFAULT_CONFIG.resolve())
 
 
 class CliError(Exception):
@@ -421,17 +548,28 @@ class LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.get(), name)
 
+    # Dunder methods bypass __getattr__: rich's Live (the jobs progress line) uses the console as a context.
+    def __enter__(self) -> Console:
+        return self.get().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.get().__exit__(*exc)
+
 
 def run(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = _finish(build_parser())
     args = parser.parse_args(argv)
     if args.command == "serve":
         args.workers = _serve_workers(args, parser)
+    # Long-running commands say what they do at INFO ("listening on ..."); one-shot commands print
+    # their result and log only warnings.
+    quiet = logging.INFO if args.command in ("serve", "worker") else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _apply_config_default(args)
     out = cast("Console", LazyConsole())
     if args.command == "demo":
         return cmd_demo(args, out)
