@@ -27,7 +27,6 @@ from bot.people.store import find_person
 from bot.people.teams import find_team
 from bot.periods import period_at
 from bot.scoring import KEPT, KILLED
-from bot.spend.sync import suggested_evidence
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +119,8 @@ def team_board(*, engine: Engine, org: OrgConfig, period: str | None, now: dt.da
 
 def home(*, engine: Engine, org: OrgConfig, person: Person, now: dt.datetime) -> Home:
     """What a person's App Home shows now."""
+    from bot.spend.sync import suggested_evidence  # loads the provider connectors: only when a home is opened
+
     with session_scope(engine) as s:
         data = home_data(s, person, org, now)
         suggestion = suggested_evidence(s, person.id or 0, data.period)["text"]
