@@ -8,15 +8,27 @@ by ``pending``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
+from bot.errors import InputError
 from bot.models import InboundMessage, utcnow
 
 MAX_TEXT = 40000
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+_SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,8}")
+# NUL and the other C0/C1 controls but tab and newlines: PostgreSQL refuses NUL in text, and none of
+# them means anything in a reply.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str, limit: int = MAX_TEXT) -> str:
+    """Text safe for every database: controls removed, cut to the column's size."""
+    return _CONTROL.sub("", text)[:limit]
 
 
 def forget(engine: Engine, user_ids: list[str]) -> None:
@@ -33,7 +45,14 @@ def message_key(channel: str, ts: str) -> str:
 
 
 def store(engine: Engine, *, user_id: str, channel: str, ts: str, text: str) -> str:
-    """Write the reply durably (idempotent); raises when the database is unavailable."""
+    """Write the reply durably (idempotent); raises when the database is unavailable.
+
+    Raises:
+        InputError: the user, channel or ts is not of Slack's shape (a forged event): nothing stored.
+    """
+    ids_ok = _SLACK_ID.fullmatch(user_id or "") and _SLACK_ID.fullmatch(channel or "")
+    if not (ids_ok and _SLACK_TS.fullmatch(ts or "")):
+        raise InputError("not a Slack message: user, channel or ts malformed")
     key = message_key(channel, ts)
     ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(
         InboundMessage.__table__  # type: ignore[attr-defined]
@@ -45,7 +64,7 @@ def store(engine: Engine, *, user_id: str, channel: str, ts: str, text: str) -> 
                 user_id=user_id,
                 channel=channel,
                 ts=ts,
-                text=(text or "")[:MAX_TEXT],
+                text=clean_text(text or ""),
                 received_at=utcnow(),
                 attempts=0,
             ).on_conflict_do_nothing(index_elements=["key"])

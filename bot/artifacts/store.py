@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.artifacts.inbox import clean_text
 from bot.artifacts.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
 from bot.config import ARTIFACT_KINDS, OrgConfig
 from bot.db import savepoint
@@ -136,13 +137,13 @@ def add_artifact(
     artifact = Artifact(
         person_id=person.id,
         period=period,
-        title=clean_title(new.title, MAX_TITLE),
+        title=clean_title(clean_text(new.title), MAX_TITLE),
         kind=new.kind,
         status=SUBMITTED,
         source=source,
         source_key=source_key,
         primary_url=normalised[0],
-        description=(new.description or "").strip() or None,
+        description=clean_text(new.description or "", 2000).strip() or None,
         created_at=at,
         updated_at=at,
     )
@@ -223,6 +224,7 @@ def capture_reply(
     deterministic link parser is used otherwise. Replays of ``event_key`` change nothing.
     """
     assert person.id is not None
+    text = clean_text(text)  # no NUL or control character reaches a database (PostgreSQL refuses NUL)
     period = open_period(session, person.id, now, org)
     outcome = LogOutcome(period=period)
     if not claim_event(session, event_key):

@@ -99,3 +99,24 @@ def test_signed_payloads_of_the_wrong_types_get_a_clear_answer_and_no_traceback(
         assert bot.log_path is not None
         time.sleep(1.0)  # the work after an ack, if any, has run
         assert "Traceback" not in bot.log_path.read_text()
+
+
+def test_a_reply_with_nul_and_control_characters_is_stored_and_recorded(db_url: str, tmp_path: Path) -> None:
+    # Before: on PostgreSQL a NUL in the text failed the journal insert, so every retry of the event
+    # failed too and the reply was lost.
+    with running_bot(db_url, tmp_path) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        text_ = "Shipped\x00 the agent\x07 https://github.com/acme/agent/pull/9 \x1b[31m"
+        res = bot.post(event_body(message_event("U0ALICE", text_)))
+        assert res.status == 200
+        bot.wait_for(lambda: _count(db_url, "artifact_link") == 1, timeout=20)
+        assert "Traceback" not in (bot.log_path.read_text() if bot.log_path else "")
+
+
+def test_a_forged_dm_event_with_an_overlong_ts_is_refused_and_nothing_is_stored(db_url: str, tmp_path: Path) -> None:
+    # Before: a 100-character ts failed the journal insert on PostgreSQL (500, Slack retries forever).
+    with running_bot(db_url, tmp_path) as bot:
+        res = bot.post(event_body(message_event("U0ALICE", "https://example.com/a", ts="1" * 100)))
+        assert res.status == 400
+    assert _count(db_url, "inbound_message") == 0
+    assert _count(db_url, "artifact") == 0
