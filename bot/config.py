@@ -5,6 +5,7 @@ Settings are built in the composition root (``bot.runtime.cli``), never at impor
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zoneinfo
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     openai_admin_key: SecretStr | None = None
     anthropic_admin_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"
+    cursor_admin_key: SecretStr | None = None
+    cursor_api_url: str = "https://api.cursor.com"
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_org: str | None = None
 
     def require(self, *names: str) -> None:
         """Fail fast when a required variable is missing.
@@ -65,7 +71,7 @@ class Settings(BaseSettings):
 class TeamConfig(BaseModel):
     """One team of the organisation config."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=80)
     members: list[str] = Field(default_factory=list)
@@ -125,7 +131,7 @@ class CheckinConfig(BaseModel):
 class OrgConfig(BaseModel):
     """The organisation config (``ARTIFACT_BOT_CONFIG``), validated strictly."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     timezone: str = "UTC"
     summary_channel: str | None = None
@@ -159,8 +165,8 @@ class OrgConfig(BaseModel):
         for kind, weight in value.items():
             if kind not in ARTIFACT_KINDS:
                 raise ValueError(f"unknown artifact kind {kind!r}; kinds are {', '.join(ARTIFACT_KINDS)}")
-            if weight < 0:
-                raise ValueError(f"weight of {kind!r} must not be negative")
+            if not math.isfinite(weight) or weight < 0:
+                raise ValueError(f"weight of {kind!r} must be a finite number, not negative")
         return value
 
     @field_validator("teams")
@@ -249,6 +255,9 @@ def load_org_config(path: str | os.PathLike[str] | None) -> OrgConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: the config is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     return parse_org_config(text, source=str(p))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Settings, parse_org_config
+from bot.config import Settings, load_org_config, parse_org_config
 from bot.errors import ConfigError
 
 GOOD = """\
@@ -65,3 +65,32 @@ def test_settings_from_environment(monkeypatch):
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
         s.require("slack_bot_token")
+
+
+# --- strictness (a weight that is not a number, a file that is not UTF-8) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "kind_weights: {other: .nan}",
+        "kind_weights: {agent: .inf}",
+        "spend_floor_usd: .inf",
+        "unreviewed_weight: .nan",
+        "teams: [{name: A, monthly_budget_usd: .inf}]",
+    ],
+)
+def test_weights_and_amounts_must_be_finite(yaml_text: str) -> None:
+    # Before: ``kind_weights: {other: .nan}`` was accepted and scored those artifacts 0.
+    with pytest.raises(ConfigError) as err:
+        parse_org_config(yaml_text, source="org.yaml")
+    assert "org.yaml:1:" in str(err.value)
+
+
+def test_a_config_that_is_not_utf8_is_a_clear_config_error(tmp_path) -> None:
+    # Before: UnicodeDecodeError escaped: exit 1 with a traceback.
+    path = tmp_path / "org.yaml"
+    path.write_bytes(b"timezone: UTC\nadmins: [U0ADMIN]\nsummary_channel: C0\xe9T\n")
+    with pytest.raises(ConfigError) as err:
+        load_org_config(path)
+    assert f"{path}:3:" in str(err.value) and "UTF-8" in str(err.value)
