@@ -73,16 +73,35 @@ def handle_dm(event: dict[str, Any], context: BoltContext, client: WebClient) ->
     )
 
 
-def process_pending(deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> int:
-    """Finish DM replies that were stored but not processed (a crash between storing and answering)."""
-    done = 0
-    for row in inbox.pending(deps.journal, older_than=older_than, now=deps.clock()):
+RECOVERY_BATCH = 200
+RECOVERY_THREADS = 4
+
+
+def process_pending(
+    deps: Deps, *, older_than: dt.timedelta = dt.timedelta(minutes=2), batch: int = RECOVERY_BATCH
+) -> tuple[int, int]:
+    """Finish one batch of DM replies stored but not processed (a crash between storing and answering).
+
+    The batch's replies are answered several at a time (each is mostly waiting on the database and
+    Slack). Returns (finished, found): a full batch means more may be waiting.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = inbox.pending(deps.journal, older_than=older_than, now=deps.clock(), limit=batch)
+
+    def finish(row: Any) -> bool:
         try:
             answer_dm(deps, deps.slack, user_id=row.user_id, channel=row.channel, ts=row.ts, text=row.text or "")
-            done += 1
+            return True
         except Exception:
             log.exception("could not process a stored DM reply; it stays pending")
-    return done
+            return False
+
+    if not rows:
+        return 0, 0
+    with ThreadPoolExecutor(max_workers=RECOVERY_THREADS, thread_name_prefix="inbox-recovery") as pool:
+        done = sum(pool.map(finish, rows))
+    return done, len(rows)
 
 
 def register(app: App) -> None:

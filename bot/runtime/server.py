@@ -211,15 +211,22 @@ def _reason(status: int) -> str:
 
 def start_recovery(deps: Deps, *, every_seconds: float = 60.0) -> threading.Thread:
     """A daemon thread that finishes DM replies stored but left unprocessed (a crash, a restart)."""
-    from handlers.messages import process_pending
+    from handlers.messages import RECOVERY_BATCH, process_pending
 
     def loop() -> None:
         while True:
+            backlog = False
             try:
-                process_pending(deps)
+                done, found = process_pending(deps)
+                # A full batch: more are waiting (a long outage's backlog): go on at once, unless none
+                # of the batch could be finished (then Slack or the database is still down).
+                backlog = found >= RECOVERY_BATCH and done > 0
+                if found:
+                    log.info("inbox recovery: finished %d of %d stored replies", done, found)
             except Exception:
                 log.exception("inbox recovery pass failed; retrying later")
-            time.sleep(every_seconds)
+            if not backlog:
+                time.sleep(every_seconds)
 
     thread = threading.Thread(target=loop, name="inbox-recovery", daemon=True)
     thread.start()
@@ -348,7 +355,7 @@ def serve_workers(
         def run(self) -> None:
             _Arbiter(self).run()
 
-    log.warning("artifact-bot listening on %s with %d worker processes", bind, workers)
+    log.info("artifact-bot listening on %s with %d worker processes", bind, workers)
     _Gunicorn().run()
     return 0
 
@@ -380,7 +387,7 @@ def serve(deps: Deps, *, port: int | None = None, socket_mode: bool = False, sch
             connection_limit=connection_limit(),
         )
         signal.signal(signal.SIGTERM, lambda *_: server.close())
-        log.warning("artifact-bot listening on port %s", port or deps.settings.port)
+        log.info("artifact-bot listening on port %s", port or deps.settings.port)
         with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM
             server.run()
         return 0

@@ -73,7 +73,7 @@ def test_no_reply_lost_when_postgresql_restarts(request: pytest.FixtureRequest, 
                 engine=engine,
             )
             deps.slack = make_client(deps.settings)
-            recovered = process_pending(deps, older_than=dt.timedelta(0))
+            recovered, _ = process_pending(deps, older_than=dt.timedelta(0))
             bot.wait_for(lambda: _count(engine) == 30, timeout=20)
             time.sleep(1.0)
             assert _count(engine) == 30  # every reply stored once

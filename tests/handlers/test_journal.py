@@ -70,8 +70,8 @@ def test_recovery_finishes_replies_left_in_the_journal(sqlite_template: Path, tm
             inbox_engine=journal,
         )
         deps.slack = make_client(deps.settings)
-        assert process_pending(deps, older_than=dt.timedelta(0)) == 1
-        assert process_pending(deps, older_than=dt.timedelta(0)) == 0  # done once
+        assert process_pending(deps, older_than=dt.timedelta(0)) == (1, 1)
+        assert process_pending(deps, older_than=dt.timedelta(0)) == (0, 0)  # done once
         with session_scope(engine) as s:
             urls = s.scalars(select(Artifact.primary_url)).all()
         assert urls == ["https://docs.example.com/runbook"]
@@ -88,3 +88,39 @@ def test_postgresql_keeps_the_journal_in_its_own_database(db_url: str):
             assert journal_engine(engine) is not None
     finally:
         engine.dispose()
+
+
+def test_a_backlog_of_stored_replies_is_finished_in_batches_without_waiting_a_minute_each(
+    sqlite_template: Path, tmp_path: Path
+):
+    # Before: the recovery pass took at most 200 stored replies a minute, one at a time (a backlog of
+    # 4,600 took ~23 minutes). Now a full batch is followed at once by the next, several at a time.
+    from sqlalchemy import update
+
+    db = tmp_path / "app.db"
+    db.write_bytes(sqlite_template.read_bytes())
+    engine = make_engine(f"sqlite:///{db}")
+    journal = journal_engine(engine)
+    assert journal is not None
+    backlog = 450
+    for n in range(backlog):
+        inbox.store(journal, user_id="U0ALICE", channel="D0ALICE", ts=f"1700000000.{n:06d}",
+                    text=f"Done: <https://docs.example.com/runbook/{n}|runbook {n}>")
+    with journal.begin() as conn:  # stored ten minutes ago: a crash left them
+        conn.execute(update(InboundMessage).values(received_at=dt.datetime(2000, 1, 1)))
+    with running_bot(f"sqlite:///{db}", tmp_path) as bot:
+        setup_org(bot)
+        started = dt.datetime.now()
+        bot.wait_for(lambda: _journal_pending(journal) == 0, timeout=150)
+        took = (dt.datetime.now() - started).total_seconds()
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Artifact)) == backlog
+    engine.dispose()
+    journal.dispose()
+    assert took < 120, took  # the old pace needed three passes a minute apart
+
+
+def _journal_pending(journal) -> int:
+    with session_scope(journal) as s:
+        q = select(func.count()).select_from(InboundMessage).where(InboundMessage.processed_at.is_(None))
+        return int(s.scalar(q))
