@@ -1,13 +1,17 @@
 """Month-end fan-out benchmark: ``artifact-bot jobs run checkin`` to N people against a rate-limited Slack.
 
-The Slack Web API emulator (tests/slack_emulator.py) runs in this process on 127.0.0.1 and
-enforces a chat.postMessage token bucket (``--rate`` per second, ``--burst``), answering 429 with
-``Retry-After`` when exceeded, after ``--latency`` seconds per call (Slack is not instant). The
-bot runs as real subprocesses (``python -m bot jobs run checkin``) with its outbox paced at
-``--pace`` (default: the allowed rate). Reported:
+The Slack Web API emulator (testing/slack/) runs in this process on 127.0.0.1 and enforces a
+chat.postMessage token bucket per workspace (``--rate`` per second, ``--burst``, default the
+rate), answering 429 with ``Retry-After`` when exceeded, after ``--latency`` seconds per call
+(Slack is not instant). The bot runs as real subprocesses (``python -m bot jobs run checkin``)
+with its default outbox settings: the pace starts at OUTBOX_RATE_PER_SECOND (10) and finds the
+limit by itself; ``--pace`` sets OUTBOX_RATE_PER_SECOND. ``--workspaces 2`` plays an Enterprise
+Grid org with an org-wide install: people are spread over the workspaces, each with its own
+limit. Reported:
 
-* efficiency = (people ÷ allowed rate) ÷ wall seconds, from starting the first process to the
-  last one exiting (enqueueing, start-up and any kill included): 1.0 is the rate limit itself;
+* efficiency = (people ÷ (allowed rate × workspaces)) ÷ wall seconds, from starting the first
+  process to the last one exiting (enqueueing, start-up and any kill included): 1.0 is the rate
+  limit itself;
 * missed (people never messaged), duplicates (messages beyond one per person), 429 answers;
 * peak RSS of the bot process(es), read from /proc (VmHWM), which must not grow with people.
 
@@ -15,6 +19,9 @@ bot runs as real subprocesses (``python -m bot jobs run checkin``) with its outb
 ``--dispatchers 3`` starts three processes at once (they share the outbox).
 
     python benchmarks/fanout.py --people 10000
+    python benchmarks/fanout.py --people 600 --rate 5      # a strict workspace: the pace comes down to 5/s
+    python benchmarks/fanout.py --people 3000 --rate 50    # a generous one: the pace climbs to 50/s
+    python benchmarks/fanout.py --people 2000 --rate 20 --workspaces 2
     python benchmarks/fanout.py --people 10000 --kill-at 0.4
     python benchmarks/fanout.py --people 100000 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
@@ -44,7 +51,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.db import make_engine, upgrade  # noqa: E402
-from bot.models import Person  # noqa: E402
+from bot.models import Person, PersonWorkspace, Workspace  # noqa: E402
 from testing.slack_emulator import Call, SlackEmulator, dm_channel_id  # noqa: E402
 
 PERIOD = "2026-10"
@@ -59,12 +66,15 @@ class CountingEmulator(SlackEmulator):
         self.statuses: Counter[int] = Counter()
         self.first_post = 0.0
         self.last_post = 0.0
+        self.wrong_team = 0
         self._count_lock = threading.Lock()
         self.register("chat.postMessage", self._post)
 
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel") or "")
         now = time.time()
+        if self.workspaces and params.get("team_id") != team_of(int(channel[1:]), len(self.workspaces)):
+            self.wrong_team += 1  # an org-wide install must send each DM from the person's workspace
         with self._count_lock:
             self.posts[channel] += 1
             self.first_post = self.first_post or now
@@ -100,12 +110,28 @@ def _database(args: argparse.Namespace, workdir: Path) -> tuple[str, Any]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-def _people(url: str, n: int) -> None:
+ENTERPRISE = "E0BENCH"
+
+
+def team_of(i: int, workspaces: int) -> str | None:
+    """Person ``i``'s home workspace (None: a single-workspace install)."""
+    return f"T{i % workspaces:08d}" if workspaces > 1 else None
+
+
+def _people(url: str, n: int, workspaces: int = 1) -> None:
     engine = make_engine(url)
     upgrade(engine)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     chunk = 5000
     with engine.begin() as conn:
+        if workspaces > 1:
+            conn.execute(
+                insert(Workspace),
+                [
+                    {"team_id": team_of(w, workspaces), "enterprise_id": ENTERPRISE, "name": f"ws{w}"}
+                    for w in range(workspaces)
+                ],
+            )
         for start in range(0, n, chunk):
             conn.execute(
                 insert(Person),
@@ -123,6 +149,12 @@ def _people(url: str, n: int) -> None:
                     }
                     for i in range(start, min(start + chunk, n))
                 ],
+            )
+        if workspaces > 1:
+            ids = conn.execute(text("SELECT id, slack_user_id FROM person")).all()
+            conn.execute(
+                insert(PersonWorkspace),
+                [{"person_id": pid, "team_id": team_of(int(sid[1:]), workspaces), "home": True} for pid, sid in ids],
             )
     engine.dispose()
 
@@ -142,10 +174,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     url, cleanup = _database(args, workdir)
     try:
         t_setup = time.monotonic()
-        _people(url, args.people)
+        _people(url, args.people, args.workspaces)
         setup_s = time.monotonic() - t_setup
-        with CountingEmulator() as emu:
-            emu.set_rate("chat.postMessage", per_second=args.rate, burst=args.burst)
+        grid: dict[str, Any] = {}
+        if args.workspaces > 1:
+            grid = {
+                "enterprise_id": ENTERPRISE,
+                "workspaces": {team_of(w, args.workspaces): f"ws{w}" for w in range(args.workspaces)},
+            }
+        with CountingEmulator(**grid) as emu:
+            emu.set_rate("chat.postMessage", per_second=args.rate, burst=args.burst or args.rate)
             if args.latency:
                 emu.set_latency(args.latency, "chat.postMessage")
             env = {
@@ -157,9 +195,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 emu.env(),
                 DATABASE_URL=url,
                 PYTHONPATH=str(ROOT),
-                OUTBOX_RATE_PER_SECOND=str(args.pace or args.rate),
-                OUTBOX_CONCURRENCY=str(args.concurrency),
             )
+            if args.pace:
+                env["OUTBOX_RATE_PER_SECOND"] = str(args.pace)
+            if args.concurrency:
+                env["OUTBOX_CONCURRENCY"] = str(args.concurrency)
             cmd = [sys.executable, "-m", "bot", "jobs", "run", "checkin", "--period", PERIOD]
             peak_kb = 0
             kills = 0
@@ -196,18 +236,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             posts = Counter(emu.posts)
             throttled = emu.throttled_count("chat.postMessage")
             send_window = emu.last_post - emu.first_post
+            wrong_team = emu.wrong_team
             logs.close()
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            learned = {n: round(r, 1) for n, r in conn.execute(text("SELECT name, rate_per_second FROM send_pace"))}
+        engine.dispose()
         expected = {f"U{i:09d}" for i in range(args.people)}
         missed = len(expected - set(posts))
         duplicates = sum(n - 1 for n in posts.values() if n > 1)
-        ideal = args.people / args.rate
+        ideal = args.people / (args.rate * args.workspaces)
+        sends = sum(posts.values()) + throttled
         return {
             "people": args.people,
             "database": make_url(url).get_backend_name(),
             "allowed_rate_per_s": args.rate,
-            "burst": args.burst,
-            "pace_per_s": args.pace or args.rate,
-            "concurrency": args.concurrency,
+            "burst": args.burst or args.rate,
+            "workspaces": args.workspaces,
+            "pace_per_s": args.pace or "default",
+            "concurrency": args.concurrency or "default",
             "dispatchers": args.dispatchers,
             "latency_s": args.latency,
             "kills": kills,
@@ -217,7 +264,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "send_efficiency": round(ideal / send_window, 3) if send_window else None,
             "missed": missed,
             "duplicates": duplicates,
+            "wrong_workspace": wrong_team,
             "http_429": throttled,
+            "http_429_share": round(throttled / sends, 4) if sends else 0.0,
+            "learned_rates": learned,
             "peak_rss_mb": round(peak_kb / 1024, 1),
             "setup_seconds": round(setup_s, 1),
         }
@@ -230,9 +280,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--people", type=int, default=10_000)
     p.add_argument("--rate", type=float, default=50.0, help="chat.postMessage calls per second Slack allows")
-    p.add_argument("--burst", type=float, default=50.0, help="token bucket size")
-    p.add_argument("--pace", type=float, default=None, help="the bot's OUTBOX_RATE_PER_SECOND (default: --rate)")
-    p.add_argument("--concurrency", type=int, default=8, help="the bot's OUTBOX_CONCURRENCY")
+    p.add_argument("--burst", type=float, default=None, help="token bucket size (default: --rate)")
+    p.add_argument("--pace", type=float, default=None, help="the bot's OUTBOX_RATE_PER_SECOND (default: its own)")
+    p.add_argument("--concurrency", type=int, default=None, help="the bot's OUTBOX_CONCURRENCY (default: its own)")
+    p.add_argument("--workspaces", type=int, default=1, help="workspaces of a Grid org (org-wide install)")
     p.add_argument("--latency", type=float, default=0.05, help="seconds Slack takes to answer a post")
     p.add_argument("--dispatchers", type=int, default=1, help="bot processes started at once")
     p.add_argument("--kill-at", type=float, default=0.0, help="SIGKILL when this fraction is sent, then restart")

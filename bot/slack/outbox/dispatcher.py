@@ -309,12 +309,12 @@ def dispatch(
                 halt.set()
             if halt.is_set() and not inflight:
                 break
-            # Workspaces with enough rows in hand (a paused one keeps its rows) are not claimed from.
+            # Workspaces with enough rows in hand (a paused one keeps its rows) are not claimed from,
+            # so the others' rows keep coming. After a claim that found nothing, look again in 0.5 s.
             full = frozenset(team for team, n in held.items() if n >= low_water)
-            if not halt.is_set() and (not full or time.monotonic() >= claim_after):
+            mono = time.monotonic()
+            if not halt.is_set() and mono >= claim_after:
                 rows = store.claim(engine, worker, batch, lease_seconds, clock(), skip_teams=full)
-                if not rows and full:
-                    claim_after = time.monotonic() + 0.5  # only full workspaces have work: look again soon
                 if rows:
                     stats.batches += 1
                     for row in rows:
@@ -333,7 +333,9 @@ def dispatch(
                         left,
                         stats.rate,
                     )
-                elif not inflight:
+                elif inflight:
+                    claim_after = mono + 0.5
+                else:
                     if not stop_when_idle:
                         break
                     nxt = store.next_due(engine, worker)
@@ -343,11 +345,16 @@ def dispatch(
                     idle_sleep(min(max(delay, 0.05), 2.0))
                     store.reclaim_dead(engine, worker)
                     continue
+            elif not inflight and not halt.is_set():
+                idle_sleep(max(claim_after - mono, 0.01))
+                continue
             if inflight:
                 done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
                 for fut in done:
                     row = inflight.pop(fut)
                     held[row.team_id] -= 1
+                    if held[row.team_id] < low_water:
+                        claim_after = 0.0  # this workspace wants more rows: claim at once
                     exc = fut.exception()
                     if isinstance(exc, FatalSlackError):
                         fatal = fatal or exc
