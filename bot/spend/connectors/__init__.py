@@ -91,6 +91,7 @@ REGISTRY: dict[str, Connector] = {
         Registered("openai", f"{_PACKAGE}.openai_admin", ("OPENAI_ADMIN_KEY",)),
         Registered("anthropic", f"{_PACKAGE}.anthropic_admin", ("ANTHROPIC_ADMIN_KEY",)),
         Registered("claude_code", f"{_PACKAGE}.claude_code", ("ANTHROPIC_ADMIN_KEY",)),
+        Registered("cursor", f"{_PACKAGE}.cursor_admin", ("CURSOR_ADMIN_KEY",)),
     )
 }
 

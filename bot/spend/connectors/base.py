@@ -181,8 +181,9 @@ def get_json(
     max_retries: int = 4,
     max_wait: float = 120.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """GET a JSON object, retrying 429, 5xx and transport errors with backoff and ``Retry-After``.
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """GET (or, with ``body``, POST) JSON, retrying 429, 5xx and transport errors with backoff and ``Retry-After``.
 
     No installed library retries on HTTP status with ``Retry-After`` (httpx transports retry
     connect errors only, tenacity is not a dependency), hence this small bounded loop.
@@ -194,7 +195,10 @@ def get_json(
     for attempt in range(max_retries + 1):
         last_try = attempt == max_retries
         try:
-            resp = client.get(path, params=list(params))
+            if body is None:
+                resp = client.get(path, params=list(params))
+            else:
+                resp = client.post(path, params=list(params), json=body)
         except httpx.TransportError as exc:
             if last_try:
                 raise ProviderError(f"{provider} admin API unreachable at {path}: {exc}") from exc
@@ -224,10 +228,10 @@ def get_json(
         if status >= 400:
             raise ProviderError(f"{provider} admin API {path}: HTTP {status}: {_error_message(resp)}")
         try:
-            body = resp.json()
+            answer = resp.json()
         except ValueError as exc:
             raise ProviderError(f"{provider} admin API {path} answered something other than JSON") from exc
-        if not isinstance(body, dict):
-            raise ProviderError(f"{provider} admin API {path} answered a JSON {type(body).__name__}")
-        return body
+        if not isinstance(answer, dict | list):
+            raise ProviderError(f"{provider} admin API {path} answered a JSON {type(answer).__name__}")
+        return answer
     raise AssertionError("unreachable")  # pragma: no cover

@@ -29,6 +29,7 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: Any = None
 
     def one(self, name: str) -> str | None:
         values = self.query.get(name) or self.query.get(f"{name}[]")
@@ -39,7 +40,7 @@ class Recorded:
 
 
 class FakeServer:
-    """A threaded HTTP server on 127.0.0.1 that routes GETs to ``answer``."""
+    """A threaded HTTP server on 127.0.0.1 that routes GETs and POSTs to ``answer``."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -48,13 +49,19 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
                 rec = Recorded(
-                    "GET",
+                    self.command,
                     parts.path,
                     parse_qs(parts.query, keep_blank_values=True),
                     {k.lower(): v for k, v in self.headers.items()},
+                    json.loads(raw) if raw else None,
                 )
                 with fake._lock:
                     fake.requests.append(rec)
@@ -501,3 +508,105 @@ class FakeAnthropic(FakeServer):
                 "last_id": page[-1]["id"] if page else None,
             },
         )
+
+
+@dataclass
+class CursorData:
+    """What the fake Cursor team did: cycle spend per member, daily usage per UTC day."""
+
+    cycle_start: dt.date
+    spend: list[dict[str, Any]] = field(default_factory=list)
+    daily: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def cursor_spend(email: str | None, cents: float | None, *, premium: int = 0) -> dict[str, Any]:
+    """A ``teamMemberSpend`` line as Cursor's Admin API documents it."""
+    return {
+        "spendCents": cents,
+        "fastPremiumRequests": premium,
+        "name": (email or "someone").split("@")[0],
+        "email": email,
+        "role": "member",
+        "hardLimitOverrideDollars": 0,
+    }
+
+
+def cursor_day(
+    email: str | None,
+    *,
+    usage_based: int | None = 0,
+    chat: int | None = 0,
+    agent: int = 0,
+    accepted: int | None = 0,
+    added: int = 0,
+    tabs_shown: int = 0,
+    tabs_accepted: int = 0,
+) -> dict[str, Any]:
+    """One member's ``daily-usage-data`` record (without its ``date``, which the fake sets)."""
+    return {
+        "isActive": True,
+        "totalLinesAdded": added,
+        "totalLinesDeleted": 0,
+        "acceptedLinesAdded": accepted,
+        "acceptedLinesDeleted": 0,
+        "totalApplies": 0,
+        "totalAccepts": 0,
+        "totalRejects": 0,
+        "totalTabsShown": tabs_shown,
+        "totalTabsAccepted": tabs_accepted,
+        "composerRequests": 0,
+        "chatRequests": chat,
+        "agentRequests": agent,
+        "cmdkUsages": 0,
+        "subscriptionIncludedReqs": 0,
+        "apiKeyReqs": 0,
+        "usageBasedReqs": usage_based,
+        "bugbotUsages": 0,
+        "mostUsedModel": "claude-4-sonnet",
+        "email": email,
+    }
+
+
+class FakeCursor(FakeServer):
+    """``POST /teams/spend`` (paged) and ``POST /teams/daily-usage-data`` with Basic auth."""
+
+    def __init__(self, data: CursorData, *, key: str = "key_cursor_test", page_size: int = 2) -> None:
+        super().__init__()
+        self.data = data
+        self.key = key
+        self.page_size = page_size
+
+    def answer(self, rec: Recorded) -> Answer:
+        expected = "Basic " + base64.b64encode(f"{self.key}:".encode()).decode()
+        if rec.headers.get("authorization") != expected:
+            return 401, {}, {"error": "Unauthorized"}
+        if rec.method != "POST":
+            return 405, {}, {"error": "Method Not Allowed"}
+        body = rec.body or {}
+        if rec.path == "/teams/spend":
+            page = int(body.get("page") or 1)
+            size = min(int(body.get("pageSize") or self.page_size), self.page_size)
+            lines = self.data.spend[(page - 1) * size : page * size]
+            pages = max(1, -(-len(self.data.spend) // size))
+            start = int(dt.datetime.combine(self.data.cycle_start, dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
+            return (
+                200,
+                {},
+                {
+                    "teamMemberSpend": lines,
+                    "subscriptionCycleStart": start,
+                    "totalMembers": len(self.data.spend),
+                    "totalPages": pages,
+                },
+            )
+        if rec.path == "/teams/daily-usage-data":
+            start_ms, end_ms = int(body["startDate"]), int(body["endDate"])
+            if end_ms - start_ms > 90 * 86_400_000:
+                return 400, {}, {"error": "Date range cannot exceed 90 days"}
+            data = []
+            for day, records in sorted(self.data.daily.items()):
+                ms = int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
+                if start_ms <= ms < end_ms:
+                    data.extend({"date": ms, **r} for r in records)
+            return 200, {}, {"data": data, "period": {"startDate": start_ms, "endDate": end_ms}}
+        return 404, {}, {"error": "Not Found"}

@@ -61,7 +61,9 @@ def test_sync_all_skips_a_provider_without_its_key_with_one_log_line(
         with caplog.at_level(logging.INFO, logger="bot.spend.sync"):
             report = sync_usage(engine, settings, OrgConfig(timezone=TZ), since=D(2026, 8, 19), now=NOW)
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
-    assert skipped == ["usage sync openai: OPENAI_ADMIN_KEY is not set (skipped)"]
+    unset = [c for c in connectors.REGISTRY.values() if not c.configured(settings)]
+    assert unset[0].name == "openai"
+    assert skipped == [f"usage sync {c.name}: {', '.join(c.env_keys)} is not set (skipped)" for c in unset]
     assert [s.source for s in report.sources] == ["anthropic", "claude_code"]
 
 
