@@ -10,7 +10,7 @@ import os
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -117,6 +117,17 @@ class TeamConfig(BaseModel):
         return value
 
 
+class SeatConfig(BaseModel):
+    """A licence that counts as spend: one row per member per month (``seats:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_.-]+$")
+    usd_per_month: float = Field(ge=0, allow_inf_nan=False)
+    members: list[str] | Literal["all"] = "all"
+    usage: Literal["billed", "included"] = "billed"
+
+
 class CheckinConfig(BaseModel):
     """When the month-end artifact test runs and how long replies are accepted."""
 
@@ -149,6 +160,7 @@ class OrgConfig(BaseModel):
     identities: dict[str, str] = Field(default_factory=dict)
     bot_identity: str = "artifact-bot"
     teams: list[TeamConfig] = Field(default_factory=list)
+    seats: list[SeatConfig] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
