@@ -25,6 +25,7 @@ from bot.errors import ConfigError, InputError
 from bot.models import OutputSignal, ProviderTotal, SyncCursor, UsageRow, utcnow
 from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id, upsert_slack_user
 from bot.periods import period_of
+from bot.spend import seats
 from bot.spend.connectors import REGISTRY, Connector
 from bot.spend.connectors.base import UNATTRIBUTED, ProviderFetch, SignalRow, SpendRow
 from bot.spend.usage import UsageRecord, replace_days
@@ -250,11 +251,39 @@ def _signal_rows(signals: Iterable[SignalRow], att: _Attribution, source: str) -
     return list(merged.values())
 
 
-def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime) -> SourceReport:
+def _included(session: Session, org: OrgConfig, source: str, records: list[UsageRecord]) -> list[OutputSignal]:
+    """Zero the cost of usage a seat includes (``usage: included``); its value becomes a signal."""
+    included = seats.included_holders(session, org, [source]).get(source)
+    if not included:
+        return []
+    kept: dict[tuple[dt.date, str], OutputSignal] = {}
+    for rec in records:
+        if rec.person_id in included and rec.cost_usd:
+            sig = kept.get((rec.date, rec.identity))
+            if sig is None:
+                sig = kept[(rec.date, rec.identity)] = OutputSignal(
+                    source=source,
+                    date=rec.date,
+                    period=period_of(rec.date),
+                    identity=rec.identity,
+                    person_id=rec.person_id,
+                    metric=seats.INCLUDED_METRIC,
+                    value=0.0,
+                )
+            sig.value += rec.cost_usd
+            rec.cost_usd = 0.0
+    return list(kept.values())
+
+
+def _write(
+    engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime, org: OrgConfig
+) -> SourceReport:
     report = SourceReport(source=fetch.source, first=fetch.first, last=fetch.last, requests=fetch.requests_made)
+    signal_source = fetch.signal_source or fetch.source
     with session_scope(engine) as session:
         att = _Attribution(session, resolver)
         records = _records(fetch.rows, att)
+        included = _included(session, org, fetch.source, records)
         result = replace_days(session, records, source=fetch.source, first=fetch.first, last=fetch.last)
         session.execute(
             delete(ProviderTotal).where(
@@ -267,17 +296,16 @@ def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.da
             ProviderTotal(source=fetch.source, date=day, period=period_of(day), cost_usd=float(total))
             for day, total in sorted(fetch.totals.items())
         )
-        if fetch.signal_source:
-            session.execute(
-                delete(OutputSignal).where(
-                    col(OutputSignal.source) == fetch.signal_source,
-                    col(OutputSignal.date) >= fetch.first,
-                    col(OutputSignal.date) <= fetch.last,
-                )
+        session.execute(
+            delete(OutputSignal).where(
+                col(OutputSignal.source) == signal_source,
+                col(OutputSignal.date) >= fetch.first,
+                col(OutputSignal.date) <= fetch.last,
             )
-            signals = _signal_rows(fetch.signals, att, fetch.signal_source)
-            session.add_all(signals)
-            report.signals = len(signals)
+        )
+        signals = _signal_rows(fetch.signals, att, signal_source) + included
+        session.add_all(signals)
+        report.signals = len(signals)
         cursor = session.get(SyncCursor, fetch.source) or SyncCursor(source=fetch.source)
         cursor.last_date = fetch.last
         cursor.updated_at = utcnow()
@@ -314,7 +342,24 @@ def _window(engine: Engine, source: str, since: dt.date | None, today: dt.date) 
     return min(first, today), today
 
 
-def _select(settings: Settings, provider: str, report: SyncReport) -> list[Connector]:
+def _write_seats(engine: Engine, org: OrgConfig, *, first: dt.date, last: dt.date) -> SourceReport:
+    """The seat rows of every month from ``first`` to ``last``, replacing those months' (one transaction)."""
+    periods = seats.periods_between(first, last)
+    span = (seats.month_span(periods[0])[0], seats.month_span(periods[-1])[1])
+    report = SourceReport(source=seats.SOURCE, first=span[0], last=span[1])
+    with session_scope(engine) as session:
+        for period in periods:
+            start, end = seats.month_span(period)
+            records = seats.seat_records(session, org, period)
+            result = replace_days(session, records, source=seats.SOURCE, first=start, last=end)
+            report.rows += result.rows
+            report.cost_usd = round(report.cost_usd + result.cost_usd, 6)
+            report.attributed_rows += result.rows
+            report.attributed_usd = report.cost_usd
+    return report
+
+
+def _select(settings: Settings, provider: str, report: SyncReport, org: OrgConfig) -> list[Connector]:
     """The connectors to sync: ``provider``, or every configured one for ``all``.
 
     The others are noted in ``report.skipped``, which the sync logs (one line each).
@@ -331,7 +376,7 @@ def _select(settings: Settings, provider: str, report: SyncReport) -> list[Conne
         if provider != "all":
             raise ConfigError(f"missing environment variable: {missing} (needed for usage sync {connector.name})")
         report.skipped.append(f"{connector.name}: {missing} is not set")
-    if not selected:
+    if not selected and not (provider == "all" and org.seats):
         keys = sorted({k for c in REGISTRY.values() for k in c.env_keys})
         raise ConfigError(f"missing environment variable(s): {', '.join(keys)} (set at least one provider's)")
     return selected
@@ -373,7 +418,7 @@ def sync_usage(
     tz = org.tz
     today = now.astimezone(tz).date()
     report = SyncReport()
-    selected = _select(settings, provider, report)
+    selected = _select(settings, provider, report, org)
     if since is not None and since > today:
         raise InputError(f"--since {since} is after today ({today} in {org.timezone})")
 
@@ -390,7 +435,10 @@ def sync_usage(
     resolver.prefetch(index, spenders)
 
     for fetch in fetches:
-        report.sources.append(_write(engine, fetch, resolver, now))
+        report.sources.append(_write(engine, fetch, resolver, now, org))
+    if org.seats:
+        first = min([f.first for f in fetches] + [since or today.replace(day=1)])
+        report.sources.append(_write_seats(engine, org, first=first, last=today))
     report.lookup_failures = resolver.failures
     for line in report.lines():
         log.info("usage sync %s", line)
