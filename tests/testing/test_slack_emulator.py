@@ -106,9 +106,7 @@ def test_authorization_header_is_recorded(emu: SlackEmulator, client: WebClient)
     assert call.ok and call.status == 200
 
 
-def test_unknown_methods_answer_unknown_method_and_are_recorded(
-    emu: SlackEmulator, client: WebClient
-) -> None:
+def test_unknown_methods_answer_unknown_method_and_are_recorded(emu: SlackEmulator, client: WebClient) -> None:
     with pytest.raises(SlackApiError) as raised:
         client.api_call("nothing.here", params={"a": "1"})
     assert raised.value.response["error"] == "unknown_method"
@@ -335,9 +333,7 @@ def test_files_upload_v2_end_to_end(emu: SlackEmulator, client: WebClient) -> No
     ]
     complete = emu.calls("files.completeUploadExternal")[0]
     assert complete.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
-    assert (
-        complete.params["files"][0]["id"] == upload.file_id
-    )  # a JSON string in a form body, recorded decoded
+    assert complete.params["files"][0]["id"] == upload.file_id  # a JSON string in a form body, recorded decoded
 
 
 def test_complete_upload_of_an_unknown_file_fails(client: WebClient) -> None:
@@ -396,9 +392,7 @@ def test_server_error_is_retried_by_slack_sdk(emu: SlackEmulator) -> None:
     emu.server_error("auth.test", status=503, times=1)
     retrying = emu.client(
         retry_handlers=[
-            ServerErrorRetryHandler(
-                max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
-            )
+            ServerErrorRetryHandler(max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01))
         ]
     )
     assert retrying.auth_test()["ok"]
@@ -430,9 +424,7 @@ def test_token_bucket_per_channel(emu: SlackEmulator, client: WebClient) -> None
 
 
 def test_latency_and_custom_methods(emu: SlackEmulator, client: WebClient) -> None:
-    emu.register(
-        "conversations.info", lambda params: {"channel": {"id": params["channel"], "is_archived": False}}
-    )
+    emu.register("conversations.info", lambda params: {"channel": {"id": params["channel"], "is_archived": False}})
     emu.set_latency(0.2, "conversations.info")
     started = time.perf_counter()
     assert client.conversations_info(channel="C1")["channel"]["id"] == "C1"
@@ -477,9 +469,7 @@ def test_form_and_json_bodies_and_token_parameter(emu: SlackEmulator) -> None:
     as_json = json.dumps({"channel": "C1", "text": "json", "blocks": blocks}).encode()
     assert _raw_post(emu.base_url + "chat.postMessage", as_json, "application/json; charset=utf-8")["ok"]
     with_token = urlencode({"token": "xoxb-in-body", "channel": "C1", "text": "t"}).encode()
-    assert _raw_post(
-        emu.base_url + "chat.postMessage", with_token, "application/x-www-form-urlencoded", None
-    )["ok"]
+    assert _raw_post(emu.base_url + "chat.postMessage", with_token, "application/x-www-form-urlencoded", None)["ok"]
     assert [c.params["blocks"] for c in emu.calls("chat.postMessage")[:2]] == [blocks, blocks]
 
 
@@ -507,9 +497,7 @@ def test_signed_headers_pass_slack_sdk_signature_verifier() -> None:
     headers = signed_headers(body, SECRET)
     verifier = SignatureVerifier(SECRET)
     assert verifier.is_valid_request(body, headers)
-    assert verifier.is_valid(
-        body.decode(), headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
-    )
+    assert verifier.is_valid(body.decode(), headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
     assert not verifier.is_valid_request(body + b" ", headers)
     assert not SignatureVerifier("other-secret").is_valid_request(body, headers)
     stale = signed_headers(body, SECRET, timestamp=int(time.time()) - 600)
@@ -532,9 +520,7 @@ def test_request_bodies_have_slacks_shape(emu: SlackEmulator) -> None:
     assert event["event"]["channel_type"] == "im" and event["event"]["channel"] == "D0ALICE"
 
     url = emu.response_url()
-    fields = parse_qs(
-        command_body("/artifact-report", "Growth 2025-01 csv", "U0CAROL", response_url=url).decode()
-    )
+    fields = parse_qs(command_body("/artifact-report", "Growth 2025-01 csv", "U0CAROL", response_url=url).decode())
     assert fields["command"] == ["/artifact-report"]
     assert fields["text"] == ["Growth 2025-01 csv"]
     assert fields["user_id"] == ["U0CAROL"] and fields["team_id"] == ["T0TEST"]
