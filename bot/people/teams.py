@@ -97,3 +97,44 @@ def teams_of(session: Session, person_id: int) -> list[Team]:
 def member_ids(session: Session, team_id: int) -> list[int]:
     """Person ids of a team's members."""
     return list(session.scalars(select(TeamMember.person_id).where(TeamMember.team_id == team_id)).all())
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    """One team as ``teams list`` shows it."""
+
+    name: str
+    members: int
+    managers: list[str]
+    channel: str | None
+    monthly_budget_usd: float | None
+
+    def as_json(self) -> dict[str, object]:
+        """Plain data for ``--format json``."""
+        return {
+            "name": self.name,
+            "members": self.members,
+            "managers": self.managers,
+            "channel": self.channel,
+            "monthly_budget_usd": self.monthly_budget_usd,
+        }
+
+
+def list_teams(session: Session) -> list[TeamSummary]:
+    """Every team with its member count, managers, channel and budget, by name."""
+    counts = dict(
+        session.execute(select(TeamMember.team_id, func.count()).group_by(TeamMember.team_id)).tuples().all()
+    )
+    managers: dict[int, list[str]] = {}
+    for team_id, ident in session.execute(select(TeamManager.team_id, TeamManager.ident).order_by(TeamManager.ident)):
+        managers.setdefault(team_id, []).append(ident)
+    return [
+        TeamSummary(
+            name=t.name,
+            members=int(counts.get(t.id, 0)),
+            managers=managers.get(t.id, []),
+            channel=t.channel,
+            monthly_budget_usd=t.monthly_budget_usd,
+        )
+        for t in session.scalars(select(Team).order_by(Team.name))
+    ]

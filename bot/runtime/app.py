@@ -15,6 +15,22 @@ from bot.runtime.work import WORK_NICE
 log = logging.getLogger(__name__)
 
 
+class _ClientCarriesTheToken(logging.Filter):
+    """Drops Bolt's start-up warning that ``token`` is unused because a ``client`` was given.
+
+    Bolt reads SLACK_BOT_TOKEN itself and warns when a client comes too; our client is built from
+    that same token (with the Slack URL and retry handlers), so the warning only alarms admins.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
+
+        return record.getMessage() not in (warning_client_prioritized_and_token_skipped(), warning_token_skipped())
+
+
+_CLIENT_CARRIES_THE_TOKEN = _ClientCarriesTheToken()
+
+
 def lower_priority() -> None:
     """Run the calling thread (one doing work after an ack) at a lower CPU priority.
 
@@ -48,10 +64,16 @@ def create_app(
     assert deps.settings.slack_signing_secret is not None
     if deps.slack is None:
         deps.slack = make_client(deps.settings)
+    logging.getLogger("slack_bolt.App").addFilter(_CLIENT_CARRIES_THE_TOKEN)  # Bolt's framework logger
+    from bot.runtime.identity import SlackIdentity
+
+    # auth.test off the request path (``bot.runtime.identity``): serve starts while Slack is down, and a
+    # work process never calls it (the serving process authorised the request before its ack).
+    identity = SlackIdentity(deps.slack, fetch=token_verification)
     app = App(
         client=deps.slack,
+        authorize=identity.authorizer(),
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
-        token_verification_enabled=token_verification,
         request_verification_enabled=request_verification,
         # Acks in the request thread; the work in lazy listeners on a small pool of its own.
         process_before_response=True,
@@ -62,6 +84,9 @@ def create_app(
             initializer=lower_priority,
         ),
     )
+    app.slack_identity = identity  # type: ignore[attr-defined]  # read by /healthz
+    if token_verification:
+        identity.start()
     handlers.register_all(app, deps)
     if work_processes > 0:
         from bot.runtime.work import ProcessLazyListenerRunner

@@ -79,9 +79,23 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         default = action.default
         shown = default not in (None, False, True, argparse.SUPPRESS) and default != []
-        if shown and "%(default)" not in text and "default" not in text and (action.option_strings or action.nargs in ("?", "*")):
+        optional = action.option_strings or action.nargs in ("?", "*")
+        if shown and optional and "default" not in text:
             text += " (default: %(default)s)"
         return text
+
+
+# Help for arguments declared without any, by destination, so every line of --help says something.
+GENERIC_HELP = {
+    "period": "month as YYYY-MM (default: the current month in the org's timezone)",
+    "format": "table for people, json or csv for programs",
+    "by": "rank teams or people",
+    "port": "HTTP port (default: $PORT, else 3000)",
+    "file": "path of the file to read",
+    "since": "first day, as YYYY-MM-DD",
+    "name": "which one",
+    "provider": "which provider",
+}
 
 
 class _Version(argparse.Action):
@@ -97,7 +111,8 @@ class _Version(argparse.Action):
             number = version("artifact-bot")
         except PackageNotFoundError:
             number = "unknown (not installed)"
-        parser.exit(message=f"artifact-bot {number}\n")
+        sys.stdout.write(f"artifact-bot {number}\n")
+        parser.exit()
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -131,13 +146,40 @@ def _finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     for path, sub in subcommand_parsers(parser).items():
         sub.formatter_class = HelpFormatter
+        for action in sub._actions:
+            if action.help is None:
+                action.help = GENERIC_HELP.get(action.dest, action.dest.replace("_", " "))
         _add_global_flags(sub, top=not path)
         example = EXAMPLES.get(path)
         parts = [f"example:\n  {example}"] if example else []
         if not path:
             parts += [ENVIRONMENT, EXIT_CODES]
         sub.epilog = "\n\n".join(parts) or None
+        for action in sub._actions:  # the command list says what each command is for
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    choice.help = COMMAND_HELP.get(f"{path} {choice.dest}".strip(), choice.help)
     return parser
+
+
+COMMAND_HELP = {
+    "people": "people: sync from Slack; export or forget one person (audited)",
+    "teams": "teams: import from the YAML, list",
+    "usage": "usage rows: import a CSV, sync from providers' admin APIs",
+}
+
+
+def command_list() -> str:
+    """One line per command, from the parser: README's "Command line" block (a test compares them)."""
+    lines = []
+    for path, sub in subcommand_parsers(_finish(build_parser())).items():
+        if not path or any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            continue
+        fmt = argparse.HelpFormatter(f"artifact-bot {path}", width=1000)
+        actions = [a for a in sub._actions if a.dest not in ("help", "verbose", "config")]
+        fmt.add_usage(None, actions, [], prefix="")
+        lines.append(" ".join(fmt.format_help().split()))
+    return "\n".join(lines)
 
 
 def _apply_config_default(args: argparse.Namespace) -> None:
@@ -221,11 +263,52 @@ def build_parser() -> argparse.ArgumentParser:
     tes = te.add_subparsers(dest="teams_command", required=True)
     ti = tes.add_parser("import", help="import teams, managers and budgets from YAML")
     ti.add_argument("file", type=Path)
+    tl = tes.add_parser("list", help="every team with its member count, managers, channel and budget")
+    tl.add_argument("--format", choices=["table", "json"], default="table")
+
+    co = sub.add_parser("config", help="the organisation's YAML (ARTIFACT_BOT_CONFIG)")
+    cos = co.add_subparsers(dest="config_command", required=True)
+    cc = cos.add_parser("check", help="validate the config and print what the bot will do with it")
+    cc.add_argument("file", type=Path, nargs="?", default=None, help="default: $ARTIFACT_BOT_CONFIG")
 
     us = sub.add_parser("usage", help="usage rows")
     uss = us.add_subparsers(dest="usage_command", required=True)
-    ui = uss.add_parser("import", help="import a usage CSV")
-    ui.add_argument("file", type=Path)
+    ui = uss.add_parser(
+        "import",
+        help="import a usage CSV",
+        description=(
+            "Import a usage CSV: columns date (YYYY-MM-DD), email or slack_user_id, provider, model,\n"
+            "input_tokens, output_tokens (digits 0-9), cost_usd (like 12.34; blank: priced from tokens).\n"
+            "Lines of the same day, person, provider and model are summed into one row. A row that an\n"
+            "earlier import stored for the same day, person, provider and model is replaced (--replace,\n"
+            "the default) or added to (--add). The config's identities: map emails and Slack ids first.\n"
+            "Any bad line: each problem named with its line, exit 2, nothing written."
+        ),
+    )
+    ui.add_argument("file", type=Path, help="the usage CSV")
+    ui.add_argument(
+        "--on-unknown",
+        choices=["error", "skip", "unattributed"],
+        default="error",
+        help="lines of people the bot does not know: refuse the file naming each once, leave them out, "
+        "or keep them as unattributed spend",
+    )
+    same = ui.add_mutually_exclusive_group()
+    same.add_argument(
+        "--replace",
+        dest="usage_mode",
+        action="store_const",
+        const="replace",
+        default="replace",
+        help="rows already imported for the same day, person, provider and model are replaced (the default)",
+    )
+    same.add_argument(
+        "--add",
+        dest="usage_mode",
+        action="store_const",
+        const="add",
+        help="rows already imported for the same day, person, provider and model are added to instead",
+    )
     uy = uss.add_parser("sync", help="pull usage from provider admin APIs")
     uy.add_argument("provider", nargs="?", default="all", choices=[*connectors.names(), "all"])
     uy.add_argument("--since", type=_date, default=None)
@@ -493,6 +576,98 @@ def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+def _ignored_keys(path: Path) -> str | None:
+    """What ``teams import FILE`` did not apply: every key but ``teams``, unless FILE is the config in force."""
+    import yaml
+
+    active = os.environ.get("ARTIFACT_BOT_CONFIG")
+    if active and Path(active).resolve() == path.resolve():
+        return None
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    keys = [k for k in raw if k != "teams"] if isinstance(raw, dict) else []
+    if not keys:
+        return None
+    where = f"ARTIFACT_BOT_CONFIG ({active})" if active else "ARTIFACT_BOT_CONFIG, which is not set"
+    return (
+        f"ignored from {path}: {', '.join(map(str, keys))}: only teams are imported; the rest applies "
+        f"from {where} (see `artifact-bot config check`)"
+    )
+
+
+def cmd_teams_list(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from bot.db import session_scope
+    from bot.people.teams import list_teams
+
+    with session_scope(deps.engine) as s:
+        teams = list_teams(s)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([t.as_json() for t in teams]) + "\n")
+        return EXIT_OK
+    t = Table(title=f"{len(teams)} team(s)")
+    for col in ("team", "members", "managers", "channel", "monthly budget"):
+        t.add_column(col)
+    for team in teams:
+        budget = "-" if team.monthly_budget_usd is None else f"${team.monthly_budget_usd:,.2f}"
+        t.add_row(escape(team.name), str(team.members), escape(", ".join(team.managers)) or "-",
+                  team.channel or "-", budget)
+    out.print(t)
+    return EXIT_OK
+
+
+def cmd_config_check(args: argparse.Namespace, out: Console) -> int:
+    """Validate the org YAML and say what the bot will do with it: exit 2 when it is invalid."""
+    from bot.config import load_org_config
+
+    path = args.file or (Path(os.environ["ARTIFACT_BOT_CONFIG"]) if os.environ.get("ARTIFACT_BOT_CONFIG") else None)
+    if path is None:
+        raise CliError(f"no config to check: give FILE, set ARTIFACT_BOT_CONFIG or create ./{DEFAULT_CONFIG}")
+    org = load_org_config(path)
+    say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731
+    say(f"{path}: valid")
+    say(f"timezone: {org.timezone}")
+    say(f"admins: {', '.join(org.admins) or 'none (nobody can run admin commands in Slack)'}")
+    channels = [f"summary -> {org.summary_channel}" if org.summary_channel else "summary -> team channels only"]
+    channels += [f"{t.name} -> {t.channel}" for t in org.teams if t.channel]
+    say(f"channels: {'; '.join(channels)}")
+    say(f"check-ins: at {org.checkin.hour:02d}:00 {org.timezone}, replies accepted until day "
+        f"{org.checkin.reply_until_day}, up to {org.checkin.max_reminders} reminder(s) "
+        f"{org.checkin.reminder_after_days} day(s) apart")
+    say(f"identities: {len(org.identities)} mapped")
+    say(f"teams: {len(org.teams)}")
+    for t in org.teams:
+        budget = "" if t.monthly_budget_usd is None else f", budget ${t.monthly_budget_usd:,.2f}"
+        say(f"  {t.name}: {len(t.members)} member(s), {len(t.managers)} manager(s){budget}")
+    unknown = _unknown_people(org)
+    if unknown is None:
+        say("people: not checked (the database is not set up: artifact-bot db upgrade)")
+    elif unknown:
+        say(f"unknown people ({len(unknown)}), not matched to a Slack user yet (artifact-bot people sync): "
+            + ", ".join(unknown))
+    else:
+        say("people: every member, manager and admin is a known Slack user")
+    return EXIT_OK
+
+
+def _unknown_people(org: Any) -> list[str] | None:
+    """Members, managers and admins with no synced person; None when the database is not migrated."""
+    from bot.db import make_engine, session_scope
+    from bot.people.store import find_person
+    from bot.runtime.build import schema_is_current
+
+    engine = make_engine(_settings().database_url)
+    try:
+        if not schema_is_current(engine):
+            return None
+        idents = dict.fromkeys([*org.admins, *(i for t in org.teams for i in (*t.members, *t.managers))])
+        with session_scope(engine) as s:
+            return [i for i in idents if (p := find_person(s, i)) is None or not p.slack_user_id]
+    finally:
+        engine.dispose()
+
+
 def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     from bot.deps import utc_now
     from bot.runtime.demo import run_demo
@@ -573,6 +748,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     out = cast("Console", LazyConsole())
     if args.command == "demo":
         return cmd_demo(args, out)
+    if args.command == "config":
+        return cmd_config_check(args, out)
     from bot.runtime.build import build_deps
 
     settings = _settings()
@@ -592,6 +769,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_db_check(deps, args, out)
         out.print("database is up to date")
         return 0
+    if args.command == "teams" and args.teams_command == "list":
+        return cmd_teams_list(deps, args, out)
     if args.command == "teams":
         from bot.config import load_org_config as load
         from bot.db import session_scope
@@ -604,12 +783,26 @@ def run(argv: Sequence[str] | None = None) -> int:
             f"teams: {teams.teams_created} created, {teams.teams_updated} updated; {teams.members} memberships; "
             f"{teams.people_created} new people"
         )
+        ignored = _ignored_keys(args.file)
+        if ignored:
+            out.print(ignored, markup=False, highlight=False)
         return 0
     if args.command == "usage" and args.usage_command == "import":
+        from bot.boards.rollups import ensure_fresh
+        from bot.config import weights_of
         from bot.spend.usage import import_usage_csv
 
-        res = import_usage_csv(deps.engine, args.file)
-        out.print(f"imported {res.rows} usage rows, ${res.cost_usd:,.2f}")
+        w = weights_of(deps.org)
+        res = import_usage_csv(
+            deps.engine,
+            args.file,
+            on_unknown=args.on_unknown,
+            mode=args.usage_mode,
+            identities=deps.org.identities,
+            refresh=lambda s, period: ensure_fresh(s, period, w),  # the first board after it reads roll-ups
+        )
+        for line in res.summary():
+            out.print(line, markup=False, highlight=False)
         if res.unpriced:
             out.print(
                 f"[yellow]{res.unpriced} row(s) have no cost and a model the price table does not know: "

@@ -1,0 +1,147 @@
+"""CLI manners, run as subprocesses the way people and scripts drive the command line (issue 19)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.runtime.cli import EXAMPLES, _finish, build_parser, command_list, subcommand_parsers
+from tests.runtime.test_cli import CONFIG, cli
+
+REPO = Path(__file__).resolve().parents[2]
+LONG_TEAM = "Platform Reliability and Developer Experience Engineering Group North"
+
+
+def leaf_commands() -> list[str]:
+    return [
+        path
+        for path, sub in subcommand_parsers(_finish(build_parser())).items()
+        if path and not any(a.__class__.__name__ == "_SubParsersAction" for a in sub._actions)
+    ]
+
+
+def test_version(tmp_path):
+    res = cli("--version", db_url="sqlite:///unused.db", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.fullmatch(r"artifact-bot \d+\.\d+\.\d+\S*\n", res.stdout)
+
+
+def test_every_command_has_an_example_and_shows_its_defaults(tmp_path):
+    assert set(leaf_commands()) <= set(EXAMPLES), "add an example for each new command to EXAMPLES"
+    res = cli("leaderboard", "--help", db_url="sqlite:///unused.db", cwd=tmp_path)
+    assert res.returncode == 0
+    text = " ".join(res.stdout.split())
+    assert "(default: team)" in text and "(default: table)" in text
+    assert "example: artifact-bot leaderboard" in text
+    top = cli("--help", db_url="sqlite:///unused.db", cwd=tmp_path).stdout
+    assert "ARTIFACT_BOT_CONFIG" in top and "exit codes: 0 done, 1 failed, 2 bad input" in top
+    assert "people  people\n" not in top.replace("    ", " ")
+
+
+def test_readme_command_list_matches_the_parser():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Command line\n\n```\n", 1)[1].split("```", 1)[0].strip()
+    assert block == command_list(), "README's command list is stale: print command_list() and paste it"
+
+
+def test_global_flags_go_anywhere_and_config_flag_is_used(db_url, tmp_path):
+    (tmp_path / "artifact-bot.yaml").write_text(CONFIG)
+    (tmp_path / "org.yaml").write_text(CONFIG.replace("timezone: UTC", "timezone: Europe/Paris"))
+    # -v after the subcommand: the INFO line about the default config file shows, as with -v first.
+    quiet = cli("config", "check", db_url=db_url, cwd=tmp_path)
+    after = cli("config", "check", "-v", db_url=db_url, cwd=tmp_path)
+    before = cli("-v", "config", "check", db_url=db_url, cwd=tmp_path)
+    assert quiet.returncode == after.returncode == before.returncode == 0, after.stderr
+    assert "ARTIFACT_BOT_CONFIG is not set" not in quiet.stderr
+    assert "ARTIFACT_BOT_CONFIG is not set" in after.stderr and "ARTIFACT_BOT_CONFIG is not set" in before.stderr
+    # --config after the subcommand wins over ./artifact-bot.yaml.
+    res = cli("config", "check", "--config", "org.yaml", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "timezone: Europe/Paris" in res.stdout
+    missing = cli("leaderboard", "--config", "nope.yaml", db_url=db_url, cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.yaml" in missing.stderr
+
+
+def test_default_config_file_in_the_working_directory(db_url, tmp_path):
+    res = cli("config", "check", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 2 and "ARTIFACT_BOT_CONFIG" in res.stderr
+    (tmp_path / "artifact-bot.yaml").write_text(CONFIG)
+    res = cli("config", "check", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "artifact-bot.yaml: valid" in res.stdout
+
+
+def test_config_check_says_what_the_bot_will_do(db_url, tmp_path):
+    (tmp_path / "org.yaml").write_text(
+        "timezone: America/New_York\nadmins: [U0ADMIN]\nsummary_channel: C0SUM\n"
+        + CONFIG.split("\n", 1)[1].replace("timezone: UTC\n", "")
+    )
+    assert cli("db", "upgrade", db_url=db_url, cwd=tmp_path).returncode == 0
+    res = cli("config", "check", "org.yaml", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "timezone: America/New_York" in out and "admins: U0ADMIN" in out
+    assert "summary -> C0SUM" in out
+    assert "Growth: 2 member(s), 1 manager(s), budget $500.00" in out and "Infra: 1 member(s)" in out
+    assert "unknown people (5)" in out and "alice@example.com" in out  # nobody synced from Slack yet
+    (tmp_path / "bad.yaml").write_text("timezone: Mars/Base\n")
+    bad = cli("config", "check", "bad.yaml", db_url=db_url, cwd=tmp_path)
+    assert bad.returncode == 2 and "bad.yaml:1: timezone" in bad.stderr
+
+
+def test_teams_import_names_the_keys_it_ignored_and_teams_list(db_url, tmp_path):
+    (tmp_path / "org.yaml").write_text("admins: [U0ADMIN]\nsummary_channel: C0SUM\n" + CONFIG)
+    res = cli("teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "ignored from org.yaml: admins, summary_channel, timezone, spend_floor_usd" in res.stdout
+    assert "ARTIFACT_BOT_CONFIG, which is not set" in res.stdout
+    # The file in force as ARTIFACT_BOT_CONFIG: nothing to say.
+    again = cli(
+        "teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path,
+        env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")},
+    )
+    assert again.returncode == 0 and "ignored" not in again.stdout
+    listed = cli("teams", "list", "--format", "json", db_url=db_url, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == [
+        {"name": "Growth", "members": 2, "managers": ["U0CAROL"], "channel": None, "monthly_budget_usd": 500.0},
+        {"name": "Infra", "members": 1, "managers": [], "channel": None, "monthly_budget_usd": None},
+    ]
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_piped_tables_are_full_width_without_colour(db_url, tmp_path, no_color):
+    (tmp_path / "org.yaml").write_text(CONFIG.replace("name: Infra", f"name: {LONG_TEAM}"))
+    assert cli("teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path).returncode == 0
+    (tmp_path / "usage.csv").write_text(
+        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
+        "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,12553.75\n"
+    )
+    assert cli("usage", "import", "usage.csv", db_url=db_url, cwd=tmp_path).returncode == 0
+    env = {"NO_COLOR": no_color, "COLUMNS": "80"} if no_color else {"COLUMNS": "80"}
+    res = cli("leaderboard", "--period", "2026-10", db_url=db_url, cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    assert LONG_TEAM in res.stdout and "$12,553.75" in res.stdout  # not cut at 80 columns
+    assert "\x1b[" not in res.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("serve_args", [(), ("--workers", "2")], ids=["one-process", "workers"])
+def test_serve_starts_without_third_party_warnings_and_says_listening_at_info(db_url, tmp_path, serve_args):
+    from tests.handlers.conftest import running_bot
+
+    with running_bot(db_url, tmp_path, serve_args=serve_args) as bot:
+        time.sleep(3)  # the work processes start after the first health check answers
+        assert bot.log_path is not None
+        log = bot.log_path.read_text()
+    assert re.search(r" INFO bot\.runtime\.server: artifact-bot listening on ", log), log
+    warnings = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
+    if serve_args:
+        # gunicorn's workers: waitress may note its queue while the first requests meet a worker that
+        # is still starting; that is load, said at its own level. Nothing from Bolt, no error.
+        warnings = [line for line in warnings if "waitress.queue: Task queue depth" not in line]
+    assert warnings == [], log
