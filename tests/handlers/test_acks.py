@@ -29,7 +29,7 @@ from testing.signing import (
 )
 from testing.slack_emulator import SlackEmulator
 from tests.handlers.conftest import ORG, SECRET, Bot, child_pids, running_bot
-from tests.handlers.test_scenarios import command, dm_texts, response, setup_org
+from tests.handlers.test_scenarios import command, current_period, dm_texts, response, setup_org
 
 SLOW = 8.0  # seconds every Web API call takes while the acks are checked
 
@@ -54,7 +54,7 @@ def test_events_and_buttons_ack_before_their_work(bot: Bot):
     bot.wait_for(lambda: bot.emu.home_views.get("U0ALICE"), timeout=30)
     bot.wait_for(lambda: any("checkout agent" in t or "Recorded" in t for t in dm_texts(bot, "U0BOB")), timeout=30)
     bot.wait_for(lambda: bot.emu.calls("views.open"), timeout=30)
-    people = bot.leaderboard(time.strftime("%Y-%m"), by="person")
+    people = bot.leaderboard(current_period(), by="person")
     assert people["Bob Jones"]["artifact_count"] == 1, dm_texts(bot, "U0BOB")
 
 
@@ -114,7 +114,7 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         assert bot.post(event_body(app_home_opened_event("U0ALICE"))).status == 200
         bot.wait_for(lambda: bot.emu.home_views.get("U0ALICE"), timeout=20)
         people = bot.wait_for(
-            lambda: (p := bot.leaderboard(time.strftime("%Y-%m"), by="person"))["Bob Jones"]["artifact_count"] == 4
+            lambda: (p := bot.leaderboard(current_period(), by="person"))["Bob Jones"]["artifact_count"] == 4
             and p,
             timeout=30,
         )

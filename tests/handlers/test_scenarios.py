@@ -6,10 +6,13 @@ import datetime as dt
 import json
 import re
 import time
+import zoneinfo
 
 import pytest
+import yaml
 
 from bot import ids
+from bot.periods import period_at
 from testing.signing import (
     app_home_opened_event,
     block_actions_payload,
@@ -21,9 +24,16 @@ from testing.signing import (
     retry_headers,
     view_submission_payload,
 )
-from tests.handlers.conftest import SECRET, Bot
+from tests.handlers.conftest import ORG, SECRET, Bot
 
-PERIOD = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+
+def current_period() -> str:
+    """The period the bot files things under now: its clock (UTC) in the org's timezone.
+
+    Read when a test starts, never at import: a session that crosses a month end must not compare
+    this month's board with last month's name.
+    """
+    return period_at(dt.datetime.now(dt.UTC), zoneinfo.ZoneInfo(yaml.safe_load(ORG).get("timezone", "UTC")))
 
 
 def command(bot: Bot, name: str, text: str, user: str) -> str:
@@ -51,6 +61,7 @@ def setup_org(bot: Bot) -> None:
 
 
 def test_month_end_flow_end_to_end(bot: Bot):
+    PERIOD = current_period()
     setup_org(bot)
     (bot.cwd / "usage.csv").write_text(
         "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
@@ -144,6 +155,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
 
 
 def test_bad_signature_and_stale_timestamp_are_refused(bot: Bot):
+    PERIOD = current_period()
     body = event_body(message_event("U0ALICE", "https://github.com/acme/x"))
     res = post_signed(f"{bot.url}/slack/events", body, "wrong-secret")
     assert res.status == 401
@@ -155,6 +167,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(bot: Bot):
 
 
 def test_artifact_command_and_modal(bot: Bot):
+    PERIOD = current_period()
     setup_org(bot)
     url = command(bot, "/artifact", "https://github.com/acme/app/pull/42 Checkout agent", "U0ALICE")
     ans = response(bot, url)
