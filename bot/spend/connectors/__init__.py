@@ -92,6 +92,7 @@ REGISTRY: dict[str, Connector] = {
         Registered("anthropic", f"{_PACKAGE}.anthropic_admin", ("ANTHROPIC_ADMIN_KEY",)),
         Registered("claude_code", f"{_PACKAGE}.claude_code", ("ANTHROPIC_ADMIN_KEY",)),
         Registered("cursor", f"{_PACKAGE}.cursor_admin", ("CURSOR_ADMIN_KEY",)),
+        Registered("copilot", f"{_PACKAGE}.copilot", ("GITHUB_TOKEN", "GITHUB_ORG")),
     )
 }
 

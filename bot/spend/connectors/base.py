@@ -182,11 +182,14 @@ def get_json(
     max_wait: float = 120.0,
     sleep: Callable[[float], None] = time.sleep,
     body: dict[str, Any] | None = None,
+    text: bool = False,
 ) -> Any:
     """GET (or, with ``body``, POST) JSON, retrying 429, 5xx and transport errors with backoff and ``Retry-After``.
 
     No installed library retries on HTTP status with ``Retry-After`` (httpx transports retry
     connect errors only, tenacity is not a dependency), hence this small bounded loop.
+
+    ``text``: return the body as text (newline-delimited JSON downloads); a 204 answers ``{}``.
 
     Raises:
         ConfigError: on 401/403, naming ``key_variable``.
@@ -227,6 +230,10 @@ def get_json(
             continue
         if status >= 400:
             raise ProviderError(f"{provider} admin API {path}: HTTP {status}: {_error_message(resp)}")
+        if text:
+            return resp.text
+        if status == 204:
+            return {}
         try:
             answer = resp.json()
         except ValueError as exc:

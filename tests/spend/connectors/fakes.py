@@ -68,9 +68,10 @@ class FakeServer:
                     queue = fake.failures.get(parts.path)
                     canned = queue.pop(0) if queue else None
                 status, headers, body = canned or fake.answer(rec)
-                payload = json.dumps(body).encode()
+                ndjson = isinstance(body, NDJSON)
+                payload = b"" if status == 204 else (body.encode() if ndjson else json.dumps(body).encode())
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", "application/x-ndjson" if ndjson else "application/json")
                 self.send_header("content-length", str(len(payload)))
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -610,3 +611,85 @@ class FakeCursor(FakeServer):
                     data.extend({"date": ms, **r} for r in records)
             return 200, {}, {"data": data, "period": {"startDate": start_ms, "endDate": end_ms}}
         return 404, {}, {"error": "Not Found"}
+
+
+@dataclass
+class GitHubData:
+    """What the fake GitHub organisation's Copilot users did, by UTC day."""
+
+    metrics: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
+    premium: dict[tuple[dt.date, str], list[dict[str, Any]]] = field(default_factory=dict)  # (day, login)
+    no_report: set[dt.date] = field(default_factory=set)  # days answered 204
+
+
+def copilot_user(login: str, day: dt.date, *, generations: int = 0, acceptances: int = 0, loc: int = 0) -> dict:
+    """One line of the users-1-day report as GitHub documents it."""
+    return {
+        "user_id": abs(hash(login)) % 100000,
+        "user_login": login,
+        "day": day.isoformat(),
+        "organization_id": "22",
+        "user_initiated_interaction_count": generations,
+        "code_generation_activity_count": generations,
+        "code_acceptance_activity_count": acceptances,
+        "loc_suggested_to_add_sum": loc * 2,
+        "loc_added_sum": loc,
+        "totals_by_ide": [],
+    }
+
+
+def premium_item(model: str, gross: float, net: float | None) -> dict[str, Any]:
+    """A premium-request ``usageItems`` entry ($0.04 a request; ``net`` after the included allowance)."""
+    return {
+        "product": "Copilot",
+        "sku": "Copilot Premium Request",
+        "model": model,
+        "unitType": "requests",
+        "pricePerUnit": 0.04,
+        "grossQuantity": gross,
+        "grossAmount": round(gross * 0.04, 6),
+        "discountQuantity": gross,
+        "discountAmount": round(gross * 0.04 - (net or 0), 6),
+        "netQuantity": 0,
+        "netAmount": net,
+    }
+
+
+class FakeGitHub(FakeServer):
+    """Copilot users-1-day reports (links to NDJSON on the same loopback server) and premium usage."""
+
+    def __init__(self, data: GitHubData, *, token: str = "ghp_test", org: str = "acme") -> None:
+        super().__init__()
+        self.data = data
+        self.token = token
+        self.org = org
+
+    def answer(self, rec: Recorded) -> Answer:
+        if rec.path.startswith("/download/"):
+            if "authorization" in rec.headers:
+                return 400, {}, {"message": "signed URL: no Authorization header expected"}
+            day = dt.date.fromisoformat(rec.path.rsplit("/", 1)[1].removesuffix(".ndjson"))
+            return 200, {}, NDJSON("\n".join(json.dumps(r) for r in self.data.metrics.get(day, [])) + "\n")
+        if rec.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+        if rec.headers.get("x-github-api-version") != "2022-11-28":
+            return 400, {}, {"message": "missing X-GitHub-Api-Version"}
+        if rec.path == f"/orgs/{self.org}/copilot/metrics/reports/users-1-day":
+            day = dt.date.fromisoformat(rec.one("day") or "")
+            if day in self.data.no_report:
+                return 204, {}, None
+            return 200, {}, {"download_links": [f"{self.url}/download/{day}.ndjson"], "report_day": day.isoformat()}
+        if rec.path == f"/organizations/{self.org}/settings/billing/premium_request/usage":
+            day = dt.date(int(rec.one("year") or 0), int(rec.one("month") or 0), int(rec.one("day") or 0))
+            user = rec.one("user")
+            if user:
+                items = self.data.premium.get((day, user), [])
+            else:
+                items = [i for (d, _u), its in self.data.premium.items() if d == day for i in its]
+            period = {"year": day.year, "month": day.month, "day": day.day}
+            return 200, {}, {"timePeriod": period, "organization": self.org, "user": user, "usageItems": items}
+        return 404, {}, {"message": "Not Found"}
+
+
+class NDJSON(str):
+    """A body the fake writes as it is (newline-delimited JSON), not as one JSON document."""
