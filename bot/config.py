@@ -128,6 +128,15 @@ class SeatConfig(BaseModel):
     usage: Literal["billed", "included"] = "billed"
 
 
+class FocusConfig(BaseModel):
+    """Which tags of a FOCUS billing CSV name the person and the team a charge belongs to (``focus:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_tag: str | None = Field(default=None, min_length=1)
+    team_tag: str | None = Field(default=None, min_length=1)
+
+
 class CheckinConfig(BaseModel):
     """When the month-end artifact test runs and how long replies are accepted."""
 
@@ -161,6 +170,7 @@ class OrgConfig(BaseModel):
     bot_identity: str = "artifact-bot"
     teams: list[TeamConfig] = Field(default_factory=list)
     seats: list[SeatConfig] = Field(default_factory=list)
+    focus: FocusConfig = Field(default_factory=FocusConfig)
 
     @field_validator("timezone")
     @classmethod
