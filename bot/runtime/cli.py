@@ -788,6 +788,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             out.print(ignored, markup=False, highlight=False)
         return 0
     if args.command == "usage" and args.usage_command == "import":
+        from bot.spend.focus import import_focus_csv, is_focus_file
+
+        if is_focus_file(args.file):  # a FOCUS 1.x billing export (cloud bills), recognised by its header
+            out.print(import_focus_csv(deps.engine, args.file, deps.org).line(), markup=False)
+            return 0
+    if args.command == "usage" and args.usage_command == "import":
         from bot.boards.rollups import ensure_fresh
         from bot.config import weights_of
         from bot.spend.usage import import_usage_csv
