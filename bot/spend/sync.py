@@ -517,44 +517,60 @@ def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
 
 
 def suggested_evidence(session: Session, person_id: int, period: str) -> dict[str, Any]:
-    """Claude Code's output for a person in ``period``, to suggest as artifacts.
+    """A person's coding-agent output in ``period`` (Claude Code, Cursor, Copilot), to suggest as artifacts.
 
-    Suggestions only: nothing here counts until the person adds artifacts with links.
+    Suggestions and context only: nothing here counts until the person adds artifacts with links.
     ``text`` is the line for the month-end DM and App Home, or None when there is nothing.
     """
     q = (
-        select(col(OutputSignal.metric), func.sum(col(OutputSignal.value)))
-        .where(
-            col(OutputSignal.person_id) == person_id,
-            col(OutputSignal.period) == period,
-            col(OutputSignal.source) == CLAUDE_CODE,
-        )
-        .group_by(col(OutputSignal.metric))
+        select(col(OutputSignal.source), col(OutputSignal.metric), func.sum(col(OutputSignal.value)))
+        .where(col(OutputSignal.person_id) == person_id, col(OutputSignal.period) == period)
+        .group_by(col(OutputSignal.source), col(OutputSignal.metric))
     )
-    sums = {metric: float(value or 0) for metric, value in session.execute(q)}
+    sums = {(source, metric): float(value or 0) for source, metric, value in session.execute(q)}
+
+    def code(metric: str) -> float:
+        return sums.get((CLAUDE_CODE, metric), 0.0)
+
     out: dict[str, Any] = {
         "period": period,
-        "pull_requests": int(sums.get("pull_requests", 0)),
-        "commits": int(sums.get("commits", 0)),
-        "sessions": int(sums.get("sessions", 0)),
-        "lines_added": int(sums.get("lines_added", 0)),
-        "lines_removed": int(sums.get("lines_removed", 0)),
-        "estimated_cost_usd": round(sums.get("estimated_cost_usd", 0.0), 2),
+        "pull_requests": int(code("pull_requests")),
+        "commits": int(code("commits")),
+        "sessions": int(code("sessions")),
+        "lines_added": int(code("lines_added")),
+        "lines_removed": int(code("lines_removed")),
+        "estimated_cost_usd": round(code("estimated_cost_usd"), 2),
+        "cursor_lines_accepted": int(sums.get(("cursor", "lines_accepted"), 0)),
+        "copilot_code_acceptances": int(sums.get(("copilot", "code_acceptances"), 0)),
+        "copilot_lines_accepted": int(sums.get(("copilot", "lines_accepted"), 0)),
     }
-    out["text"] = evidence_text(out["pull_requests"], out["commits"])
+    out["text"] = evidence_text(
+        out["pull_requests"],
+        out["commits"],
+        cursor_lines=out["cursor_lines_accepted"],
+        copilot_acceptances=out["copilot_code_acceptances"],
+    )
     return out
 
 
-def evidence_text(prs: int, commits: int) -> str | None:
+def evidence_text(prs: int, commits: int, *, cursor_lines: int = 0, copilot_acceptances: int = 0) -> str | None:
     """The suggestion line for the month-end DM and App Home, or None when there is nothing to suggest."""
+    tools = []
+    if cursor_lines:
+        tools.append(f"Cursor: {cursor_lines:,} line{'s' if cursor_lines != 1 else ''} accepted")
+    if copilot_acceptances:
+        tools.append(f"Copilot: {copilot_acceptances:,} suggestion{'s' if copilot_acceptances != 1 else ''} accepted")
+    context = f" ({'; '.join(tools)})" if tools else ""
     if prs:
         plural = "s" if prs != 1 else ""
-        return f"Claude Code says you opened {prs} PR{plural} this month: add them as artifacts?"
+        return f"Claude Code says you opened {prs} PR{plural} this month{context}: add them as artifacts?"
     if commits:
         return (
-            f"Claude Code says you made {commits} commit{'s' if commits != 1 else ''} this month: "
+            f"Claude Code says you made {commits} commit{'s' if commits != 1 else ''} this month{context}: "
             "add what they built as artifacts?"
         )
+    if tools:
+        return f"Your coding tools this month: {'; '.join(tools)}. Add what they built as artifacts?"
     return None
 
 

@@ -19,7 +19,7 @@ from bot.models import OutputSignal, Person, SyncCursor, UsageRow
 from bot.scoring import Weights
 from bot.spend.connectors import copilot
 from bot.spend.connectors.base import UNATTRIBUTED
-from bot.spend.sync import reconcile, sync_usage
+from bot.spend.sync import reconcile, suggested_evidence, sync_usage
 
 from .fakes import FakeGitHub, GitHubData, copilot_user, premium_item
 from .scenario import NOW, TZ, D
@@ -126,3 +126,4 @@ def test_sync_maps_logins_through_identities_reconciles_and_a_resync_changes_not
         unmapped = s.scalars(select(UsageRow).where(UsageRow.person_id.is_(None))).all()
         assert {r.identity for r in unmapped} == {"github:bob-gh"}
         assert UNATTRIBUTED not in {r.identity for r in unmapped}
+        assert suggested_evidence(s, alice.person_id or 0, "2026-08")["copilot_code_acceptances"] == 4

@@ -19,7 +19,7 @@ from bot.models import OutputSignal, Person, SyncCursor, UsageRow
 from bot.scoring import Weights
 from bot.spend.connectors import cursor_admin
 from bot.spend.connectors.base import UNATTRIBUTED
-from bot.spend.sync import reconcile, sync_usage
+from bot.spend.sync import reconcile, suggested_evidence, sync_usage
 
 from .fakes import CursorData, FakeCursor, cursor_day, cursor_spend
 from .scenario import NOW, TZ, D
@@ -138,3 +138,10 @@ def test_sync_fills_each_months_board_and_reconciles_and_a_resync_changes_nothin
             assert Decimal(str(rec["provider_total_usd"])) == bill
             assert Decimal(str(rec["attributed_usd"])) + Decimal(str(rec["unattributed_usd"])) == bill
         assert s.scalars(select(OutputSignal).where(OutputSignal.source == "cursor")).first() is not None
+        alice_id = s.scalars(select(Person.id).where(Person.slack_user_id == "U0ALICE")).one()
+        evidence = suggested_evidence(s, alice_id, "2026-08")
+        assert evidence["cursor_lines_accepted"] == 30  # context and a suggestion, never an artifact
+        assert (
+            evidence["text"]
+            == "Your coding tools this month: Cursor: 30 lines accepted. Add what they built as artifacts?"
+        )
