@@ -11,9 +11,11 @@ import itertools
 import logging
 import math
 import operator
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot import model_rollups
 from bot.db import savepoint, session_scope
 from bot.errors import ImportFileError
 from bot.freshness import refresh_spend
@@ -63,13 +66,49 @@ class UsageRecord:
 
 @dataclass
 class ImportResult:
-    """What an import stored."""
+    """What an import stored.
+
+    ``lines`` data lines were read; ``skipped_lines`` of them (of the ``skipped_people``) were left
+    out (``--on-unknown skip``); the rest became ``rows`` usage rows, ``lines - skipped_lines - rows``
+    of them merged into another line of the same day, person, provider and model. ``replaced`` rows
+    already existed from earlier imports: their cost went from ``before_usd`` to ``after_usd``
+    (replaced, or added to with ``mode="add"``).
+    """
 
     rows: int = 0
     unpriced: int = 0
     unpriced_models: set[str] = field(default_factory=set)
     cost_usd: float = 0.0
     parsed_alongside: bool = False  # a CSV parsed in a second process while this one wrote (``PIPELINE_ABOVE``)
+    lines: int = 0
+    skipped_lines: int = 0
+    skipped_people: list[str] = field(default_factory=list)
+    unattributed_rows: int = 0
+    replaced: int = 0
+    before_usd: float = 0.0
+    after_usd: float = 0.0
+    mode: str = "replace"
+    periods: set[str] = field(default_factory=set)
+
+    @property
+    def merged(self) -> int:
+        """Lines folded into another line's row (same day, person, provider and model)."""
+        return max(self.lines - self.skipped_lines - self.rows, 0)
+
+    def summary(self) -> list[str]:
+        """What ``usage import`` prints: lines → rows (merged), rows replaced or added to, skipped people."""
+        verb = "added to" if self.mode == "add" else "replaced from"
+        out = [
+            f"{self.lines:,} lines → {self.rows:,} usage rows ({self.merged:,} merged), "
+            f"{self.replaced:,} {verb} earlier imports (${self.before_usd:,.2f} → ${self.after_usd:,.2f}); "
+            f"${self.cost_usd:,.2f} in this file"
+        ]
+        if self.skipped_lines:
+            people = ", ".join(self.skipped_people[:20]) + (" …" if len(self.skipped_people) > 20 else "")
+            out.append(f"skipped {self.skipped_lines:,} lines of {len(self.skipped_people)} unknown people: {people}")
+        if self.unattributed_rows:
+            out.append(f"{self.unattributed_rows:,} rows of unknown people kept as unattributed spend")
+        return out
 
 
 def priced(record: UsageRecord) -> tuple[float | None, bool]:
@@ -118,11 +157,18 @@ class _RowWriter:
     there in one statement. Later rows with the same key win, as with one statement per row.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, prior: ImportResult | None = None, source: str = "") -> None:
         session.flush()  # what session.execute's autoflush did: pending people exist before their rows
         self.conn = session.connection()
         dialect = self.conn.dialect
         self.pg = dialect.name == "postgresql"
+        # ``prior``: count (and with mode "add", sum into) the rows earlier imports stored under the same
+        # keys. Only days that had rows of ``source`` before this import are looked up, once per day when
+        # first seen (before any row of that day is written), so a fresh import pays one query per day.
+        self.prior = prior
+        self.source = source
+        self.prior_days: set[Any] = set()
+        self.keys_table = False
         table = UsageRow.__table__  # type: ignore[attr-defined]
         procs = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS]
         special = {_COLUMNS.index(c) for c in ("date", "priced", "imported_at")}  # converted once, cached
@@ -135,6 +181,7 @@ class _RowWriter:
         now = utcnow()
         self.now = now_proc(now) if now_proc else now
         mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        self.mark = mark
         conflict = f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET " + ", ".join(
             f"{c} = excluded.{c}" for c in _UPDATED
         )
@@ -156,9 +203,64 @@ class _RowWriter:
         if value is None:
             value = self.date_proc(day) if self.date_proc is not None else day
             self.dates[day] = value
+            if self.prior is not None:
+                m = self.mark
+                found = self.conn.exec_driver_sql(
+                    f"SELECT 1 FROM usage_row WHERE source = {m} AND date = {m} LIMIT 1", (self.source, value)
+                ).first()
+                if found is not None:
+                    self.prior_days.add(value)
         return value
 
+    def _earlier(self, rows: list[list[Any]]) -> None:
+        """Count the rows earlier imports stored under these keys; with mode "add", sum them in."""
+        prior = self.prior
+        assert prior is not None
+        mine = [r for r in rows if r[1] in self.prior_days]
+        if mine:
+            m = self.mark
+            if not self.keys_table:
+                kind = "date date, identity varchar, provider varchar, model varchar" if self.pg else (
+                    "date, identity, provider, model"
+                )
+                drop = " ON COMMIT DROP" if self.pg else ""
+                self.conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS _usage_keys ({kind}){drop}")
+                self.conn.exec_driver_sql("DELETE FROM _usage_keys")
+                self.keys_table = True
+            self.conn.exec_driver_sql(
+                f"INSERT INTO _usage_keys VALUES ({m}, {m}, {m}, {m})", [(r[1], r[3], r[5], r[6]) for r in mine]
+            )
+            found = self.conn.exec_driver_sql(
+                "SELECT u.date, u.identity, u.provider, u.model, u.input_tokens, u.output_tokens, "
+                "u.cached_tokens, u.requests, u.cost_usd FROM usage_row u JOIN _usage_keys k ON u.date = k.date "
+                "AND u.identity = k.identity AND u.provider = k.provider AND u.model = k.model "
+                f"WHERE u.source = {m}",
+                (self.source,),
+            ).all()
+            self.conn.exec_driver_sql("DELETE FROM _usage_keys")
+            old = {(str(f[0]), f[1], f[2], f[3]): f for f in found}
+        else:
+            old = {}
+        for r in rows:
+            before = old.get((str(r[1]), r[3], r[5], r[6])) if old else None
+            if before is None:
+                continue
+            prior.replaced += 1
+            prior.before_usd += float(before[8] or 0.0)
+            if prior.mode == "add":
+                r[7] += before[4]
+                r[8] += before[5]
+                r[9] += before[6]
+                r[10] += before[7]
+                if r[11] is None or before[8] is None:
+                    r[11], r[12] = None, self.bools[False]  # unpriced stays unpriced
+                else:
+                    r[11] += float(before[8])
+            prior.after_usd += r[11] or 0.0
+
     def write(self, rows: list[list[Any]]) -> None:
+        if self.prior is not None and self.prior_days:
+            self._earlier(rows)
         for i, proc in self.procs:
             for row in rows:
                 if row[i] is not None:
@@ -274,18 +376,32 @@ _Item = tuple[dt.date, str, int | None, str, str, int, int, int, int, float | No
 
 
 def _upsert(
-    session: Session, items: Iterable[_Item], *, source: str, prior: set[tuple[int | None, str]] | None
+    session: Session,
+    items: Iterable[_Item],
+    *,
+    source: str,
+    prior: set[tuple[int | None, str]] | None,
+    result: ImportResult | None = None,
 ) -> ImportResult:
-    """``upsert_records`` on plain tuples (what a bulk import produces without building records)."""
+    """``upsert_records`` on plain tuples (what a bulk import produces without building records).
+
+    ``result``: an import's result, whose ``replaced`` counts (and with mode "add", sums into) the rows
+    earlier imports stored under the same keys.
+    """
     with _gc_paused():
-        return _upsert_rows(session, items, source=source, prior=prior)
+        return _upsert_rows(session, items, source=source, prior=prior, result=result)
 
 
 def _upsert_rows(
-    session: Session, items: Iterable[_Item], *, source: str, prior: set[tuple[int | None, str]] | None
+    session: Session,
+    items: Iterable[_Item],
+    *,
+    source: str,
+    prior: set[tuple[int | None, str]] | None,
+    result: ImportResult | None = None,
 ) -> ImportResult:
-    result = ImportResult()
-    writer = _RowWriter(session)
+    writer = _RowWriter(session, prior=result, source=source)
+    result = result if result is not None else ImportResult()
     now, bools = writer.now, writer.bools
     periods: dict[dt.date, str] = {}
     batch: list[list[Any]] = []
@@ -332,17 +448,20 @@ def _upsert_rows(
     if batch:
         writer.write(batch)
     result.rows, result.cost_usd = rows, total
+    result.periods = set(periods.values())
     # Rows that moved to another person (a corrected identity) leave their old person's roll-up too.
     refresh_spend(session, touched | (prior or set()))
     return result
 
 
-def _upsert_columns(session: Session, chunks: Iterable[_Columns], *, source: str) -> ImportResult:
+def _upsert_columns(
+    session: Session, chunks: Iterable[_Columns], *, source: str, result: ImportResult | None = None
+) -> ImportResult:
     """``upsert_records`` for parsed CSV columns whose keys are all distinct (identities ``person:ID``,
     no cached tokens, no batch pricing): rows are assembled with C-level zips instead of a Python loop."""
     with _gc_paused():
-        result = ImportResult()
-        writer = _RowWriter(session)
+        writer = _RowWriter(session, prior=result, source=source)
+        result = result if result is not None else ImportResult()
         periods: dict[dt.date, str] = {}
         touched: set[tuple[int | None, str]] = set()
         total = 0.0
@@ -391,6 +510,7 @@ def _upsert_columns(session: Session, chunks: Iterable[_Columns], *, source: str
             writer.write(rows)
             result.rows += len(rows)
         result.cost_usd = total
+        result.periods = set(periods.values())
         refresh_spend(session, touched)
         return result
 
@@ -484,25 +604,39 @@ def usage_rows(session: Session, *, source: str, identity: str | None = None) ->
     return list(session.scalars(query).all())
 
 
+_WHOLE = re.compile(r"[0-9]+")  # ASCII digits: no "1_000", "+5", "1e3" or other scripts' digits
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # a plain decimal amount: no sign, exponent, nan or inf
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # YYYY-MM-DD only: no "2026-W49-2", "20261201"
+
+
 def _int(value: str, name: str) -> int:
+    """A token count: ASCII digits only (blank is 0), at most ``MAX_TOKENS``."""
     value = value.strip()
     if value == "":
         return 0
-    try:
-        number = int(value)
-    except ValueError:
-        try:
-            as_float = float(value)
-        except ValueError:
-            raise ValueError(f"{name} {value!r} is not a whole number") from None
-        if not as_float.is_integer():
-            raise ValueError(f"{name} {value!r} is not a whole number") from None
-        number = int(as_float)
-    if number < 0:
-        raise ValueError(f"{name} must not be negative (got {number})")
+    if value.startswith("-") and _WHOLE.fullmatch(value[1:]):
+        raise ValueError(f"{name} must not be negative (got {value})")
+    if not _WHOLE.fullmatch(value):
+        raise ValueError(f"{name} {value!r} is not a whole number (digits 0-9 only)")
+    number = int(value)
     if number > MAX_TOKENS:
         raise ValueError(f"{name} {number} is implausibly large")
     return number
+
+
+def _cost(value: str) -> float | None:
+    """A cost in USD (blank: None, priced later): a plain decimal, read exactly, then stored as a float."""
+    raw = value.strip()
+    if not raw:
+        return None
+    if raw.startswith("-") and _AMOUNT.fullmatch(raw[1:]):
+        raise ValueError(f"cost_usd {raw!r} must be a non-negative amount")
+    if not _AMOUNT.fullmatch(raw):
+        raise ValueError(f"cost_usd {raw!r} is not a number like 12.34 (digits 0-9 and one point)")
+    amount = Decimal(raw)
+    if amount > MAX_COST:
+        raise ValueError(f"cost_usd {raw!r} must be a non-negative amount up to {MAX_COST:,}")
+    return float(amount)
 
 
 def parse_usage_csv(
@@ -524,13 +658,20 @@ def parse_usage_csv(
 
 PARSE_CHUNK = 10_000  # lines checked together by the column-wise fast path
 
-_Key = tuple[dt.date, int, tuple[str, str]]  # (day, person, (provider, model))
+_Key = tuple[dt.date, int | str, tuple[str, str]]  # (day, person id or an unknown identity, (provider, model))
 _Merged = dict[_Key, list[Any]]  # key → [input tokens, output tokens, cost or None]
 # A chunk of valid lines, column by column: days, people, (provider, model) pairs, inputs, outputs, costs.
 _Columns = tuple[list[dt.date], list[int], list[tuple[str, str]], list[int], list[int], list[float | None]]
 
 
-def _parse_lines(lines: Iterable[str], people: PersonIndex, *, source_name: str, max_problems: int) -> _CsvParser:
+def _parse_lines(
+    lines: Iterable[str],
+    people: PersonIndex | _Who,
+    *,
+    source_name: str,
+    max_problems: int,
+    on_unknown: str = "error",
+) -> _CsvParser:
     # Same checks, messages and merging as a line-by-line DictReader loop, several times faster on big
     # files: chunks of lines are checked column by column (C-level map/zip, with caches for the values an
     # export repeats: days, people, provider/model pairs); a chunk with any bad or unusual line is
@@ -540,7 +681,7 @@ def _parse_lines(lines: Iterable[str], people: PersonIndex, *, source_name: str,
     missing = _missing_columns(header)
     if missing:
         raise ImportFileError([f"{source_name}:1: missing column(s): {', '.join(missing)}"])
-    parser = _CsvParser(header, people)
+    parser = _CsvParser(header, people, on_unknown)
     problems: list[str] = []
     stopped = False
     while not stopped:
@@ -552,21 +693,32 @@ def _parse_lines(lines: Iterable[str], people: PersonIndex, *, source_name: str,
         if not chunk:
             break
         if parser.merge_chunk(chunk):
+            parser.lines += len(chunk)
             continue
         for row, line in zip(chunk, numbers, strict=True):
             if len(row) > parser.width:  # not counted towards the stop, as before
                 problems.append(f"{source_name}:{line}: more fields than columns")
                 continue
-            problem = parser.merge_line(row)
+            problem = parser.merge_line(row, line)
             if problem is not None:
                 problems.append(f"{source_name}:{line}: {problem}")
                 if len(problems) >= max_problems:
                     problems.append(f"{source_name}: stopped after {max_problems} problems")
                     stopped = True
                     break
+    if parser.unknown and on_unknown == "error":
+        # Each unknown person once (with their first line and how many lines), not every line.
+        for ident, (first, count) in parser.unknown.items():
+            target = parser.people.mapped_to(ident)
+            mapped = f", mapped by identities to {target!r}, who is not known either" if target else ""
+            problems.append(f"{source_name}:{first}: unknown person {ident!r} ({count:,} line(s){mapped})")
+        problems.append(
+            f"{source_name}: {len(parser.unknown)} unknown people: import teams or run people sync first, "
+            "map them under identities: in the config, or use --on-unknown skip|unattributed"
+        )
     if problems:
         raise ImportFileError(problems)
-    if not parser.rows():
+    if not parser.rows() and not parser.skipped:
         raise ImportFileError([f"{source_name}: no usage rows"])
     return parser
 
@@ -587,13 +739,17 @@ class _CsvParser:
     sums repeated keys in file order.
     """
 
-    def __init__(self, header: list[str], people: PersonIndex) -> None:
+    def __init__(self, header: list[str], people: PersonIndex | _Who, on_unknown: str = "error") -> None:
         col = {name: i for i, name in enumerate(header)}  # a repeated column name: the last one, as DictReader
         self.width = len(header)
         self.i_date, self.i_prov, self.i_model = col["date"], col["provider"], col["model"]
         self.i_in, self.i_out, self.i_cost = col["input_tokens"], col["output_tokens"], col["cost_usd"]
         self.i_email, self.i_slack = col.get("email"), col.get("slack_user_id")
-        self.people = people
+        self.people = people if isinstance(people, _Who) else _Who(people)
+        self.on_unknown = on_unknown
+        self.lines = 0  # data lines read (blank ones aside)
+        self.skipped = 0  # lines of unknown people left out (on_unknown "skip")
+        self.unknown: dict[str, list[int]] = {}  # unknown identity → [first line, lines]
         self.days: dict[str, dt.date] = {}
         self.who: dict[str, int] = {}  # raw cell of the identity column → person id
         self.names: dict[tuple[str, str], tuple[str, str] | str] = {}  # raw pair → clean pair, or the problem
@@ -607,8 +763,9 @@ class _CsvParser:
 
     def records(self) -> Iterator[UsageRecord]:
         """The merged rows as records, in file order."""
-        for (day, person_id, (provider, model)), (inp, out, cost) in self.merged_items():
-            yield UsageRecord(day, f"person:{person_id}", provider, model, inp, out, 0, 0, cost, person_id)
+        for (day, who, (provider, model)), (inp, out, cost) in self.merged_items():
+            identity, person_id = _stored_identity(who)
+            yield UsageRecord(day, identity, provider, model, inp, out, 0, 0, cost, person_id)
 
     def merged_items(self) -> Iterator[tuple[_Key, list[Any]]]:
         if self.columns is None:
@@ -653,6 +810,10 @@ class _CsvParser:
                 clean = names[pair] = _provider_model(*pair)
             if isinstance(clean, str):
                 return False
+        for column in (cols[self.i_in], cols[self.i_out]):
+            digits = "".join(column)  # ASCII digits only: int() would also take "1_000", "+5" or "١٢"
+            if not (digits.isascii() and digits.isdigit()):
+                return False
         try:
             inputs = list(map(int, cols[self.i_in]))
             outputs = list(map(int, cols[self.i_out]))
@@ -661,6 +822,9 @@ class _CsvParser:
         if min(inputs) < 0 or min(outputs) < 0 or max(inputs) > MAX_TOKENS or max(outputs) > MAX_TOKENS:
             return False
         raw_costs = cols[self.i_cost]
+        amounts = "".join(raw_costs).replace(".", "")  # ASCII digits and points only: no "nan", "1e3", "1_0"
+        if amounts and not (amounts.isascii() and amounts.isdigit()):
+            return False
         try:
             given = list(map(float, raw_costs))
             costs: list[float | None] = given  # type: ignore[assignment]
@@ -695,49 +859,85 @@ class _CsvParser:
                 _merge_into(prev, inp, out, cost)
         return True
 
-    def merge_line(self, row: list[str]) -> str | None:
-        """Check and merge one line; the problem with it, if any (then nothing is merged)."""
+    def merge_line(self, row: list[str], line: int = 0) -> str | None:
+        """Check and merge one line; the problem with it, if any (then nothing is merged).
+
+        A line of an unknown person is no problem of its own: it is counted under that person
+        (``unknown``) and, as ``on_unknown`` says, reported once per person, skipped or kept as
+        unattributed spend.
+        """
         if not row:
             return None  # blank line (DictReader skips them too)
+        self.lines += 1
         if len(row) < self.width:
             row = row + [""] * (self.width - len(row))
         try:
             raw_date = row[self.i_date].strip()
             day = _day(raw_date)
             if day is None:
-                raise ValueError(f"date {raw_date!r} is not a date like 2026-10-31")
+                raise ValueError(f"date {raw_date!r} is not a date like 2026-10-31 (YYYY-MM-DD)")
             who = (row[self.i_email].strip() if self.i_email is not None else "") or (
                 row[self.i_slack].strip() if self.i_slack is not None else ""
             )
             if not who:
                 raise ValueError("no email or slack_user_id")
-            person_id = self.people.resolve(who)
-            if person_id is None:
-                raise ValueError(f"unknown person {who!r} (import teams or run people sync first)")
             pair = _provider_model(row[self.i_prov], row[self.i_model])
             if isinstance(pair, str):
                 raise ValueError(pair)
             inp = _int(row[self.i_in], "input_tokens")
             out = _int(row[self.i_out], "output_tokens")
-            raw_cost = row[self.i_cost].strip()
-            cost: float | None = None
-            if raw_cost:
-                try:
-                    cost = float(raw_cost)
-                except ValueError:
-                    raise ValueError(f"cost_usd {raw_cost!r} is not a number") from None
-                if not (0 <= cost <= MAX_COST) or cost != cost:
-                    raise ValueError(f"cost_usd {raw_cost!r} must be a non-negative amount")
+            cost = _cost(row[self.i_cost])
         except ValueError as exc:
             return str(exc)
+        person: int | str | None = self.people.resolve(who)
+        if person is None:
+            ident = who.lower() if "@" in who else who
+            seen = self.unknown.setdefault(ident, [line, 0])
+            seen[1] += 1
+            if self.on_unknown != "unattributed":
+                self.skipped += 1
+                return None
+            person = ident  # kept, attributed to nobody
         self._to_dict()
-        key = (day, person_id, pair)
+        key = (day, person, pair)
         prev = self.merged.get(key)
         if prev is None:
             self.merged[key] = [inp, out, cost]
         else:
             _merge_into(prev, inp, out, cost)
         return None
+
+
+class _Who:
+    """Who a CSV line's email or Slack id is: the config's ``identities`` first, then the people stored.
+
+    As the connectors' sync (``bot.spend.sync``): an alias the config maps (case-insensitive) is the
+    person it maps to; an alias mapped to someone the database does not know is unknown.
+    """
+
+    def __init__(self, people: PersonIndex, identities: Mapping[str, str] | None = None) -> None:
+        self.people = people
+        self.overrides = {
+            k.strip().casefold(): v.strip() for k, v in (identities or {}).items() if k.strip() and v.strip()
+        }
+
+    def resolve(self, ident: str) -> int | None:
+        ident = ident.strip()
+        if self.overrides:
+            target = self.overrides.get(ident.casefold())
+            if target:
+                return self.people.resolve(target)
+        return self.people.resolve(ident)
+
+    def mapped_to(self, ident: str) -> str | None:
+        return self.overrides.get(ident.strip().casefold())
+
+
+def _stored_identity(who: int | str) -> tuple[str, int | None]:
+    """(identity, person id) of a merged key's person: ``person:ID``, or an unknown person's own identity."""
+    if isinstance(who, int):
+        return f"person:{who}", who
+    return who, None
 
 
 def _merge_into(prev: list[Any], inp: int, out: int, cost: float | None) -> None:
@@ -752,13 +952,14 @@ def _merge_into(prev: list[Any], inp: int, out: int, cost: float | None) -> None
 
 
 def _day(raw: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` date (surrounding spaces allowed), or None."""
+    """A ``YYYY-MM-DD`` date in ASCII digits (surrounding spaces allowed), or None."""
     raw = raw.strip()
+    if not _DATE.fullmatch(raw):
+        return None
     try:
-        day = dt.date.fromisoformat(raw)
+        return dt.date.fromisoformat(raw)
     except ValueError:
         return None
-    return day if len(raw) == 10 else None
 
 
 def _provider_model(raw_provider: str, raw_model: str) -> tuple[str, str] | str:
@@ -772,16 +973,46 @@ def _provider_model(raw_provider: str, raw_model: str) -> tuple[str, str] | str:
     return provider, model
 
 
-def import_usage_csv(engine: Engine, path: str | Path) -> ImportResult:
+ON_UNKNOWN = ("error", "skip", "unattributed")
+MODES = ("replace", "add")
+
+
+def import_usage_csv(
+    engine: Engine,
+    path: str | Path,
+    *,
+    on_unknown: str = "error",
+    mode: str = "replace",
+    identities: Mapping[str, str] | None = None,
+    refresh: Callable[[Session, str], None] | None = None,
+) -> ImportResult:
     """Import a usage CSV in one transaction: all rows or none.
 
-    A big file whose lines are all plain (valid, no repeated key) is parsed in a second process
-    while this one writes what it has parsed (``_import_alongside``); any other file, or one that
-    turns out not to be plain, takes the path that parses it all first and names every problem.
+    Lines of the same day, person, provider and model are summed into one row. A row that an
+    earlier import stored under the same key (source ``csv``, day, person, provider, model) is
+    replaced (``mode="replace"``, the default) or added to (``mode="add"``); the result counts them
+    and their cost before and after.
+
+    Args:
+        on_unknown: a line whose person is not known (after the config's ``identities``):
+            ``error`` (the default: the file is refused, each unknown person named once), ``skip``
+            (left out, counted) or ``unattributed`` (kept as spend of nobody, under its own identity).
+        identities: the config's ``identities:`` (alias → email or Slack id), as the connectors apply it.
+        refresh: called with a new session and each period the import touched, after it committed
+            (the boards' roll-ups: ``artifact-bot usage import`` brings the team totals up to date
+            there, so the first board after an import reads them as they are).
+
+    A big file whose lines are all plain (valid, known people, no repeated key) is parsed in a second
+    process while this one writes what it has parsed (``_import_alongside``); any other file, or one
+    that turns out not to be plain, takes the path that parses it all first and names every problem.
 
     Raises:
         ImportFileError: when any line is bad; nothing is written.
     """
+    if on_unknown not in ON_UNKNOWN:
+        raise ValueError(f"on_unknown must be one of {', '.join(ON_UNKNOWN)}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     p = Path(path)
     try:
         # Read line by line (a big export never sits in memory as one string); BOM dropped.
@@ -789,23 +1020,38 @@ def import_usage_csv(engine: Engine, path: str | Path) -> ImportResult:
     except OSError as exc:
         raise ImportFileError([f"{p}: cannot read: {exc}"]) from None
     with handle, session_scope(engine) as session:
-        people = PersonIndex.load(session)
+        who = _Who(PersonIndex.load(session), identities)
+        result: ImportResult | None = None
         if _alongside_possible(p):
-            result = _import_alongside(session, p, people)
-            if result is not None:
-                return result
-        try:
-            with _gc_paused():
-                parsed = _parse_lines(handle, people, source_name=p.name, max_problems=20)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ImportFileError([f"{p}: cannot read: {exc}"]) from None
-        if parsed.columns is not None:
-            return _upsert_columns(session, parsed.columns, source="csv")
-        items = (
-            (day, f"person:{person_id}", person_id, provider, model, inp, out, 0, 0, cost, False)
-            for (day, person_id, (provider, model)), (inp, out, cost) in parsed.merged_items()
-        )
-        return _upsert(session, items, source="csv", prior=None)
+            result = _import_alongside(session, p, who, ImportResult(mode=mode))
+        if result is None:
+            try:
+                with _gc_paused():
+                    parsed = _parse_lines(handle, who, source_name=p.name, max_problems=20, on_unknown=on_unknown)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ImportFileError([f"{p}: cannot read: {exc}"]) from None
+            result = ImportResult(mode=mode, lines=parsed.lines, skipped_lines=parsed.skipped)
+            if on_unknown == "skip":
+                result.skipped_people = sorted(parsed.unknown)
+            if parsed.columns is not None:
+                result = _upsert_columns(session, parsed.columns, source="csv", result=result)
+            else:
+                items = (
+                    (day, *_stored_identity(person), provider, model, inp, out, 0, 0, cost, False)
+                    for (day, person, (provider, model)), (inp, out, cost) in parsed.merged_items()
+                )
+                result = _upsert(session, items, source="csv", prior=None, result=result)
+                if on_unknown == "unattributed":
+                    result.unattributed_rows = sum(1 for _, person, _ in parsed.merged if isinstance(person, str))
+        # The per-model roll-ups of what the import touched, in its own transaction: a big import only
+        # marked them stale (``refresh_spend``), which would leave the work to the first report.
+        for period in sorted(result.periods):
+            model_rollups.ensure_fresh(session, period)
+    if refresh is not None:
+        for period in sorted(result.periods):
+            with session_scope(engine) as session:
+                refresh(session, period)
+    return result
 
 
 # Files at least this big (bytes; about 60,000 lines) are parsed in a second process while this one
@@ -830,7 +1076,7 @@ class _NotPlain(Exception):
     """The file needs the parse-everything-first path (a repeated key, a line to report, no rows)."""
 
 
-def _import_alongside(session: Session, path: Path, people: PersonIndex) -> ImportResult | None:
+def _import_alongside(session: Session, path: Path, people: _Who, result: ImportResult) -> ImportResult | None:
     """Write chunks of a plain CSV while a forked process parses the next ones; None if not plain.
 
     The child inherits the person index (no copy, no database access: it only reads the file and
@@ -848,7 +1094,7 @@ def _import_alongside(session: Session, path: Path, people: PersonIndex) -> Impo
     child.start()
     sender.close()
     try:
-        result = _upsert_columns(session, _chunks_from(receiver), source="csv")
+        result = _upsert_columns(session, _chunks_from(receiver), source="csv", result=result)
     except _NotPlain:
         nested.rollback()
         return None
@@ -860,6 +1106,7 @@ def _import_alongside(session: Session, path: Path, people: PersonIndex) -> Impo
             child.join()
     nested.commit()
     result.parsed_alongside = True
+    result.lines = result.rows  # plain: every line is a row of its own
     return result
 
 
@@ -880,7 +1127,7 @@ def _chunks_from(receiver: Any) -> Iterator[_Columns]:
         raise _NotPlain("no rows")
 
 
-def _parse_into(path: Path, people: PersonIndex, sender: Any) -> None:
+def _parse_into(path: Path, people: _Who, sender: Any) -> None:
     """The forked parser: checked chunks of columns to ``sender``, then None; a string when not plain."""
     gc.disable()  # as _gc_paused: nothing here forms cycles
     try:
