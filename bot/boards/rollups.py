@@ -219,6 +219,8 @@ def _store_people(session: Session, period: str, w: Weights, person_ids: list[in
 
 
 def _store_teams(session: Session, period: str, w: Weights, team_ids: list[int] | None) -> None:
+    if team_ids is not None and not team_ids:
+        return  # dirty people in no team (PostgreSQL refuses "IN ()")
     rows = raw_team_rows(session, period, w, team_ids)
     if team_ids is None:
         session.execute(text("DELETE FROM team_period_total WHERE period = :p"), {"p": period})
