@@ -204,6 +204,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             peak_kb = 0
             kills = 0
             started = time.monotonic()
+            started_wall = time.time()
 
             logs = (workdir / "bot-stderr.log").open("ab")
 
@@ -236,6 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             posts = Counter(emu.posts)
             throttled = emu.throttled_count("chat.postMessage")
             send_window = emu.last_post - emu.first_post
+            first_post_after = emu.first_post - started_wall
             wrong_team = emu.wrong_team
             logs.close()
         engine = make_engine(url)
@@ -262,6 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ideal_seconds": round(ideal, 1),
             "efficiency": round(ideal / seconds, 3),
             "send_efficiency": round(ideal / send_window, 3) if send_window else None,
+            "first_post_after_s": round(first_post_after, 1),
             "missed": missed,
             "duplicates": duplicates,
             "wrong_workspace": wrong_team,

@@ -5,8 +5,8 @@ A :class:`WorkspacePacer` keeps a workspace's next free send slot and its rate i
 starts at ``OUTBOX_RATE_PER_SECOND`` (or the rate learned by an earlier run) and is adjusted
 within ``OUTBOX_MIN_RATE_PER_SECOND``..``OUTBOX_MAX_RATE_PER_SECOND``:
 
-* until Slack first answers 429, each accepted send raises it by ``OUTBOX_PROBE_STEP`` (2 %:
-  the pace doubles about every 35 sends), so a generous workspace is found in seconds;
+* until Slack first answers 429, each accepted send raises it by ``OUTBOX_PROBE_STEP`` (5 %:
+  the pace doubles about every 15 sends), so a generous workspace is found in seconds;
 * a 429 pauses the workspace for ``Retry-After`` and cuts the rate once (``OUTBOX_DECREASE``,
   x0.7), remembering the rate Slack refused as the ceiling; the requests already on the wire
   that also come back 429 do not cut it again;
@@ -55,7 +55,7 @@ class OutboxSettings(BaseSettings):
     rate_per_second: float = 10.0
     min_rate_per_second: float = 1.0
     max_rate_per_second: float = 100.0
-    probe_step: float = 0.02
+    probe_step: float = 0.05
     increase: float = 0.02
     decrease: float = 0.7
     concurrency: int = 8
@@ -124,7 +124,7 @@ class PaceSettings:
     start: float
     minimum: float
     maximum: float
-    probe_step: float = 0.02
+    probe_step: float = 0.05
     increase: float = 0.02
     decrease: float = 0.7
 
