@@ -56,6 +56,7 @@ class _Display:
             TimeElapsedColumn(),
             console=console,
             transient=False,
+            disable=not console.is_terminal,  # piped or in a log: the per-batch lines and the summary only
         )
         self.task = self.progress.add_task(name, total=None, sent=0, failed=0, remaining=0, rate=0.0, eta="--:--")
         self.batches = 0

@@ -50,7 +50,13 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         from jobs.registry import get as job_spec
         from jobs.runner import run_job
 
-        if job_spec(args.name).needs_slack:
+        spec = job_spec(args.name)
+        if not spec.enabled(deps.settings):
+            from bot.errors import ConfigError
+
+            # As the command it wraps answers (`usage sync` without keys): bad configuration, exit 2.
+            raise ConfigError(f"{args.name} is not enabled in this deployment: its settings are missing ({spec.help})")
+        if spec.needs_slack:
             deps.settings.require("slack_bot_token")
         deps.slack = _slack(deps)
         return run_job(deps, args.name, period=args.period, console=out)

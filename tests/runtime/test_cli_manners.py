@@ -145,3 +145,23 @@ def test_serve_starts_without_third_party_warnings_and_says_listening_at_info(db
         # is still starting; that is load, said at its own level. Nothing from Bolt, no error.
         warnings = [line for line in warnings if "waitress.queue: Task queue depth" not in line]
     assert warnings == [], log
+
+
+def test_usage_sync_and_the_usage_sync_job_agree_on_missing_keys(db_url, tmp_path):
+    keys = ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY", "CURSOR_ADMIN_KEY", "GITHUB_TOKEN", "GITHUB_ORG")
+    env = dict.fromkeys(keys, "")
+    command = cli("usage", "sync", db_url=db_url, cwd=tmp_path, env=env)
+    job = cli("jobs", "run", "usage-sync", db_url=db_url, cwd=tmp_path, env=env)
+    assert command.returncode == job.returncode == 2, (command.stderr, job.stderr)
+    assert job.stderr.startswith("error: usage-sync is not enabled")
+
+
+def test_jobs_run_piped_prints_no_progress_bar(db_url, tmp_path):
+    from testing.slack_emulator import SlackEmulator
+
+    with SlackEmulator() as emu:
+        env = {"SLACK_API_URL": emu.base_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s"}
+        res = cli("jobs", "run", "reminders", "--period", "2026-10", db_url=db_url, cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "reminders 2026-10:" in res.stdout
+    assert not any(mark in res.stdout + res.stderr for mark in ("━", "⠋", "\x1b["))
