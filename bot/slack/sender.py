@@ -1,7 +1,7 @@
 """The sender: one queued message becomes one Slack Web API call (chat.postMessage or a file upload).
 
 The outbox dispatcher calls ``send(channel, text, blocks)`` (with ``team_id=`` when the row
-belongs to a workspace of an org-wide install) and ``upload(channel, file)``; both answer
+belongs to a workspace of an org-wide install) and ``upload(channel, file)`` (likewise); both answer
 ``(slack_channel, ts_or_file_id)`` and raise ``SlackApiError`` when Slack refuses, or
 :class:`PermanentSendError` when the row itself can never be sent.
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 Send = Callable[..., tuple[str | None, str | None]]  # (channel, text, blocks, *, team_id=None)
-Upload = Callable[[str, dict[str, Any]], tuple[str | None, str | None]]
+Upload = Callable[..., tuple[str | None, str | None]]  # (channel, file, *, team_id=None)
 
 
 class PermanentSendError(Exception):
@@ -58,7 +58,7 @@ def slack_sender(client: Any) -> tuple[Send, Upload]:
         )
         return resp.get("channel"), resp.get("ts")
 
-    def upload(channel: str, file: dict[str, Any]) -> tuple[str | None, str | None]:
+    def upload(channel: str, file: dict[str, Any], *, team_id: str | None = None) -> tuple[str | None, str | None]:
         try:
             content = base64.b64decode(file["content"])
         except (KeyError, ValueError) as exc:
@@ -71,6 +71,7 @@ def slack_sender(client: Any) -> tuple[Send, Upload]:
             alt_txt=file.get("alt_txt") or None,
             initial_comment=file.get("comment") or None,
             request_file_info=False,
+            **({"team_id": team_id} if team_id else {}),  # files.completeUploadExternal's workspace
         )
         found = resp.get("file") or (resp.get("files") or [{}])[0]
         return channel, (found or {}).get("id")

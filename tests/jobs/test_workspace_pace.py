@@ -121,3 +121,30 @@ def test_a_429_storm_in_one_workspace_never_slows_another(engine: Engine, emu: S
     assert pace_row(engine, A).ceiling is not None and pace_row(engine, A).rate_per_second < 40
     with session_scope(engine) as s:
         assert {r.team_id for r in s.scalars(select(OutboxMessage))} == {A, B}
+
+
+def test_posts_and_uploads_carry_their_workspace(engine: Engine, emu: SlackEmulator) -> None:
+    outbox.enqueue(
+        engine,
+        [
+            outbox.OutboxItem("post", "summary", "C0GROWTH", "board", [], team_id=A),
+            outbox.OutboxItem(
+                "chart",
+                "summary",
+                "C0GROWTH",
+                "",
+                [],
+                team_id=B,
+                file=outbox.file_payload(b"\x89PNG", filename="c.png", title="Chart"),
+            ),
+            outbox.OutboxItem("plain", "summary", "C0PLAIN", "board", []),
+        ],
+        now=dt.datetime.now(dt.UTC),
+    )
+    send, upload = outbox.slack_sender(emu.client())
+    stats = outbox.dispatch(engine, send, upload=upload, rate_per_second=0)
+    assert stats.sent == 3
+    posts = {c.params["channel"]: c.params.get("team_id") for c in emu.calls("chat.postMessage")}
+    assert posts == {"C0GROWTH": A, "C0PLAIN": None}
+    [complete] = emu.calls("files.completeUploadExternal")
+    assert complete.params["team_id"] == B and complete.params["channel_id"] == "C0GROWTH"

@@ -162,6 +162,8 @@ class _Dispatcher:
         if payload.get("file"):
             if self.upload is None:
                 raise PermanentSendError("no_uploader")
+            if row.team_id:
+                return self.upload(row.channel, payload["file"], team_id=row.team_id)
             return self.upload(row.channel, payload["file"])
         if row.team_id:
             return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [], team_id=row.team_id)
