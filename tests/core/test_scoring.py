@@ -238,6 +238,8 @@ def test_weights_of_config():
     org = parse_org_config("spend_floor_usd: 5\nunreviewed_weight: 0.2\nkind_weights: {agent: 2}\n")
     w = weights_of(org)
     assert (w.spend_floor_usd, w.unreviewed_weight, w.kind("agent"), w.kind("other")) == (5, 0.2, 2, 1.0)
+    assert weights_of(org).max_unreviewed_per_person == 3  # the default
+    assert weights_of(parse_org_config("max_unreviewed_per_person: 1\n")).max_unreviewed_per_person == 1
 
 
 def test_a_closed_period_answers_with_its_frozen_board(engine):
