@@ -64,7 +64,11 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok = ping(deps.engine)
-            body = json.dumps({"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable"}).encode()
+            identity = getattr(app, "slack_identity", None)
+            slack = identity.status() if identity is not None else "unknown"
+            body = json.dumps(
+                {"status": "ok" if ok else "error", "database": "ok" if ok else "unreachable", "slack": slack}
+            ).encode()
             start_response(
                 "200 OK" if ok else "503 Service Unavailable",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
