@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.config import OrgConfig, TeamConfig
 from bot.db import serialize
+from bot.errors import NotFound
 from bot.freshness import invalidate_all
 from bot.models import AuditLog, Person, Team, TeamManager, TeamMember
 from bot.people.store import ensure_person
@@ -138,3 +139,39 @@ def list_teams(session: Session) -> list[TeamSummary]:
         )
         for t in session.scalars(select(Team).order_by(Team.name))
     ]
+
+
+def remove_team(session: Session, name: str, *, actor: str) -> dict[str, object]:
+    """Take a team off the board: its members, managers and open roll-ups go; history stays.
+
+    What stays: every person with their usage and artifacts (they belong to people, not teams),
+    the frozen boards of closed periods, and an audit entry with the team's whole definition
+    (members, managers, channel, budget), enough to import it again.
+
+    Raises:
+        NotFound: when no team has that name (case-insensitive).
+    """
+    from bot.models import TeamPeriodTotal
+
+    serialize(session, "teams")
+    team = find_team(session, name)
+    if team is None:
+        raise NotFound(f"no team named {name!r}")
+    members = session.execute(
+        select(Person.email, Person.slack_user_id).join(TeamMember, TeamMember.person_id == Person.id)
+        .where(TeamMember.team_id == team.id)
+    ).all()
+    detail: dict[str, object] = {
+        "team": team.name,
+        "members": sorted(email or slack_id or "?" for email, slack_id in members),
+        "managers": sorted(session.scalars(select(TeamManager.ident).where(TeamManager.team_id == team.id)).all()),
+        "channel": team.channel,
+        "monthly_budget_usd": team.monthly_budget_usd,
+    }
+    for model in (TeamMember, TeamManager, TeamPeriodTotal):
+        session.execute(delete(model).where(model.team_id == team.id))  # type: ignore[arg-type]
+    session.add(AuditLog(actor=actor, action="team_removed", target_type="team", target_id=str(team.id), detail=detail))
+    session.delete(team)
+    session.flush()
+    invalidate_all(session)  # the open periods' team boards are recomputed without it
+    return detail

@@ -57,6 +57,7 @@ EXAMPLES: dict[str, str] = {
     "teams": "artifact-bot teams list",
     "teams import": "artifact-bot teams import artifact-bot.yaml",
     "teams list": "artifact-bot teams list --format json",
+    "teams remove": "artifact-bot teams remove Growth",
     "config": "artifact-bot config check artifact-bot.yaml",
     "config check": "ARTIFACT_BOT_CONFIG=org.yaml artifact-bot config check",
     "usage": "artifact-bot usage import usage-2026-10.csv",
@@ -164,7 +165,7 @@ def _finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 COMMAND_HELP = {
     "people": "people: sync from Slack; export or forget one person (audited)",
-    "teams": "teams: import from the YAML, list",
+    "teams": "teams: import from the YAML, list, remove",
     "usage": "usage rows: import a CSV, sync from providers' admin APIs",
 }
 
@@ -265,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     ti.add_argument("file", type=Path)
     tl = tes.add_parser("list", help="every team with its member count, managers, channel and budget")
     tl.add_argument("--format", choices=["table", "json"], default="table")
+    tr = tes.add_parser("remove", help="take a team off the board; its history stays (audited)")
+    tr.add_argument("name", help="the team's name (case-insensitive)")
 
     co = sub.add_parser("config", help="the organisation's YAML (ARTIFACT_BOT_CONFIG)")
     cos = co.add_subparsers(dest="config_command", required=True)
@@ -617,6 +620,30 @@ def cmd_teams_list(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_teams_remove(deps: Deps, args: argparse.Namespace, out: Console) -> int:
+    import getpass
+
+    from bot.db import session_scope
+    from bot.people.teams import remove_team
+
+    # The config applies its teams at every start: a team still listed there would come back.
+    listed = [t.name for t in deps.org.teams if t.name.strip().lower() == args.name.strip().lower()]
+    if listed:
+        raise CliError(
+            f"team {listed[0]!r} is in ARTIFACT_BOT_CONFIG ({os.environ.get('ARTIFACT_BOT_CONFIG')}): remove it "
+            "there first, or it comes back at the next start; nothing was changed"
+        )
+    with session_scope(deps.engine) as s:
+        detail = remove_team(s, args.name, actor=f"cli:{getpass.getuser()}")
+    out.print(
+        f"team {detail['team']} removed from the board ({len(detail['members'])} member(s), "
+        f"{len(detail['managers'])} manager(s)); closed periods keep it, the audit log keeps its definition",
+        markup=False,
+        highlight=False,
+    )
+    return EXIT_OK
+
+
 def cmd_config_check(args: argparse.Namespace, out: Console) -> int:
     """Validate the org YAML and say what the bot will do with it: exit 2 when it is invalid."""
     from bot.config import load_org_config
@@ -771,6 +798,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "teams" and args.teams_command == "list":
         return cmd_teams_list(deps, args, out)
+    if args.command == "teams" and args.teams_command == "remove":
+        return cmd_teams_remove(deps, args, out)
     if args.command == "teams":
         from bot.config import load_org_config as load
         from bot.db import session_scope

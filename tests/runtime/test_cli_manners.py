@@ -165,3 +165,50 @@ def test_jobs_run_piped_prints_no_progress_bar(db_url, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "reminders 2026-10:" in res.stdout
     assert not any(mark in res.stdout + res.stderr for mark in ("━", "⠋", "\x1b["))
+
+
+def test_teams_remove_takes_a_team_off_the_board_and_keeps_its_history(db_url, tmp_path):
+    import datetime as dt
+
+    from bot.checkins.closing import freeze
+    from bot.config import OrgConfig
+    from bot.db import make_engine
+
+    (tmp_path / "org.yaml").write_text(CONFIG)
+    assert cli("teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path).returncode == 0
+    (tmp_path / "usage.csv").write_text(
+        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
+        "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,40\n"
+        "2026-11-03,carol@example.com,,openai,gpt-4o-mini,100,10,40\n"
+        "2026-11-03,alice@example.com,,openai,gpt-4o-mini,100,10,40\n"
+    )
+    assert cli("usage", "import", "usage.csv", db_url=db_url, cwd=tmp_path).returncode == 0
+    engine = make_engine(db_url)
+    freeze(engine, OrgConfig(), "2026-10", dt.datetime(2026, 11, 8, tzinfo=dt.UTC))
+    engine.dispose()
+
+    def board(period: str) -> set[str]:
+        res = cli("leaderboard", "--period", period, "--format", "json", db_url=db_url, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        return {r["name"] for r in json.loads(res.stdout)}
+
+    assert "Infra" in board("2026-11")
+    # Listed in the config in force: it would come back at the next start, so nothing happens.
+    refused = cli("teams", "remove", "infra", db_url=db_url, cwd=tmp_path,
+                  env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")})
+    assert refused.returncode == 2 and "remove it there first" in refused.stderr
+    assert "Infra" in board("2026-11")
+
+    res = cli("teams", "remove", "infra", db_url=db_url, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "team Infra removed from the board (1 member(s), 0 manager(s))" in res.stdout
+    assert "Infra" not in board("2026-11") and "Growth" in board("2026-11")
+    assert "Infra" in board("2026-10")  # the closed month keeps its frozen board
+    listed = cli("teams", "list", "--format", "json", db_url=db_url, cwd=tmp_path)
+    names = [t["name"] for t in json.loads(listed.stdout)]
+    assert names == ["Growth"]
+    audit = json.loads(cli("audit", "--format", "json", db_url=db_url, cwd=tmp_path).stdout)
+    removed = [e for e in audit if e["action"] == "team_removed"]
+    assert len(removed) == 1 and removed[0]["detail"]["members"] == ["carol@example.com"]
+    again = cli("teams", "remove", "Infra", db_url=db_url, cwd=tmp_path)
+    assert again.returncode == 2 and "no team named 'Infra'" in again.stderr
