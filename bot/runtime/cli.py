@@ -552,9 +552,6 @@ def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int
 
 
 def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
-    from rich.markup import escape
-    from rich.table import Table
-
     from bot.db import session_scope
     from bot.people.privacy import audit_entries
 
@@ -564,6 +561,9 @@ def cmd_audit(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(entries, default=str) + "\n")
         return 0
+    from rich.markup import escape
+    from rich.table import Table
+
     t = Table(title="Audit log")
     for col in ("at", "actor", "action", "target", "detail"):
         t.add_column(col)
@@ -598,9 +598,6 @@ def _ignored_keys(path: Path) -> str | None:
 
 
 def cmd_teams_list(deps: Deps, args: argparse.Namespace, out: Console) -> int:
-    from rich.markup import escape
-    from rich.table import Table
-
     from bot.db import session_scope
     from bot.people.teams import list_teams
 
@@ -609,6 +606,9 @@ def cmd_teams_list(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps([t.as_json() for t in teams]) + "\n")
         return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
     t = Table(title=f"{len(teams)} team(s)")
     for col in ("team", "members", "managers", "channel", "monthly budget"):
         t.add_column(col)
