@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -145,6 +145,16 @@ class Artifact(SQLModel, table=True):
         Index("ix_artifact_period_person", "period", "person_id"),
         Index("ix_artifact_period_url", "period", "primary_url"),
         Index("ix_artifact_url_period", "primary_url", "period"),  # carry-over: claimed in an earlier period?
+        # One live artifact per person, period and canonical link, whatever races (migration 0006).
+        Index(
+            "uq_artifact_person_period_url",
+            "person_id",
+            "period",
+            "primary_url",
+            unique=True,
+            sqlite_where=text("removed = 0"),
+            postgresql_where=text("NOT removed"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.artifacts.inbox import clean_text
 from bot.artifacts.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
 from bot.config import ARTIFACT_KINDS, OrgConfig
-from bot.db import savepoint
+from bot.db import savepoint, serialize
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent
 from bot.periods import period_at, reply_deadline
@@ -130,6 +130,8 @@ def add_artifact(
             return existing, False
     urls = [validate_url(u) for u in new.urls]
     normalised = list(dict.fromkeys(normalize_url(u) for u in urls))
+    # Two replies with the same link at once: the second waits here, then finds the first's artifact.
+    serialize(session, f"artifacts:{person.id}:{period}")
     dup = _existing_for_urls(session, person.id, period, normalised)
     if dup is not None:
         return dup, False
@@ -152,8 +154,11 @@ def add_artifact(
             session.add(artifact)
             session.flush()
     except IntegrityError:
-        # A concurrent retry stored the same source_key first: return that one.
+        # A concurrent retry stored the same source_key first, or the same link for this person and
+        # period (the unique index of migration 0006): return that one.
         existing = session.scalars(select(Artifact).where(Artifact.source_key == source_key)).first()
+        if existing is None:
+            existing = _existing_for_urls(session, person.id, period, normalised[:1])
         if existing is None:
             raise
         return existing, False

@@ -73,6 +73,21 @@ def merge_people(session: Session, keep: Person, drop: Person) -> None:
 
     periods = set(session.scalars(select(UsageRow.period).where(UsageRow.person_id == drop.id).distinct()).all())
     periods |= set(session.scalars(select(Artifact.period).where(Artifact.person_id == drop.id).distinct()).all())
+    # The same link logged by both for a period stays once (one live artifact per person, period and link).
+    for art in session.scalars(
+        select(Artifact).where(Artifact.person_id == drop.id, Artifact.removed.is_(False))  # type: ignore[attr-defined]
+    ).all():
+        clash = session.scalars(
+            select(Artifact.id).where(
+                Artifact.person_id == keep.id,
+                Artifact.period == art.period,
+                Artifact.primary_url == art.primary_url,
+                Artifact.removed.is_(False),  # type: ignore[attr-defined]
+            )
+        ).first()
+        if clash is not None:
+            art.removed = True
+    session.flush()
     for model in (UsageRow, Artifact, Note):
         session.execute(update(model).where(model.person_id == drop.id).values(person_id=keep.id))  # type: ignore[attr-defined]
     for checkin in session.scalars(select(Checkin).where(Checkin.person_id == drop.id)).all():
