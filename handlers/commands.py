@@ -14,7 +14,7 @@ from bot import ids
 from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
-from bot.boards.reports import report_csv
+from bot.boards.reports import record_export, report_csv
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.periods import is_period
@@ -110,6 +110,7 @@ def handle_report(command: dict[str, Any], context: BoltContext, client: WebClie
             title=title,
             initial_comment=title,
         )
+        record_export(engine=deps.engine, actor=command["user_id"], report=report, fmt="csv", now=deps.clock())
         respond(text=f"{title}: sent to you in a DM.", response_type="ephemeral")
         return
     t, b = bk.report_message(report, narrative=answers.narrative(llm=deps.llm, report=report))

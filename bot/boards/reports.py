@@ -51,6 +51,8 @@ class ReportMember:
     artifacts_per_100_usd: float
     checkin_status: str | None
     items: list[ReportArtifact] = field(default_factory=list)
+    unpriced_rows: int = 0  # usage the price table could not price: not in spend_usd, never shown as $0
+    unpriced_tokens: int = 0
 
     @property
     def unreviewed(self) -> int:
@@ -76,6 +78,15 @@ class TeamReport:
     models: list[ModelCost] = field(default_factory=list)
 
     @property
+    def unpriced_rows(self) -> int:
+        """The team's usage rows that the price table could not price (not in its spend)."""
+        return self.row.unpriced_rows or 0
+
+    @property
+    def unpriced_tokens(self) -> int:
+        return self.row.unpriced_tokens or 0
+
+    @property
     def unreviewed_queue(self) -> list[tuple[str, int]]:
         """Members with claims waiting for review, largest queue first (beyond the cap they count 0)."""
         queue = [(m.name, m.unreviewed) for m in self.members if m.unreviewed]
@@ -90,6 +101,8 @@ class TeamReport:
             "teams_ranked": self.teams_ranked,
             "artifacts": round(self.row.artifacts, 6),
             "spend_usd": round(self.row.spend_usd, 6),
+            "unpriced_rows": self.unpriced_rows,
+            "unpriced_tokens": self.unpriced_tokens,
             "artifacts_per_100_usd": round(self.row.artifacts_per_100_usd, 6),
             "unmatched_spend_usd": round(self.row.unmatched_spend_usd, 6),
             "bar": None if self.row.bar is None else round(self.row.bar, 6),
@@ -106,6 +119,8 @@ class TeamReport:
                     "slack_user_id": m.slack_user_id,
                     "email": m.email,
                     "spend_usd": round(m.spend_usd, 6),
+                    "unpriced_rows": m.unpriced_rows,
+                    "unpriced_tokens": m.unpriced_tokens,
                     "tokens": m.tokens,
                     "artifacts": round(m.artifacts, 6),
                     "artifacts_per_100_usd": round(m.artifacts_per_100_usd, 6),
@@ -186,6 +201,8 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
             artifacts=r.artifacts,
             artifacts_per_100_usd=r.artifacts_per_100_usd,
             checkin_status=checkins.get(r.person_id),
+            unpriced_rows=r.unpriced_rows,
+            unpriced_tokens=r.unpriced_tokens,
         )
     foreign = foreign_urls(session, period, person_ids, sorted({a.primary_url for a in arts}))
     carried = carried_over(session, period, {a.primary_url for a in arts}, w)
@@ -276,6 +293,8 @@ def report_csv(report: TeamReport) -> str:
             "links",
             "flags",
             "member_unreviewed",
+            "member_unpriced_rows",
+            "member_unpriced_tokens",
         ]
     )
     for m in report.members:
@@ -289,24 +308,46 @@ def report_csv(report: TeamReport) -> str:
             f"{m.artifacts_per_100_usd:.4f}",
         ]
         if not m.items:
-            w.writerow([*base, "", "", "", "", "", "", "", m.unreviewed])
+            w.writerow(_safe_row([*base, "", "", "", "", "", "", "", m.unreviewed, m.unpriced_rows, m.unpriced_tokens]))
         for a in m.items:
             w.writerow(
-                [
+                _safe_row([
                     *base,
                     a.id,
-                    _csv_safe(a.title),
+                    a.title,
                     a.kind,
                     a.status,
                     f"{a.counted_value:g}",
                     " ".join(a.links),
                     "; ".join(a.flags),
                     m.unreviewed,
-                ]
+                    m.unpriced_rows,
+                    m.unpriced_tokens,
+                ])
             )
     return out.getvalue()
 
 
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in text people typed (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def _safe_row(cells: list[Any]) -> list[Any]:
+    """Every text cell neutralised against spreadsheet formulas (a Slack real name, a title, a link)."""
+    from bot.artifacts.transfer import csv_safe
+
+    return [csv_safe(c) if isinstance(c, str) else c for c in cells]
+
+
+def record_export(*, engine: Any, actor: str, report: TeamReport, fmt: str, now: dt.datetime) -> None:
+    """Audit an export of a whole team's report (who took it, which team and month, in what format)."""
+    from bot.db import session_scope
+    from bot.models import AuditLog
+
+    with session_scope(engine) as s:
+        s.add(
+            AuditLog(
+                at=now.astimezone(dt.UTC).replace(tzinfo=None),
+                actor=actor[:64],
+                action="report_exported",
+                target_type="team",
+                target_id=report.team[:64],
+                detail={"period": report.period, "format": fmt, "members": len(report.members)},
+            )
+        )

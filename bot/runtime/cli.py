@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.errors import ArtifactBotError, ImportFileError
-from bot.periods import parse_period, period_at
+from bot.periods import collecting_period, parse_period
 
 # Each command imports what it uses when it runs (rich, the ORM, Slack, the scheduler, the
 # language model): `--help` starts with argparse alone and `leaderboard` about as fast as the ORM.
@@ -398,6 +398,8 @@ def _report_table(report: Any) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
+    from bot.slack.blocks import spend_text
+
     r = report.row
     bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
     t = Table(
@@ -410,7 +412,7 @@ def _report_table(report: Any) -> Table:
         items = "\n".join(escape(f"[{a.status}] {a.title} {' '.join(a.links)}") for a in m.items) or "-"
         t.add_row(
             escape(m.name),
-            f"${m.spend_usd:,.2f}",
+            spend_text(m.spend_usd, m.unpriced_rows, m.unpriced_tokens),
             f"{m.artifacts:g}",
             f"{m.artifacts_per_100_usd:.2f}",
             m.checkin_status or "-",
@@ -426,7 +428,7 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     from bot.deps import utc_now
     from bot.people.teams import find_team
 
-    period = args.period or period_at(utc_now(), deps.org.tz)
+    period = args.period or collecting_period(utc_now(), deps.org.tz, deps.org.checkin.reply_until_day)
     with session_scope(deps.engine) as s:
         team_id = None
         if args.team:
@@ -443,7 +445,9 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         import csv
         import io
 
-        items = [r.as_json(by=args.by) for r in rows]
+        from bot.artifacts.transfer import csv_safe
+
+        items = [{k: csv_safe(v) if isinstance(v, str) else v for k, v in r.as_json(by=args.by).items()} for r in rows]
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=field_names(args.by))
         w.writeheader()
@@ -473,26 +477,24 @@ def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
 
 
 def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
-    from bot.boards.reports import report_csv, team_report
+    from bot.boards.reports import record_export, report_csv, team_report
     from bot.db import session_scope
     from bot.deps import utc_now
 
-    period = args.period or period_at(utc_now(), deps.org.tz)
+    period = args.period or collecting_period(utc_now(), deps.org.tz, deps.org.checkin.reply_until_day)
     with session_scope(deps.engine) as s:
         report = team_report(s, team_name=args.team, period=period, org=deps.org)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.as_json()) + "\n")
     elif args.format == "csv":
         sys.stdout.write(report_csv(report))
+        record_export(engine=deps.engine, actor="cli", report=report, fmt="csv", now=utc_now())
     else:
         out.print(_report_table(report))
-        for m in report.models:
-            per = "-" if m.cost_per_artifact is None else f"${m.cost_per_artifact:,.2f}/artifact"
-            out.print(
-                f"  {m.provider}/{m.model}{' (premium)' if m.premium else ''}: ${m.cost_usd:,.2f} "
-                f"({m.share:.0%}), {per}",
-                markup=False,
-            )
+        from bot.slack.blocks import model_cost_text
+
+        for m in report.models:  # a model the price table does not know: "unpriced (N rows, T tokens)"
+            out.print(f"  {m.provider}/{model_cost_text(m, per_artifact=True)}", markup=False, highlight=False)
     return 0
 
 
