@@ -85,7 +85,7 @@ def grid_bot(db_url: str, tmp_path: Path) -> Iterator[tuple[SlackEmulator, dict[
             stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine starts slowly
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
