@@ -43,7 +43,8 @@ class JobSpec:
         dry_run: the job can show what it would send without sending (``--dry-run``).
         manual: offered by ``jobs run`` (the outbox sweep is not: ``jobs run`` sends what it queues).
         leased: runs under a database lease per run key.
-        enabled: whether this deployment schedules it (usage sync needs a provider key).
+        enabled: whether this deployment schedules it, from its settings and org config (usage
+            sync needs a provider key or a seat licence).
     """
 
     name: str
@@ -57,7 +58,7 @@ class JobSpec:
     dry_run: bool = True
     manual: bool = True
     leased: bool = True
-    enabled: Callable[[Settings], bool] = lambda settings: True
+    enabled: Callable[[Settings, OrgConfig], bool] = lambda settings, org: True
 
     def tz(self, org: OrgConfig) -> dt.tzinfo:
         """The trigger's time zone for ``org``."""
@@ -132,10 +133,11 @@ def _no_key(org: OrgConfig, now: dt.datetime) -> None:
     return None
 
 
-def _usage_configured(settings: Settings) -> bool:
+def _usage_configured(settings: Settings, org: OrgConfig) -> bool:
     from bot.spend.connectors import configured
 
-    return bool(configured(settings))  # the connector registry says which providers have keys
+    # the connector registry says which providers have keys; seat licences need no key
+    return bool(configured(settings)) or bool(org.seats)
 
 
 # --------------------------------------------------------------------------- the registry
@@ -220,6 +222,6 @@ def get(name: str) -> JobSpec:
     return REGISTRY[name]
 
 
-def scheduled(settings: Settings) -> list[JobSpec]:
+def scheduled(settings: Settings, org: OrgConfig) -> list[JobSpec]:
     """The jobs this deployment schedules."""
-    return [spec for spec in REGISTRY.values() if spec.enabled(settings)]
+    return [spec for spec in REGISTRY.values() if spec.enabled(settings, org)]

@@ -59,7 +59,7 @@ class Planned:
 
 def job_specs(deps: Deps) -> list[Planned]:
     """The registry's jobs this deployment runs (usage sync only when a provider key is configured)."""
-    return [Planned(spec, spec.make_trigger(deps.org)) for spec in registry.scheduled(deps.settings)]
+    return [Planned(spec, spec.make_trigger(deps.org)) for spec in registry.scheduled(deps.settings, deps.org)]
 
 
 def _kick_outbox() -> None:
@@ -76,7 +76,7 @@ def fire(name: str) -> None:
         log.error("scheduled job %s fired before the scheduler was set up; skipped", name)
         return
     spec = registry.REGISTRY.get(name)
-    if spec is None or not spec.enabled(deps.settings):
+    if spec is None or not spec.enabled(deps.settings, deps.org):
         log.warning("scheduled job %s is not configured any more; skipped", name)
         return
     now = deps.clock()

@@ -11,10 +11,10 @@ from jobs.common import JobResult, Progress
 
 
 def configured(deps: Deps) -> bool:
-    """True when at least one provider of the registry has its keys."""
+    """True when a provider of the registry has its keys, or the config has seat licences."""
     from bot.spend.connectors import configured as providers
 
-    return bool(providers(deps.settings))
+    return bool(providers(deps.settings)) or bool(deps.org.seats)
 
 
 def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Progress | None = None) -> JobResult:
@@ -23,7 +23,7 @@ def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Pr
         from bot.spend.connectors import REGISTRY
 
         keys = ", ".join(sorted({k for c in REGISTRY.values() for k in c.env_keys}))
-        return JobResult(job="usage-sync", notes=[f"no provider keys ({keys}): nothing to sync"])
+        return JobResult(job="usage-sync", notes=[f"no provider keys ({keys}) and no seats: nothing to sync"])
     from bot.spend.sync import sync_usage
 
     lookup: Callable[[str], Any] | None = None

@@ -181,9 +181,11 @@ def test_a_registry_change_reaches_the_scheduler_and_runner(
     assert job_function("nightly-test") is sweep_run
 
 
-def test_usage_sync_is_scheduled_only_with_an_admin_key(sqlite_engine: Engine) -> None:
+def test_usage_sync_is_scheduled_only_with_a_provider_key_or_a_seat(sqlite_engine: Engine) -> None:
     deps = make_deps(sqlite_engine, None)
     assert "usage-sync" not in {s.id for s in sched.job_specs(deps)}
+    seats = org_config(seats=[{"tool": "cursor", "usd_per_month": 40}])
+    assert "usage-sync" in {s.id for s in sched.job_specs(make_deps(sqlite_engine, None, org=seats))}
     deps.settings = deps.settings.model_copy(update={"openai_admin_key": "sk-admin-test"})
     spec = {s.id: s for s in sched.job_specs(deps)}["usage-sync"]
     assert spec.trigger.get_next_fire_time(None, at(2026, 11, 23, 18, 20)) == at(2026, 11, 23, 19, 17)
