@@ -51,7 +51,7 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         from jobs.runner import run_job
 
         spec = job_spec(args.name)
-        if not spec.enabled(deps.settings):
+        if not spec.enabled(deps.settings, deps.org):
             from bot.errors import ConfigError
 
             # As the command it wraps answers (`usage sync` without keys): bad configuration, exit 2.
