@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # The app's id (``A0…``): when set, a signed request whose ``api_app_id`` differs is refused.
+    slack_app_id: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     artifact_bot_config: Path | None = None

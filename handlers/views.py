@@ -89,7 +89,8 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
             person=person,
             new=new,
             asked_period=str(meta.get("period") or ""),
-            source_key=f"view:{view.get('id')}" if view.get("id") else None,
+            # The view id alone is no key: Slack scopes it to the user who opened it, a forged payload need not.
+            source_key=f"view:{body['user']['id']}:{view.get('id')}" if view.get("id") else None,
             now=deps.clock(),
         )
     except intake.FieldErrors as exc:

@@ -102,6 +102,13 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
                     "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
                 )
                 return [body]
+            if not _our_app(raw, deps.settings.slack_app_id):
+                log.info("refused a signed request for another app id")
+                body = b'{"error": "not this app"}'
+                start_response(
+                    "403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
+                return [body]
             if not _well_formed(raw, str(headers.get("content-type", ""))):
                 status = 400  # signed but unreadable, or fields of the wrong types
                 log.info("refused a signed request of an unexpected shape (%d bytes)", len(raw))
@@ -144,6 +151,27 @@ def _well_formed(raw: str, content_type: str) -> bool:
             return False
         return isinstance(payload, dict) and _interaction_shape_ok(payload)
     return True
+
+
+def _our_app(raw: str, app_id: str | None) -> bool:
+    """With ``SLACK_APP_ID`` set, the request's ``api_app_id`` must be it (a secret shared by two apps)."""
+    if not app_id:
+        return True
+    from urllib.parse import parse_qs
+
+    found: Any = None
+    text = raw.lstrip()
+    try:
+        if text.startswith("{"):
+            found = json.loads(raw).get("api_app_id")
+        else:
+            form = parse_qs(raw)
+            found = (form.get("api_app_id") or [None])[0]
+            if found is None and form.get("payload"):
+                found = json.loads(form["payload"][0]).get("api_app_id")
+    except (ValueError, AttributeError):
+        return False
+    return found == app_id
 
 
 def _str_or_none(*values: Any) -> bool:

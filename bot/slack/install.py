@@ -32,4 +32,6 @@ def refuses(install: Install, *, team_id: str | None, enterprise_id: str | None)
     """
     if install.is_enterprise_install:
         return not enterprise_id or enterprise_id != install.enterprise_id
-    return bool(install.team_id and team_id and team_id != install.team_id)
+    if not install.team_id:
+        return False  # Slack has not said yet which workspace the token is (``bot.runtime.identity``)
+    return team_id != install.team_id  # a request that names no workspace is not this one's either
