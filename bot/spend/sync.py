@@ -81,8 +81,10 @@ class SyncReport:
         for s in self.sources:
             line = (
                 f"{s.source}: {s.first}..{s.last}: {s.rows} rows, ${s.cost_usd:,.2f} priced "
-                f"(${s.attributed_usd:,.2f} attributed), provider bill ${s.provider_total_usd:,.2f}"
+                f"(${s.attributed_usd:,.2f} attributed)"
             )
+            # Claude Code's estimates and seat licences have no provider bill to show
+            line += f", provider bill ${s.provider_total_usd:,.2f}" if s.billed_days else ", no provider bill"
             if s.unattributed_rows:
                 line += f", {s.unattributed_rows} unattributed rows"
             if s.unpriced_rows:
