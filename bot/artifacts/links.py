@@ -78,11 +78,26 @@ def validate_url(url: str) -> str:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise LinkError("link has no valid host name") from None
-    if not _HOST.match(ascii_host):
-        raise LinkError("link has no valid host name")
+    if not _HOST.match(ascii_host) or _is_local_or_ip(ascii_host):
+        raise LinkError("link has no valid host name (an address or localhost is no evidence anyone can open)")
     if any(ch.isspace() for ch in url):
         raise LinkError("link contains spaces")
     return url
+
+
+def _is_local_or_ip(host: str) -> bool:
+    """``localhost`` and IP addresses: not a place a colleague can open the artifact."""
+    import ipaddress
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    if host.rsplit(".", 1)[-1].isdigit():  # a numeric last label is an IPv4 address, whole or not
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def display_host(url: str) -> str:

@@ -188,3 +188,26 @@ def test_the_shown_link_stays_as_written():
     assert links[0].url == f"{PR}/files?utm_source=slack"
     assert links[0].normalized == PR
     assert normalize_url is canonical_url  # one function, whatever its callers call it
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost/dash",
+        "https://localhost:8443/x",
+        "https://grafana.localhost/d/1",
+        "http://10.0.0.12/admin",  # the last label has two digits: it passed the host check before
+        "http://192.168.1.200:3000/d/7",
+        "https://127.0.0.1/x",
+        "http://[::1]/x",
+        "http://[fe80::1]/y",
+    ],
+)
+def test_addresses_and_localhost_are_no_evidence(url: str) -> None:
+    with pytest.raises(LinkError):
+        validate_url(url)
+
+
+def test_ordinary_hosts_with_digits_still_pass() -> None:
+    for url in ("https://1password.com/x", "https://web3.example.io/a", "https://x.example.com/10.0.0.1"):
+        assert validate_url(url) == url
