@@ -38,6 +38,7 @@ def test_sigkill_then_resume_sends_to_everyone_once(db_url: str, emu: SlackEmula
         emu.env(),
         DATABASE_URL=db_url,
         OUTBOX_RATE_PER_SECOND="60",
+        OUTBOX_MAX_RATE_PER_SECOND="60",  # a steady pace: the run must still be going when it is killed
         OUTBOX_CONCURRENCY=str(CONCURRENCY),
         OUTBOX_LEASE_SECONDS="20",
         PYTHONPATH=str(ROOT),
