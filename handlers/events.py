@@ -28,6 +28,8 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
         tokens=got.data.tokens,
         artifacts=got.data.artifacts,
         team_lines=got.data.team_lines,
+        unpriced_rows=got.data.unpriced_rows,
+        unpriced_tokens=got.data.unpriced_tokens,
     )
     client.views_publish(user_id=event["user"], view=view)
 

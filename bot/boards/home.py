@@ -14,6 +14,7 @@ from bot.boards.leaderboard import board
 from bot.config import OrgConfig, weights_of
 from bot.models import Person, PersonPeriodTotal
 from bot.people.teams import teams_of
+from bot.spend.model_costs import unpriced_by_person
 
 
 @dataclass
@@ -26,6 +27,8 @@ class HomeData:
     tokens: int
     artifacts: list[tuple[str, list[str], str]]
     team_lines: list[str] = field(default_factory=list)
+    unpriced_rows: int = 0  # usage the price table could not price: not in spend_usd, never shown as $0
+    unpriced_tokens: int = 0
 
 
 def person_spend(session: Session, person_id: int, period: str) -> tuple[float, int]:
@@ -47,6 +50,7 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
     assert person.id is not None
     period = open_period(session, person.id, now, org)
     spend, tokens = person_spend(session, person.id, period)
+    unpriced = unpriced_by_person(session, period, [person.id]).get(person.id, (0, 0))
     arts = artifacts_of(session, person.id, period)
     links = links_of(session, [a.id for a in arts if a.id is not None])
     first = carried_over(session, period, [a.primary_url for a in arts], weights_of(org))
@@ -78,4 +82,6 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
         tokens=tokens,
         artifacts=items,
         team_lines=lines,
+        unpriced_rows=unpriced[0],
+        unpriced_tokens=unpriced[1],
     )

@@ -14,6 +14,8 @@ from sqlmodel import Session
 from bot.boards.rollups import _ctes, ensure_fresh
 from bot.periods import previous
 from bot.scoring import Weights, cleared, rank_key, score
+from bot.slack.blocks import spend_text
+from bot.spend.model_costs import unpriced_by_person
 
 
 @dataclass
@@ -31,6 +33,7 @@ class BoardRow:
     tokens: int = 0
     artifact_count: int = 0
     unpriced_rows: int = 0
+    unpriced_tokens: int = 0
     team_id: int | None = None
     members: int | None = None
     monthly_budget_usd: float | None = None
@@ -66,6 +69,7 @@ class Field:
         label: its table column, or None when the table leaves it out.
         number: how its JSON value is written (rounded to 6 decimals when given).
         text: how its table cell is written.
+        row_text: how its table cell is written when it needs the whole row (spend and unpriced usage).
     """
 
     key: str
@@ -73,12 +77,20 @@ class Field:
     label: str | None = None
     number: Callable[[Any], Any] = lambda v: v
     text: Callable[[Any], str] = str
+    row_text: Callable[[BoardRow], str] | None = None
 
     def value(self, row: BoardRow) -> Any:
         return self.number(getattr(row, self.key))
 
     def cell(self, row: BoardRow) -> str:
+        if self.row_text is not None:
+            return self.row_text(row)
         return self.text(getattr(row, self.key))
+
+
+def _spend_cell(row: BoardRow) -> str:
+    """Spend, with usage the price table could not price flagged, never shown as $0.00."""
+    return spend_text(row.spend_usd, row.unpriced_rows, row.unpriced_tokens)
 
 
 # The leaderboard's fields, once: ``leaderboard --format json|csv|table`` all write these, in this
@@ -88,14 +100,15 @@ FIELDS: tuple[Field, ...] = (
     Field("rank", label="#"),
     Field("name", label="name"),
     Field("artifacts", label="artifacts", number=_r6, text=lambda v: f"{v:g}"),
-    Field("spend_usd", label="spend", number=_r6, text=_usd),
+    Field("spend_usd", label="spend", number=_r6, text=_usd, row_text=_spend_cell),
     Field("artifacts_per_100_usd", label="artifacts/$100", number=_r6, text=lambda v: f"{v:.2f}"),
     Field("unmatched_spend_usd", label="spend w/o artifact", number=_r6, text=_usd),
     Field("bar", label="bar", number=_r6, text=lambda v: "-" if v is None else f"{v:.2f}"),
     Field("cleared_bar", label="cleared", text=lambda v: {True: "yes", False: "no", None: "-"}[v]),
     Field("tokens"),
     Field("artifact_count"),
-    Field("unpriced_rows"),
+    Field("unpriced_rows"),  # usage rows with no cost of a model the price table does not know (not in spend)
+    Field("unpriced_tokens"),
     Field("slack_user_id", boards=("person",)),
     Field("email", boards=("person",)),
     Field("members", boards=("team",)),
@@ -266,13 +279,13 @@ def board(
         prev_period = previous(period) if with_bar else None
         if prev_period is not None:
             ensure_fresh(session, prev_period, w)
-        return _rank(_team_rows(session, period, w, prev_period))
+        return _rank(_with_unpriced_tokens(session, period, _team_rows(session, period, w, prev_period)))
 
     def compute(p: str) -> list[BoardRow]:
         ensure_fresh(session, p, w)
         return _person_rows(session, p, w, team_id)
 
-    rows = compute(period)
+    rows = _with_unpriced_tokens(session, period, compute(period))
     if with_bar:
         prev = {_key(r): r for r in compute(previous(period)) if r.spend_usd > 0 or r.artifact_count > 0}
         for r in rows:
@@ -280,6 +293,28 @@ def board(
             r.bar = before.artifacts_per_100_usd if before else None
             r.cleared_bar = cleared(r.artifacts_per_100_usd, r.bar)
     return _rank(rows)
+
+
+def _with_unpriced_tokens(session: Session, period: str, rows: list[BoardRow]) -> list[BoardRow]:
+    """Fill the tokens of the rows' unpriced usage (only read for rows whose roll-up counts any)."""
+    flagged = [r for r in rows if r.unpriced_rows]
+    if not flagged:
+        return rows
+    if flagged[0].team_id is None:
+        tokens = unpriced_by_person(session, period, [r.person_id for r in flagged if r.person_id is not None])
+        for r in flagged:
+            r.unpriced_tokens = tokens.get(r.person_id or 0, (0, 0))[1]
+        return rows
+    by_person = unpriced_by_person(session, period)
+    teams = {r.team_id: r for r in flagged}
+    if by_person:
+        ids = ", ".join(str(int(pid)) for pid in by_person)  # integers only: safe to inline
+        for tid, pid in session.execute(
+            text(f"SELECT team_id, person_id FROM team_member WHERE person_id IN ({ids})")
+        ).all():
+            if tid in teams:
+                teams[tid].unpriced_tokens += by_person[pid][1]
+    return rows
 
 
 def counted_artifact_values(

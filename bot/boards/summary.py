@@ -19,7 +19,7 @@ from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamManager, TeamMember, UsageRow
 from bot.periods import bounds, days_elapsed, days_in, period_at
 from bot.slack import outbox
-from bot.slack.blocks import money, summary_message
+from bot.slack.blocks import model_cost_text, money, summary_message
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,7 @@ class WeeklySummary:
                 )
         models = self.extra.get("models") or []
         if models:
-            parts = [
-                f"{m.model}{' (premium)' if m.premium else ''} {money(m.cost_usd)} ({m.share:.0%})" for m in models[:5]
-            ]
+            parts = [model_cost_text(m) for m in models[:5]]  # an unknown model: "unpriced (N rows, T tokens)"
             premium = sum(m.share for m in models if m.premium)
             lines.append("Spend by model: " + "; ".join(parts) + f". Premium models: {premium:.0%} of spend.")
         return summary_message(
@@ -158,7 +156,7 @@ def build_summary(
 def _model_costs(session: Session, period: str, team_id: int | None, artifacts: float) -> list[Any]:
     """Spend by model for one team's channel, or for the whole organisation."""
 
-    from bot.spend.model_costs import ModelCost, is_premium, team_model_costs
+    from bot.spend.model_costs import ModelCost, is_premium, team_model_costs, unpriced_by_model
 
     if team_id is not None:
         return team_model_costs(session, team_id, period, artifacts)
@@ -171,6 +169,7 @@ def _model_costs(session: Session, period: str, team_id: int | None, artifacts: 
     ).all()
     total = sum(float(r[2]) for r in rows)
     day = bounds(period)[0]
+    unpriced = unpriced_by_model(session, period)
     out = [
         ModelCost(
             provider=p,
@@ -180,10 +179,12 @@ def _model_costs(session: Session, period: str, team_id: int | None, artifacts: 
             share=float(c) / total if total else 0.0,
             cost_per_artifact=float(c) / artifacts if artifacts else None,
             premium=is_premium(p, m, day),
+            unpriced_rows=unpriced.get((p, m), (0, 0))[0],
+            unpriced_tokens=unpriced.get((p, m), (0, 0))[1],
         )
         for p, m, c, t in rows
     ]
-    return sorted(out, key=lambda x: -x.cost_usd)
+    return sorted(out, key=lambda x: (-x.cost_usd, -x.unpriced_tokens))
 
 
 def week_key(now: dt.datetime, tz: Any) -> str:

@@ -135,6 +135,8 @@ def _well_formed(raw: str, content_type: str) -> bool:
     from urllib.parse import parse_qs
 
     text = raw.lstrip()
+    if not text:
+        return False  # nothing Slack sends is empty
     if text.startswith("{") or "json" in content_type:
         try:
             body = json.loads(raw or "null")

@@ -18,6 +18,31 @@ def money(value: float) -> str:
     return f"${value:,.2f}"
 
 
+def unpriced(rows: int, tokens: int) -> str:
+    """``unpriced (3 rows, 12,000 tokens)``: usage with no cost whose model the price table does not know."""
+    return f"unpriced ({rows:,} row{'' if rows == 1 else 's'}, {tokens:,} tokens)"
+
+
+def spend_text(usd: float, unpriced_rows: int | None = 0, unpriced_tokens: int | None = 0) -> str:
+    """Spend that never shows unpriced usage as money: ``$12.00``, ``$12.00 + unpriced (…)`` or ``unpriced (…)``."""
+    if not unpriced_rows:
+        return money(usd)
+    flag = unpriced(unpriced_rows, unpriced_tokens or 0)
+    return f"{money(usd)} + {flag}" if usd else flag
+
+
+def model_cost_text(m: Any, *, per_artifact: bool = False) -> str:
+    """One model's line of "spend by model": ``gpt-4o (premium) $12.00 (40%)``; a model the price table
+    does not know says ``unpriced (N rows, T tokens)``, never ``$0.00 (0%)``."""
+    name = f"{m.model}{' (premium)' if m.premium else ''}"
+    rows, tokens = getattr(m, "unpriced_rows", 0), getattr(m, "unpriced_tokens", 0)
+    if rows and not m.cost_usd:
+        return f"{name} {unpriced(rows, tokens)}"
+    per = "" if not per_artifact or m.cost_per_artifact is None else f", {money(m.cost_per_artifact)}/artifact"
+    extra = f" + {unpriced(rows, tokens)}" if rows else ""
+    return f"{name} {money(m.cost_usd)} ({m.share:.0%}{per}){extra}"
+
+
 def tokens_text(value: int) -> str:
     """Tokens in a short human form."""
     if value >= 1_000_000:
@@ -244,7 +269,8 @@ def board_lines(rows: Sequence[Any], *, limit: int = 10) -> str:
             bar = " :white_check_mark: cleared the bar" if r.cleared_bar else f" (bar {r.bar:.1f})"
         out.append(
             f"{r.rank}. *{escape_mrkdwn(r.name)}*: {r.artifacts_per_100_usd:.2f} artifacts/$100 "
-            f"({r.artifacts:g} artifacts, {money(r.spend_usd)}){bar}"
+            f"({r.artifacts:g} artifacts, "
+            f"{spend_text(r.spend_usd, getattr(r, 'unpriced_rows', 0), getattr(r, 'unpriced_tokens', 0))}){bar}"
         )
     return "\n".join(out) or "No teams yet."
 
@@ -282,7 +308,8 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     head = (
         f"*{escape_mrkdwn(report.team)}* — {report.period}: *{r.artifacts_per_100_usd:.2f} artifacts/$100* "
         f"(rank {report.rank} of {report.teams_ranked}; {bar})\n"
-        f"{r.artifacts:g} artifacts, spend {money(r.spend_usd)}"
+        f"{r.artifacts:g} artifacts, spend "
+        f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))}"
         + (f" of {money(r.monthly_budget_usd)} budget" if r.monthly_budget_usd else "")
         + f", spend without an artifact {money(r.unmatched_spend_usd)}, check-in response rate {rate}"
     )
@@ -299,10 +326,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     if models:
         parts = []
         for m in models[:5]:
-            per = "" if m.cost_per_artifact is None else f", {money(m.cost_per_artifact)}/artifact"
-            parts.append(
-                f"{escape_mrkdwn(m.model)}{' (premium)' if m.premium else ''} {money(m.cost_usd)} ({m.share:.0%}{per})"
-            )
+            parts.append(escape_mrkdwn(model_cost_text(m, per_artifact=True)))
         premium = sum(m.share for m in models if m.premium)
         blocks.append(
             _context(
@@ -324,7 +348,9 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         blocks.append({"type": "divider"})
         blocks.append(
             _section(
-                f"*{escape_mrkdwn(m.name)}* — {money(m.spend_usd)}, {m.artifacts:g} artifacts, "
+                f"*{escape_mrkdwn(m.name)}* — "
+                f"{spend_text(m.spend_usd, getattr(m, 'unpriced_rows', 0), getattr(m, 'unpriced_tokens', 0))}, "
+                f"{m.artifacts:g} artifacts, "
                 f"{m.artifacts_per_100_usd:.2f}/$100, check-in: {m.checkin_status or 'none'}"
             )
         )
@@ -363,7 +389,8 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         blocks.append(_context(f"Waiting for your keep or kill (largest first): {waiting}"))
     text = (
         f"Artifact report {report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
-        f"{r.artifacts:g} artifacts, {money(r.spend_usd)} spend."
+        f"{r.artifacts:g} artifacts, "
+        f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))} spend."
     )
     return text, blocks[:50]
 
@@ -377,13 +404,16 @@ def home_view(
     artifacts: Sequence[tuple[str, list[str], str]],
     team_lines: Sequence[str],
     suggestion: str | None = None,
+    unpriced_rows: int = 0,
+    unpriced_tokens: int = 0,
 ) -> dict[str, Any]:
     """App Home: my spend, my artifacts, my team's rank and bar, an *Add artifact* button."""
     mine = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:15]) or "_Nothing logged yet._"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {period}"}},
         _section(
-            f"Hi {escape_mrkdwn(name)}. This month: *{money(spend_usd)}* of AI spend, {tokens_text(tokens)} tokens."
+            f"Hi {escape_mrkdwn(name)}. This month: *{spend_text(spend_usd, unpriced_rows, unpriced_tokens)}* "
+            f"of AI spend, {tokens_text(tokens)} tokens."
         ),
         {
             "type": "actions",

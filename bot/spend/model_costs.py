@@ -27,6 +27,8 @@ class ModelCost:
     share: float
     cost_per_artifact: float | None
     premium: bool
+    unpriced_rows: int = 0  # rows of this model with no cost that the price table could not price
+    unpriced_tokens: int = 0  # their tokens (not in ``cost_usd``: never priced at zero)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -37,6 +39,8 @@ class ModelCost:
             "share": round(self.share, 4),
             "cost_per_artifact": None if self.cost_per_artifact is None else round(self.cost_per_artifact, 4),
             "premium": self.premium,
+            "unpriced_rows": self.unpriced_rows,
+            "unpriced_tokens": self.unpriced_tokens,
         }
 
 
@@ -59,6 +63,7 @@ def team_model_costs(session: Session, team_id: int, period: str, team_artifacts
     ).all()
     total = sum(float(r[2]) for r in rows) or 0.0
     day = bounds(period)[0]
+    unpriced = unpriced_by_model(session, period, team_id=team_id)
     out = [
         ModelCost(
             provider=prov,
@@ -68,10 +73,78 @@ def team_model_costs(session: Session, team_id: int, period: str, team_artifacts
             share=(float(cost) / total) if total else 0.0,
             cost_per_artifact=(float(cost) / team_artifacts) if team_artifacts else None,
             premium=is_premium(prov, model, day),
+            unpriced_rows=unpriced.get((prov, model), (0, 0))[0],
+            unpriced_tokens=unpriced.get((prov, model), (0, 0))[1],
         )
         for prov, model, cost, tokens in rows
     ]
-    out.sort(key=lambda m: -m.cost_usd)
+    out.sort(key=lambda m: (-m.cost_usd, -m.unpriced_tokens))
+    return out
+
+
+def _unpriced_people(
+    session: Session, period: str, team_id: int | None, person_ids: list[int] | None = None
+) -> list[int]:
+    """People with unpriced usage in ``period`` (of one team, or among some people), from their spend roll-ups."""
+    sql = "SELECT r.person_id FROM person_period_total r WHERE r.period = :p AND r.unpriced_rows > 0"
+    params: dict[str, object] = {"p": period}
+    if team_id is not None:
+        sql += " AND r.person_id IN (SELECT person_id FROM team_member WHERE team_id = :t)"
+        params["t"] = team_id
+    if person_ids is not None and len(person_ids) <= 500:
+        if not person_ids:
+            return []
+        sql += f" AND r.person_id IN ({', '.join(str(int(p)) for p in person_ids)})"  # integers: safe to inline
+    found = [int(pid) for (pid,) in session.execute(text(sql), params)]
+    if person_ids is not None and len(person_ids) > 500:
+        wanted = set(person_ids)
+        found = [p for p in found if p in wanted]
+    return found
+
+
+def _unpriced_rows(session: Session, period: str, person_ids: list[int], by: str) -> list[tuple]:
+    out: list[tuple] = []
+    for i in range(0, len(person_ids), 500):
+        ids = ", ".join(str(int(pid)) for pid in person_ids[i : i + 500])  # integers only: safe to inline
+        out += session.execute(
+            text(
+                f"SELECT {by}, COUNT(*), SUM(input_tokens + output_tokens) FROM usage_row "
+                f"WHERE period = :p AND person_id IN ({ids}) AND priced = :no GROUP BY {by}"
+            ),
+            {"p": period, "no": False},
+        ).all()
+    return out
+
+
+def unpriced_by_person(
+    session: Session, period: str, person_ids: list[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Person id → (rows, tokens) of their usage the price table could not price (no cost of its own).
+
+    Only people whose spend roll-up counts unpriced rows are read (from the covering usage index),
+    so this costs nothing when every row is priced. ``person_ids`` limits it to those people.
+    """
+    people = _unpriced_people(session, period, None, person_ids)
+    return {int(pid): (int(n), int(t or 0)) for pid, n, t in _unpriced_rows(session, period, people, "person_id")}
+
+
+def unpriced_by_model(
+    session: Session, period: str, *, team_id: int | None = None
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(provider, model) → (rows, tokens) of unpriced usage in ``period`` (of one team's people)."""
+    people = _unpriced_people(session, period, team_id)
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for i in range(0, len(people), 500):
+        for prov, model, n, t in session.execute(
+            text(
+                "SELECT provider, model, COUNT(*), SUM(input_tokens + output_tokens) FROM usage_row "
+                f"WHERE period = :p AND person_id IN ({', '.join(str(p) for p in people[i : i + 500])}) "
+                "AND priced = :no GROUP BY provider, model"
+            ),
+            {"p": period, "no": False},
+        ):
+            rows, tokens = out.get((prov, model), (0, 0))
+            out[(prov, model)] = (rows + int(n), tokens + int(t or 0))
     return out
 
 
