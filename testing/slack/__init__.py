@@ -18,6 +18,12 @@ Scripting failures::
     emu.set_rate("chat.postMessage", per_second=50, burst=50)    # token bucket -> 429s
     emu.down(); ...; emu.up()                                    # everything answers 503
 
+An Enterprise Grid organisation with an org-wide install (org-level token, two workspaces)::
+
+    with SlackEmulator(users=[...], enterprise_id="E0ACME", workspaces={"T0ONE": "One", "T0TWO": "Two"}) as emu:
+        emu.set_rate("chat.postMessage", per_second=5, team_id="T0ONE")  # each workspace its own limit
+        emu.throttled_count("chat.postMessage", team_id="T0ONE")
+
 The emulator reads the real clock even while freezegun freezes time in the test
 (token buckets would otherwise never refill): see ``_RealClock``.
 

@@ -23,6 +23,10 @@ class SlackEmulator(AuthAPI, ChatAPI, ConversationsAPI, ViewsAPI, FilesAPI):
         strict: when True, chat.update/chat.delete of an unknown ts answer ``message_not_found``
             and views.update of an unknown view ``not_found`` (default: accepted and recorded).
         validate_blocks: check Block Kit limits (``invalid_blocks`` / ``invalid_arguments``).
+        enterprise_id / workspaces: an Enterprise Grid organisation with an org-level token:
+            ``workspaces`` maps team ids to names (auth.teams.list), users.list needs a ``team_id``
+            and lists that workspace's members (``make_user(..., enterprise_id=, teams=)``), and
+            every workspace has its own token buckets (``set_rate(..., team_id=)``).
         port: 0 picks a free port.
     """
 
