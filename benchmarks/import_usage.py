@@ -5,14 +5,16 @@ stay in place, so both paths maintain the same indexes on the same big table) an
 
 * ``bare``   — the final rows, already built in memory, written with ``executemany`` (SQLite) or
   ``COPY`` (PostgreSQL) into ``usage_row`` in one transaction: the floor;
-* ``import`` — ``import_usage_csv(engine, path)``, what ``artifact-bot usage import FILE`` runs:
-  read the CSV, validate every line, resolve people, price rows without a cost, upsert, refresh
-  the spend roll-ups, commit.
+* ``import`` — ``import_usage_csv(engine, path, refresh=...)``, what ``artifact-bot usage import FILE``
+  runs: read the CSV, validate every line, resolve people, price rows without a cost, upsert, refresh
+  the spend and per-model roll-ups, commit, then bring the team totals of the periods it touched up
+  to date (``refresh_boards_s``) before it returns.
 
 Both write exactly the same rows (same seed; 2 % of the CSV rows have a blank cost that both paths
 price with genai-prices). Each path runs in its own subprocess so that its peak RSS is its own;
 the order alternates between runs and the rows are deleted after each (untimed). The first team
-board read after the import is timed too (it pays whatever roll-up work the import deferred).
+board read after the import is timed too (``first_board_after_s``: it pays whatever roll-up work
+the import left for later; the target is under a second).
 
     python -m benchmarks.import_usage --db sqlite:///bench.db --rows 1000000 --runs 3 --out i.json
 """
@@ -128,7 +130,7 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
 
     if sequential:
         usage.PIPELINE_ABOVE = 2**62
-    spent = {"parse": 0.0, "refresh_spend": 0.0}
+    spent = {"parse": 0.0, "refresh_spend": 0.0, "refresh_boards": 0.0}
     parse, refresh = usage._parse_lines, usage.refresh_spend
 
     def timed_parse(*args: Any, **kwargs: Any) -> Any:
@@ -146,14 +148,25 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
             spent["refresh_spend"] += time.perf_counter() - t
 
     usage._parse_lines, usage.refresh_spend = timed_parse, timed_refresh  # type: ignore[assignment]
+    from bot.boards.leaderboard import board
+    from bot.boards.rollups import ensure_fresh
+    from bot.config import OrgConfig, weights_of
+
+    w = weights_of(OrgConfig())
+
+    def refresh_boards(session: Any, period: str) -> None:  # what the CLI passes (bot/runtime/cli.py)
+        t = time.perf_counter()
+        try:
+            ensure_fresh(session, period, w)
+        finally:
+            spent["refresh_boards"] += time.perf_counter() - t
+
     engine = make_engine(url)
     t0 = time.perf_counter()
-    result = usage.import_usage_csv(engine, path)
+    result = usage.import_usage_csv(engine, path, refresh=refresh_boards)
     seconds = time.perf_counter() - t0
     # The first board read after the import pays for any roll-up work the import left for later (the
     # fingerprint is taken after it: the board never changes usage rows).
-    from bot.boards.leaderboard import board
-    from bot.config import OrgConfig, weights_of
 
     t1 = time.perf_counter()
     with session_scope(engine) as s:
@@ -177,7 +190,8 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
         "seconds": seconds,
         "parse_s": spent["parse"],
         "refresh_spend_s": spent["refresh_spend"],
-        "upsert_and_commit_s": seconds - spent["parse"] - spent["refresh_spend"],
+        "refresh_boards_s": spent["refresh_boards"],
+        "upsert_and_commit_s": seconds - spent["parse"] - spent["refresh_spend"] - spent["refresh_boards"],
         "first_board_after_s": first_board,
         "second_board_after_s": second_board,
     }
@@ -236,7 +250,7 @@ def run(url: str, *, rows: int, runs: int, period: str, seed: int = 23, scratch:
         }
         if "parsed_alongside" in items[0]:
             summary["parsed_alongside"] = all(i["parsed_alongside"] for i in items)
-        for key in ("parse_s", "refresh_spend_s", "upsert_and_commit_s", "first_board_after_s",
+        for key in ("parse_s", "refresh_spend_s", "refresh_boards_s", "upsert_and_commit_s", "first_board_after_s",
                     "second_board_after_s", "parser_peak_rss_mb", "own_peak_rss_mb"):
             if key in items[0]:
                 summary[key] = round(percentile([i[key] for i in items], 50), 3)
@@ -263,7 +277,8 @@ def print_summary(r: dict[str, Any]) -> None:
         parse = f"parse {i['parse_s']:.2f} s, upsert+commit"
     print(f"  import {i['median_s']:.2f} s  {i['rows_per_s']:>10,} rows/s  peak RSS {i['peak_rss_mb']} MiB  "
           f"({parse} {i['upsert_and_commit_s']:.2f} s, "
-          f"refresh {i['refresh_spend_s']:.2f} s; first board after {i['first_board_after_s'] * 1000:.0f} ms)")
+          f"refresh spend {i['refresh_spend_s']:.2f} s, boards {i.get('refresh_boards_s', 0.0):.2f} s; "
+          f"first board after {i['first_board_after_s'] * 1000:.0f} ms)")
     print(f"  ratio import/bare = {r['ratio']}; same rows stored by both paths: {r['same_rows']}")
 
 
