@@ -148,7 +148,7 @@ def test_every_registry_job_is_scheduled_with_its_trigger_time_zone_and_safe_def
             assert job.coalesce is True and job.max_instances == 1
             assert job.misfire_grace_time == spec.misfire_grace_seconds >= 3600
             assert job.func_ref == "jobs.scheduler:fire" and job.kwargs == {"name": name}
-            assert repr(job.trigger) == repr(spec.make_trigger(deps.org))
+            assert str(job.trigger) == str(spec.make_trigger(deps.org))  # str: an interval's repr has its start
             want = zoneinfo.ZoneInfo("Asia/Kolkata") if spec.zone == "org" else UTC
             assert job.trigger.timezone == want, name
         assert jobs["weekly-summary"].trigger.timezone == zoneinfo.ZoneInfo("Asia/Kolkata")
