@@ -668,8 +668,10 @@ class FakeGitHub(FakeServer):
         if rec.path.startswith("/download/"):
             if "authorization" in rec.headers:
                 return 400, {}, {"message": "signed URL: no Authorization header expected"}
-            day = dt.date.fromisoformat(rec.path.rsplit("/", 1)[1].removesuffix(".ndjson"))
-            return 200, {}, NDJSON("\n".join(json.dumps(r) for r in self.data.metrics.get(day, [])) + "\n")
+            _, _, raw_day, part = rec.path.split("/")
+            day, index = dt.date.fromisoformat(raw_day), int(part.removesuffix(".ndjson"))
+            records = self.data.metrics.get(day, [])[index : index + 1]  # one user a file: several links
+            return 200, {}, NDJSON("\n".join(json.dumps(r) for r in records) + "\n")
         if rec.headers.get("authorization") != f"Bearer {self.token}":
             return 401, {}, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
         if rec.headers.get("x-github-api-version") != "2022-11-28":
@@ -678,7 +680,9 @@ class FakeGitHub(FakeServer):
             day = dt.date.fromisoformat(rec.one("day") or "")
             if day in self.data.no_report:
                 return 204, {}, None
-            return 200, {}, {"download_links": [f"{self.url}/download/{day}.ndjson"], "report_day": day.isoformat()}
+            count = max(1, len(self.data.metrics.get(day, [])))
+            links = [f"{self.url}/download/{day}/{i}.ndjson" for i in range(count)]
+            return 200, {}, {"download_links": links, "report_day": day.isoformat()}
         if rec.path == f"/organizations/{self.org}/settings/billing/premium_request/usage":
             day = dt.date(int(rec.one("year") or 0), int(rec.one("month") or 0), int(rec.one("day") or 0))
             user = rec.one("user")

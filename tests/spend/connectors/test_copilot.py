@@ -56,6 +56,7 @@ def test_premium_requests_are_spend_per_user_and_model_and_metrics_are_signals()
         got = fetch(fake)
         downloads = [r for r in fake.requests if r.path.startswith("/download/")]
     assert downloads and all("authorization" not in r.headers for r in downloads)  # signed links get no token
+    assert {r.path for r in downloads} >= {"/download/2026-08-03/0.ndjson", "/download/2026-08-03/1.ndjson"}
     rows = {(r.date, r.identity, r.model): (r.cost_usd, r.requests) for r in got.rows}
     assert rows == {
         (D(2026, 8, 3), "github:alice-gh", "gpt-5"): (2.0, 50),
