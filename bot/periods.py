@@ -7,6 +7,8 @@ import datetime as dt
 import re
 import zoneinfo
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # English whatever the locale: the bot's words are English
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -91,3 +93,20 @@ def days_in(period: str) -> int:
     """Number of days in a period."""
     first, last = bounds(period)
     return (last - first).days + 1
+
+
+def collecting_period(now: dt.datetime, tz: zoneinfo.ZoneInfo | str, reply_until_day: int = 7) -> str:
+    """The period being collected at ``now``: the one every surface shows by default.
+
+    Last month until the end of day ``reply_until_day`` (org time), while its replies still count;
+    from then on, the current month. The same boundary as :func:`reply_deadline`.
+    """
+    zone = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
+    local = now.astimezone(zone).date()
+    current = period_of(local)
+    return previous(current) if local.day <= reply_until_day else current
+
+
+def month_name(period: str) -> str:
+    """``2026-11`` → ``November 2026``."""
+    return f"{_MONTHS[int(period[5:7]) - 1]} {int(period[:4])}"

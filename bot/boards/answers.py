@@ -25,7 +25,7 @@ from bot.models import Artifact, Person, Team
 from bot.people import access
 from bot.people.store import find_person
 from bot.people.teams import find_team
-from bot.periods import period_at
+from bot.periods import collecting_period
 from bot.scoring import KEPT, KILLED
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class Reviewed:
 def team_report(
     *, engine: Engine, org: OrgConfig, user_id: str, team_name: str | None, period: str | None, now: dt.datetime
 ) -> TeamReport:
-    """The report of ``team_name`` (default: the one team the asker manages) for ``period`` (default: now).
+    """The report of ``team_name`` (default: the one team the asker manages) for ``period``
+    (default: the period being collected).
 
     Raises:
         PermissionDenied: the asker is neither an admin nor a manager of that team. The same
@@ -91,7 +92,8 @@ def team_report(
             team = managed[0]
         if team is None:
             raise NotFound("That team no longer exists.")
-        return report_for_team(s, team=team, period=period or period_at(now, org.tz), org=org)
+        period = period or collecting_period(now, org.tz, org.checkin.reply_until_day)
+        return report_for_team(s, team=team, period=period, org=org)
 
 
 def narrative(*, llm: Any, report: TeamReport) -> str | None:
@@ -107,8 +109,9 @@ def narrative(*, llm: Any, report: TeamReport) -> str | None:
 
 
 def team_board(*, engine: Engine, org: OrgConfig, period: str | None, now: dt.datetime) -> TeamBoard:
-    """The team leaderboard of ``period`` (default: now): teams only, no personal spend, small teams hidden."""
-    period = period or period_at(now, org.tz)
+    """The team leaderboard of ``period`` (default: the period being collected): teams only, no personal
+    spend, small teams hidden."""
+    period = period or collecting_period(now, org.tz, org.checkin.reply_until_day)
     with session_scope(engine) as s:
         rows = board(s, period, weights_of(org), by="team")
     visible = [r for r in rows if (r.members or 0) >= org.min_team_size]

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.artifacts.flags import carried_over
-from bot.artifacts.store import artifacts_of, links_of, open_period
+from bot.artifacts.store import artifacts_of, links_of
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, weights_of
 from bot.models import Person, PersonPeriodTotal
 from bot.people.teams import teams_of
+from bot.periods import collecting_period, month_name, period_at
 from bot.spend.model_costs import unpriced_by_person
 
 
@@ -48,20 +49,26 @@ def person_spend(session: Session, person_id: int, period: str) -> tuple[float, 
 def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime) -> HomeData:
     """My spend and tokens this period, my artifacts, my teams' rank and bar (teams of visible size)."""
     assert person.id is not None
-    period = open_period(session, person.id, now, org)
+    period = collecting_period(now, org.tz, org.checkin.reply_until_day)
     spend, tokens = person_spend(session, person.id, period)
     unpriced = unpriced_by_person(session, period, [person.id]).get(person.id, (0, 0))
-    arts = artifacts_of(session, person.id, period)
-    links = links_of(session, [a.id for a in arts if a.id is not None])
-    first = carried_over(session, period, [a.primary_url for a in arts], weights_of(org))
-    items = [
-        (
-            a.title,
-            [link.url for link in links.get(a.id or 0, [])],
-            a.status if a.primary_url not in first else f"{a.status}; carried over, {first[a.primary_url].label()}",
-        )
-        for a in arts
-    ]
+    # The period being collected, and anything already logged for the month after it (a link logged on
+    # 1 December with no check-in open belongs to December: it is shown, with its month).
+    items: list[tuple[str, list[str], str]] = []
+    for p in dict.fromkeys([period, period_at(now, org.tz)]):
+        arts = artifacts_of(session, person.id, p)
+        links = links_of(session, [a.id for a in arts if a.id is not None])
+        first = carried_over(session, p, [a.primary_url for a in arts], weights_of(org))
+        when = "" if p == period else f"{month_name(p)}; "
+        over = {u: f"carried over, {c.label()}" for u, c in first.items()}
+        items += [
+            (
+                a.title,
+                [link.url for link in links.get(a.id or 0, [])],
+                when + "; ".join(x for x in (a.status, over.get(a.primary_url)) if x),
+            )
+            for a in arts
+        ]
     lines = []
     my_teams = teams_of(session, person.id)
     if my_teams:

@@ -17,7 +17,7 @@ from bot.boards.leaderboard import BoardRow, board
 from bot.config import OrgConfig, weights_of
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamManager, TeamMember, UsageRow
-from bot.periods import bounds, days_elapsed, days_in, period_at
+from bot.periods import bounds, collecting_period, days_elapsed, days_in, month_name
 from bot.slack import outbox
 from bot.slack.blocks import model_cost_text, money, summary_message
 
@@ -94,7 +94,7 @@ def build_summary(
     session: Session, org: OrgConfig, now: dt.datetime, *, team_id: int | None = None, chart: bool = True
 ) -> WeeklySummary:
     """The summary of the current month so far (teams below the minimum size are hidden)."""
-    period = period_at(now, org.tz)
+    period = collecting_period(now, org.tz, org.checkin.reply_until_day)
     today = now.astimezone(org.tz).date()
     rows = board(session, period, weights_of(org), by="team")
     visible = [r for r in rows if (r.members or 0) >= org.min_team_size]
@@ -139,7 +139,7 @@ def build_summary(
             [r.name for r in visible],
             [r.artifacts_per_100_usd for r in visible],
             [r.bar for r in visible],
-            title=f"Artifacts per $100, {period}",
+            title=f"Artifacts per $100, {month_name(period)}",
         )
     return WeeklySummary(
         period=period,
@@ -432,11 +432,12 @@ def weekly_items(
         chart = org_summary.chart_png
         targets: list[tuple[str, WeeklySummary, str]] = []
         if org.summary_channel:
-            targets.append((org.summary_channel, org_summary, f"Weekly AI artifacts summary, {period}"))
+            targets.append((org.summary_channel, org_summary, f"Weekly AI artifacts summary, {month_name(period)}"))
         for team in s.scalars(select(Team).where(Team.channel.is_not(None)).order_by(Team.name)):
             if team.channel and team.channel not in {c for c, _, _ in targets}:
                 summary = build_summary(s, org, now, team_id=team.id, chart=False)
-                targets.append((team.channel, summary, f"Weekly AI artifacts summary: {team.name}, {period}"))
+                title = f"Weekly AI artifacts summary: {team.name}, {month_name(period)}"
+                targets.append((team.channel, summary, title))
         for channel, summary, title in targets:
             text_, blocks = summary.message(title)
             items.append(

@@ -9,6 +9,7 @@ from typing import Any
 from bot import ids
 from bot.artifacts.links import display_host, escape_mrkdwn
 from bot.config import ARTIFACT_KINDS
+from bot.periods import month_name
 
 Blocks = list[dict[str, Any]]
 
@@ -99,13 +100,14 @@ def checkin_message(
     """The month-end DM: "show me the artifact", the month's spend and tokens, buttons."""
     lead = "Reminder: " if reminder else ""
     text = (
-        f"{lead}Hi {name}, it's the artifact test for {period}: show me the artifact. "
+        f"{lead}Hi {name}, it's the artifact test for {month_name(period)}: show me the artifact. "
         f"You spent {money(spend_usd)} on AI ({tokens_text(tokens)} tokens) this month. "
         "Reply with links to what you built, or use the buttons."
     )
     blocks: Blocks = [
         _section(
-            f"{lead}Hi {escape_mrkdwn(name)} :wave: It's the artifact test for *{period}*: *show me the artifact.*\n"
+            f"{lead}Hi {escape_mrkdwn(name)} :wave: It's the artifact test for *{month_name(period)}*: "
+            "*show me the artifact.*\n"
             f"This month you spent *{money(spend_usd)}* on AI ({tokens_text(tokens)} tokens). What did it build? "
             "An agent, a workflow, a dashboard, a campaign, a feature that did not exist a month ago?\n"
             "Reply here with links (one message can hold several), or add one with the form."
@@ -279,7 +281,7 @@ def leaderboard_message(
     *, period: str, rows: Sequence[Any], hidden: int = 0, final: bool = False
 ) -> tuple[str, Blocks]:
     """The team leaderboard (``/leaderboard``, final monthly post)."""
-    head = f"{'Final leaderboard' if final else 'Leaderboard'} for {period}: artifacts per $100 of AI spend"
+    head = f"{'Final leaderboard' if final else 'Leaderboard'} for {month_name(period)}: artifacts per $100 of AI spend"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
         _section(board_lines(rows)),
@@ -306,7 +308,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     )
     rate = "n/a" if report.response_rate is None else f"{report.response_rate:.0%}"
     head = (
-        f"*{escape_mrkdwn(report.team)}* — {report.period}: *{r.artifacts_per_100_usd:.2f} artifacts/$100* "
+        f"*{escape_mrkdwn(report.team)}* — {month_name(report.period)}: *{r.artifacts_per_100_usd:.2f} artifacts/$100* "
         f"(rank {report.rank} of {report.teams_ranked}; {bar})\n"
         f"{r.artifacts:g} artifacts, spend "
         f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))}"
@@ -316,7 +318,10 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     blocks: Blocks = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"Artifact report: {report.team} {report.period}"[:150]},
+            "text": {
+                "type": "plain_text",
+                "text": f"Artifact report: {report.team}, {month_name(report.period)}"[:150],
+            },
         },
         _section(head),
     ]
@@ -388,7 +393,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         waiting = ", ".join(f"{escape_mrkdwn(n)} {k}" for n, k in queue[:20])
         blocks.append(_context(f"Waiting for your keep or kill (largest first): {waiting}"))
     text = (
-        f"Artifact report {report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
+        f"Artifact report {report.team}, {month_name(report.period)}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
         f"{r.artifacts:g} artifacts, "
         f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))} spend."
     )
@@ -410,7 +415,7 @@ def home_view(
     """App Home: my spend, my artifacts, my team's rank and bar, an *Add artifact* button."""
     mine = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:15]) or "_Nothing logged yet._"
     blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {period}"}},
+        {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {month_name(period)}"}},
         _section(
             f"Hi {escape_mrkdwn(name)}. This month: *{spend_text(spend_usd, unpriced_rows, unpriced_tokens)}* "
             f"of AI spend, {tokens_text(tokens)} tokens."

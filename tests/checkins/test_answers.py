@@ -12,6 +12,7 @@ from sqlmodel import col
 from bot.checkins.answers import skip_month
 from bot.config import OrgConfig
 from bot.db import session_scope
+from bot.errors import InputError
 from bot.models import Checkin
 from tests import factories as f
 
@@ -26,8 +27,18 @@ def _statuses(engine: Engine, person_id: int) -> dict[str, str]:
 
 def test_skip_records_the_buttons_period(engine: Engine):
     pid = f.person(engine, "U1")
-    assert skip_month(engine=engine, org=ORG, person_id=pid, period="2026-09", now=NOW) == "2026-09"
-    assert _statuses(engine, pid) == {"2026-09": "skipped"}
+    with session_scope(engine) as s:
+        s.add(Checkin(person_id=pid, period="2026-09", status="sent"))
+    early = dt.datetime(2026, 10, 3, 9, 0, tzinfo=dt.UTC)  # September's window is open: both months answerable
+    assert skip_month(engine=engine, org=ORG, person_id=pid, period="2026-10", now=early) == "2026-10"
+    assert _statuses(engine, pid) == {"2026-09": "sent", "2026-10": "skipped"}
+
+
+def test_skip_of_a_closed_month_is_refused_and_changes_nothing(engine: Engine):
+    pid = f.person(engine, "U1")
+    with pytest.raises(InputError, match="Answers for 2026-09 are closed"):
+        skip_month(engine=engine, org=ORG, person_id=pid, period="2026-09", now=NOW)
+    assert _statuses(engine, pid) == {}
 
 
 @pytest.mark.parametrize("value", [None, "", "2026-13", "garbage", "2026-10; DROP TABLE checkin"])

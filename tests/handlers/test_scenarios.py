@@ -148,7 +148,7 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert bot.leaderboard(PERIOD)["Growth"]["artifacts"] == pytest.approx(1.0)
 
     # CSV export for the manager goes through files_upload_v2.
-    url = command(bot, "/artifact-report", "Growth csv", "U0CAROL")
+    url = command(bot, "/artifact-report", f"Growth {PERIOD} csv", "U0CAROL")
     assert "DM" in response(bot, url)["text"]
     upload = bot.wait_for(lambda: bot.emu.completed_uploads())[-1]
     assert upload.data is not None and b"churn" in upload.data and upload.filename.endswith(".csv")

@@ -84,14 +84,14 @@ def test_weekly_summary_content_and_chart_through_slack(org_with_history: Engine
     assert "week 2026-W47: 2 channel(s), 3 spend anomaly(ies)" in console_text(console)
 
     org_post = channel_text(emu, "C0SUMMARY")
-    assert "Weekly AI artifacts summary, 2026-11" in org_post
+    assert "Weekly AI artifacts summary, November 2026" in org_post
     assert "Output-weighted leaderboard" in org_post and "Growth" in org_post and "Infra" in org_post
     assert "Churn dashboard" in org_post and "Deploy bot" in org_post and "Old thing" not in org_post
     assert "dash.example.com" in org_post
     assert "Growth: $153.00 of $300.00" in org_post and "budget runs out 2026-11-30" in org_post
     assert "Check-in response rate" in org_post
     team_post = channel_text(emu, "C0GROWTH")
-    assert "Weekly AI artifacts summary: Growth, 2026-11" in team_post
+    assert "Weekly AI artifacts summary: Growth, November 2026" in team_post
     assert "Churn dashboard" in team_post and "Deploy bot" not in team_post  # the team's own new artifacts
 
     uploads = emu.completed_uploads()
@@ -157,7 +157,7 @@ def test_period_close_freezes_scores_and_posts_the_final_board_once(engine: Engi
     assert run_job(deps, "close-period", console=quiet_console()) == 0  # sends what the scheduled run queued
     for channel in ("C0SUMMARY", "C0GROWTH"):
         [post] = emu.messages(channel)
-        assert post["text"].startswith("Final leaderboard for 2026-10") and "Growth" in post["text"]
+        assert post["text"].startswith("Final leaderboard for October 2026") and "Growth" in post["text"]
 
     artifact_at(
         engine,
@@ -173,3 +173,14 @@ def test_period_close_freezes_scores_and_posts_the_final_board_once(engine: Engi
     assert "already closed" in console_text(console)
     assert frozen_board(engine, "2026-10") == frozen  # frozen: the late artifact does not move it
     assert len(emu.messages("C0SUMMARY")) == 1 and len(emu.messages("C0GROWTH")) == 1
+
+
+def test_weekly_summary_early_in_the_month_shows_the_month_being_collected(
+    org_with_history: Engine, emu: SlackEmulator
+) -> None:
+    # Tuesday 1 December: November's replies are still being collected, so the summary shows November.
+    deps = make_deps(org_with_history, emu, clock=lambda: at(2026, 12, 1, 14))
+    assert run_job(deps, "weekly-summary", console=quiet_console()) == 0
+    org_post = channel_text(emu, "C0SUMMARY")
+    assert "November 2026" in org_post and "December 2026" not in org_post
+    assert "Growth: $153.00 of $300.00" in org_post
