@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
+from bot.artifacts.store import NewArtifact
 from bot.errors import ArtifactBotError
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
@@ -53,7 +54,8 @@ def _block_errors(errors: dict[str, str]) -> dict[str, str]:
 
 
 def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, *, editing: bool) -> None:
-    """Validate and save before the ack: field errors go back in the ack itself, as Slack requires."""
+    """Validate before the ack (field errors go back in the ack itself, as Slack requires); a new artifact is
+    checked by reads alone and saved after the ack."""
     deps = context["deps"]
     values = ((view or {}).get("state") or {}).get("values") or {}
     try:
@@ -83,23 +85,50 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
         ack()
         return
     try:
-        logged = intake.save_new(
-            engine=deps.engine,
-            org=deps.org,
-            person=person,
-            new=new,
-            asked_period=str(meta.get("period") or ""),
-            # The view id alone is no key: Slack scopes it to the user who opened it, a forged payload need not.
-            source_key=f"view:{body['user']['id']}:{view.get('id')}" if view.get("id") else None,
+        period = intake.check_new(
+            engine=deps.engine, org=deps.org, person=person, new=new, asked_period=str(meta.get("period") or ""),
             now=deps.clock(),
         )
     except intake.FieldErrors as exc:
         ack(response_action="errors", errors=_block_errors(exc.errors))
         return
+    # Saved after the ack: the write may wait for the database's write lock (an import running), and
+    # Slack closes a modal whose ack takes more than 3 seconds with an error.
+    context[CONFIRMATION] = {
+        "save": {
+            "title": new.title,
+            "urls": list(new.urls),
+            "kind": new.kind,
+            "description": new.description,
+            "period": period,
+            # The view id alone is no key: Slack scopes it to the user who opened it, a forged payload need not.
+            "source_key": f"view:{body['user']['id']}:{view.get('id')}" if view.get("id") else None,
+        }
+    }
+    ack()
+
+
+def _save_after_ack(body: dict[str, Any], context: BoltContext, pending: dict[str, Any]) -> dict[str, Any]:
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    new = NewArtifact(
+        title=pending["title"], urls=pending["urls"], kind=pending["kind"], description=pending["description"]
+    )
+    try:
+        logged = intake.save_new(
+            engine=deps.engine,
+            org=deps.org,
+            person=person,
+            new=new,
+            asked_period=pending["period"],
+            source_key=pending["source_key"],
+            now=deps.clock(),
+        )
+    except intake.FieldErrors as exc:
+        return {"text": next(iter(exc.errors.values())), "blocks": None}
     queue_notices(deps, logged.notices)
     t, b = bk.reply_ack(period=logged.period, created=logged.created, duplicates=[], rejected=[], note_kept=False)
-    context[CONFIRMATION] = {"text": t, "blocks": b}
-    ack()
+    return {"text": t, "blocks": b}
 
 
 def save_new(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -113,8 +142,10 @@ def save_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
 
 
 def confirm(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """DM the person what was saved (after the modal closed)."""
+    """Save a new artifact (after the modal closed) and DM the person what was saved."""
     saved = context.get(CONFIRMATION)
+    if saved and "save" in saved:
+        saved = _save_after_ack(body, context, saved["save"])
     if saved:
         client.chat_postMessage(
             channel=body["user"]["id"], text=saved["text"], blocks=saved["blocks"], unfurl_links=False

@@ -33,6 +33,7 @@ from bot.artifacts.store import (
     add_artifact,
     capture_reply,
     edit_artifact,
+    find_logged,
     links_of,
     open_period,
     remove_artifact,
@@ -284,6 +285,28 @@ def read_form(*, title: str, links: str, kind: str | None, description: str | No
     if errors:
         raise FieldErrors(errors)
     return new
+
+
+def check_new(
+    *, engine: Engine, org: OrgConfig, person: Person, new: NewArtifact, asked_period: str | None, now: dt.datetime
+) -> str:
+    """What the *Add artifact* modal will be saved under, checked by reads alone (no write lock waited for).
+
+    Run before the ack so a link already logged is a field error; the save after the ack
+    (``save_new``) still holds, as the unique index does, against a concurrent save.
+
+    Raises:
+        FieldErrors: the person already logged this link for that period.
+    """
+    pid = _uid(person)
+    with session_scope(engine) as s:
+        open_now = open_period(s, pid, now, org)
+        period = asked_period if asked_period in {open_now, period_at(now, org.tz)} else open_now
+        urls = list(dict.fromkeys(normalize_url(validate_url(u)) for u in new.urls))
+        art = find_logged(s, person_id=pid, period=period, urls=urls)
+        if art is not None:
+            raise FieldErrors({"links": f"You already logged this link for {period} as “{art.title[:60]}”."})
+    return period
 
 
 def save_new(

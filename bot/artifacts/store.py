@@ -102,6 +102,11 @@ def _existing_for_urls(session: Session, person_id: int, period: str, urls: list
     return session.scalars(q).first()
 
 
+def find_logged(session: Session, *, person_id: int, period: str, urls: list[str]) -> Artifact | None:
+    """The person's live artifact of ``period`` with one of these canonical links, if any."""
+    return _existing_for_urls(session, person_id, period, urls)
+
+
 def add_artifact(
     session: Session,
     *,
