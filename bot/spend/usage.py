@@ -1043,14 +1043,15 @@ def import_usage_csv(
                 result = _upsert(session, items, source="csv", prior=None, result=result)
                 if on_unknown == "unattributed":
                     result.unattributed_rows = sum(1 for _, person, _ in parsed.merged if isinstance(person, str))
-        # The per-model roll-ups of what the import touched, in its own transaction: a big import only
-        # marked them stale (``refresh_spend``), which would leave the work to the first report.
-        for period in sorted(result.periods):
-            model_rollups.ensure_fresh(session, period)
-    if refresh is not None:
-        for period in sorted(result.periods):
-            with session_scope(engine) as session:
+    # What the import touched, brought up to date before it returns (a big import only marked its periods
+    # stale in ``refresh_spend``, which would leave the work to the first board or report): the boards'
+    # roll-ups first (a never-computed period's refresh marks the per-model rows stale), then the
+    # per-model roll-ups.
+    for period in sorted(result.periods):
+        with session_scope(engine) as session:
+            if refresh is not None:
                 refresh(session, period)
+            model_rollups.ensure_fresh(session, period)
     return result
 
 

@@ -177,3 +177,59 @@ def test_strict_csv_names_file_and_line_exit_2_nothing_written(org, tmp_path, li
     assert res.returncode == 2, res.stdout + res.stderr
     assert f"error: u.csv:3: {problem}" in res.stderr
     assert rows(org) == []
+
+
+def rollup_state(db_url: str, period: str = "2026-10") -> tuple[object, int, object]:
+    """(rollup_period weights key, dirty marks, model_rollup_period current) of ``period``."""
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:
+        key = s.execute(text("SELECT weights_key FROM rollup_period WHERE period = :p"), {"p": period}).scalar()
+        marks = s.execute(text("SELECT COUNT(*) FROM rollup_dirty WHERE period = :p"), {"p": period}).scalar()
+        models = s.execute(text("SELECT current FROM model_rollup_period WHERE period = :p"), {"p": period}).scalar()
+    engine.dispose()
+    return key, int(marks or 0), models
+
+
+def test_the_import_leaves_the_roll_ups_it_touched_current(org, tmp_path):
+    """The first board after an import reads roll-ups as they are: nothing marked, nothing stale."""
+    from bot.boards.rollups import weights_key
+    from bot.config import OrgConfig, weights_of
+
+    (tmp_path / "u.csv").write_text(
+        HEADER
+        + "2026-10-01,alice@example.com,openai,gpt-4o-mini,10,1,1\n"
+        + "2026-10-02,bob@example.com,openai,gpt-4.1,10,1,2\n"
+    )
+    res = cli("usage", "import", "u.csv", db_url=org, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    key, marks, models = rollup_state(org)
+    assert (key, marks, bool(models)) == (weights_key(weights_of(OrgConfig())), 0, True)
+
+
+def test_a_big_import_refreshes_what_it_marked_stale(org, tmp_path, monkeypatch):
+    """Past FULL_REFRESH_ABOVE people an import only marks its periods stale; the refresh it is given
+    (the CLI's: the boards' ensure_fresh) recomputes them before it returns, per-model roll-ups included."""
+    from bot import freshness
+    from bot.boards.rollups import ensure_fresh, weights_key
+    from bot.config import OrgConfig, weights_of
+    from bot.spend.usage import import_usage_csv
+
+    monkeypatch.setattr(freshness, "FULL_REFRESH_ABOVE", 1)  # two people count as a big import
+    w = weights_of(OrgConfig())
+    (tmp_path / "u.csv").write_text(
+        HEADER
+        + "2026-10-01,alice@example.com,openai,gpt-4o-mini,10,1,1\n"
+        + "2026-11-02,bob@example.com,openai,gpt-4.1,10,1,2\n"
+        + "2026-10-03,bob@example.com,openai,gpt-4.1,10,1,2\n"
+    )
+    engine = make_engine(org)
+    res = import_usage_csv(engine, tmp_path / "u.csv", refresh=lambda s, p: ensure_fresh(s, p, w))
+    engine.dispose()
+    assert res.periods == {"2026-10", "2026-11"}
+    for period in ("2026-10", "2026-11"):
+        key, marks, models = rollup_state(org, period)
+        assert (key, marks, bool(models)) == (weights_key(w), 0, True)
+    assert spend_of(org, "bob@example.com") == pytest.approx(2.0)
+    assert spend_of(org, "bob@example.com", "2026-11") == pytest.approx(2.0)
