@@ -168,7 +168,8 @@ def _our_app(raw: str, app_id: str | None) -> bool:
             found = json.loads(raw).get("api_app_id")
         else:
             form = parse_qs(raw)
-            found = (form.get("api_app_id") or [None])[0]
+            values = form.get("api_app_id")
+            found = values[0] if values else None
             if found is None and form.get("payload"):
                 found = json.loads(form["payload"][0]).get("api_app_id")
     except (ValueError, AttributeError):
