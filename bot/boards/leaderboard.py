@@ -144,7 +144,7 @@ LEFT JOIN team_period_total b ON b.team_id = t.id AND b.period = :prev
 
 def _team_rows(session: Session, period: str, w: Weights, prev: str | None) -> list[BoardRow]:
     """Every team's line of ``period`` and, when ``prev`` is given, its bar (its score in ``prev`` when it
-    had any spend or artifacts there), in one query over the roll-ups."""
+    had artifacts there), in one query over the roll-ups."""
     floor = w.spend_floor_usd
     rows = []
     for (
@@ -160,13 +160,13 @@ def _team_rows(session: Session, period: str, w: Weights, prev: str | None) -> l
         unmatched,
         members,
         b_arts,
-        b_n,
+        _b_n,
         b_spend,
     ) in session.execute(text(_TEAM_SQL), {"p": period, "prev": prev or ""}).all():
         arts, spend = float(arts), float(spend)
         value = score(arts, spend, floor)
         bar = None
-        if prev is not None and b_arts is not None and (float(b_spend) > 0 or int(b_n) > 0):
+        if prev is not None and b_arts is not None and float(b_arts) > 0:  # no artifacts then: no bar yet
             bar = score(float(b_arts), float(b_spend), floor)
         rows.append(
             BoardRow(
@@ -264,8 +264,8 @@ def board(
 ) -> list[BoardRow]:
     """The ranked leaderboard of ``period``, by team or by person (optionally one team's people).
 
-    The bar of each row is its own score in the previous period, when it had any spend or
-    artifacts there (none in a first month). A closed period answers with the board frozen at its
+    The bar of each row is its own score in the previous period, when it had artifacts
+    there (else none: "no bar yet"). A closed period answers with the board frozen at its
     close, so late reviews or edits do not move final scores.
     """
     if team_id is None:
@@ -287,7 +287,7 @@ def board(
 
     rows = _with_unpriced_tokens(session, period, compute(period))
     if with_bar:
-        prev = {_key(r): r for r in compute(previous(period)) if r.spend_usd > 0 or r.artifact_count > 0}
+        prev = {_key(r): r for r in compute(previous(period)) if r.artifacts > 0}  # no artifacts then: no bar yet
         for r in rows:
             before = prev.get(_key(r))
             r.bar = before.artifacts_per_100_usd if before else None

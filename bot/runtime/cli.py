@@ -401,7 +401,7 @@ def _report_table(report: Any) -> Table:
     from bot.slack.blocks import spend_text
 
     r = report.row
-    bar = "no bar (first month)" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
+    bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
     t = Table(
         title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
         f"{report.rank}/{report.teams_ranked}, {bar}"

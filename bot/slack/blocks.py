@@ -266,7 +266,7 @@ def board_lines(rows: Sequence[Any], *, limit: int = 10) -> str:
     """Team leaderboard lines (teams only: no personal spend)."""
     out = []
     for r in rows[:limit]:
-        bar = ""
+        bar = " (no bar yet)"  # no artifacts last month: nothing to clear
         if r.bar is not None:
             bar = " :white_check_mark: cleared the bar" if r.cleared_bar else f" (bar {r.bar:.1f})"
         out.append(
@@ -302,7 +302,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     """The manager's ``/artifact-report``: scores, members, artifacts with keep/kill buttons."""
     r = report.row
     bar = (
-        "no bar yet (first month)"
+        "no bar yet (no artifacts last month)"
         if r.bar is None
         else (f"bar {r.bar:.2f}: {'cleared' if r.cleared_bar else 'not cleared'}")
     )

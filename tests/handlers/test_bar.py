@@ -1,0 +1,64 @@
+"""Issue 16, case 2: the bar exists only when last month had artifacts; otherwise every surface says "no bar yet"."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from testing.signing import command_body
+from tests.handlers.conftest import Bot, running_bot
+
+
+def _respond(bot: Bot, body_for) -> str:
+    url = bot.emu.response_url()
+    assert bot.post(body_for(url)).status == 200
+    posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
+    return json.dumps(posts[-1].body)
+
+
+@pytest.fixture(scope="module")
+def two_months(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("bar")
+    shutil.copy(sqlite_template, tmp / "p.db")
+    with running_bot(f"sqlite:///{tmp / 'p.db'}", tmp) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        # Growth spends in October and November and ships nothing: 0 artifacts/$100 both months.
+        # Infra ships in both months: its bar is October's score.
+        (bot.cwd / "u.csv").write_text(
+            "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
+            "2026-10-05,alice@example.com,openai,gpt-4o-mini,10,1,30\n"
+            "2026-11-05,alice@example.com,openai,gpt-4o-mini,10,1,30\n"
+            "2026-10-05,dave@example.com,openai,gpt-4o-mini,10,1,20\n"
+            "2026-11-05,dave@example.com,openai,gpt-4o-mini,10,1,20\n"
+        )
+        assert bot.cli("usage", "import", "u.csv").returncode == 0
+        (bot.cwd / "a.csv").write_text(
+            "period,email,url,title,status\n"
+            "2026-10,dave@example.com,https://github.com/acme/deploy/pull/1,Deploy bot,kept\n"
+            "2026-11,dave@example.com,https://github.com/acme/deploy/pull/2,Deploy bot 2,kept\n"
+        )
+        res = bot.cli("artifacts", "import", "a.csv")
+        assert res.returncode == 0, res.stderr
+        yield bot
+
+
+def test_a_team_without_artifacts_last_month_has_no_bar_on_any_surface(two_months) -> None:
+    bot = two_months
+    board = bot.leaderboard("2026-11")
+    assert board["Growth"]["bar"] is None and board["Growth"]["cleared_bar"] is None
+    assert board["Infra"]["bar"] == pytest.approx(5.0) and board["Infra"]["cleared_bar"] is True
+
+    said = _respond(bot, lambda url: command_body("/leaderboard", "2026-11", "U0ALICE", response_url=url))
+    growth = next(line for line in json.loads(said)["blocks"][1]["text"]["text"].splitlines() if "Growth" in line)
+    assert "no bar yet" in growth and "cleared" not in growth
+
+    report = _respond(bot, lambda url: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=url))
+    assert "no bar yet" in report and "cleared" not in report
+
+    res = bot.cli("report", "--team", "Growth", "--period", "2026-11", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["cleared_bar"] is None
+    res = bot.cli("report", "--team", "Growth", "--period", "2026-11")
+    assert res.returncode == 0 and "no bar yet" in res.stdout
