@@ -224,14 +224,14 @@ def run(url: str, *, rows: int, runs: int, period: str, seed: int = 23, scratch:
     for r in range(runs):
         order = ["bare", "import"] if r % 2 == 0 else ["import", "bare"]
         for phase in order:
-            out = workdir / f"{phase}-{r}.json"
+            result_file = workdir / f"{phase}-{r}.json"
             cmd = [sys.executable, "-m", "benchmarks.import_usage", "--db", url, "--phase", phase, "--rows",
                    str(rows), "--period", period, "--seed", str(seed), "--csv", str(csv_path), "--people",
-                   str(people), "--out", str(out), *(["--sequential-parse"] if sequential else [])]
+                   str(people), "--out", str(result_file), *(["--sequential-parse"] if sequential else [])]
             measured = run_measured(cmd)
             if measured["returncode"] != 0:
                 raise SystemExit(f"{phase} failed: {measured}")
-            data = json.loads(out.read_text())
+            data = json.loads(result_file.read_text())
             data["peak_rss_mb"] = measured["peak_rss_mb"]
             results[phase].append(data)
             print(f"  run {r} {phase}: {data['rows']} rows in {data['seconds']:.2f} s "
