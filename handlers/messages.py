@@ -49,6 +49,7 @@ def answer_dm(
         duplicates=logged.duplicates,
         rejected=logged.rejected,
         note_kept=logged.note_kept,
+        carried=logged.carried,
     )
     client.chat_postMessage(channel=channel, text=t, blocks=b, thread_ts=thread_ts, unfurl_links=False)
     return True

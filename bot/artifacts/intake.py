@@ -70,6 +70,7 @@ class Logged:
     rejected: list[str] = field(default_factory=list)
     note_kept: bool = False
     notices: list[Notice] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)  # recorded, but first claimed in an earlier period (counts 0)
 
 
 @dataclass
@@ -256,6 +257,7 @@ def capture_dm(
         rejected=list(outcome.rejected),
         note_kept=outcome.note is not None,
         notices=notices,
+        carried=list(outcome.carried),
     )
 
 
