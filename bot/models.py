@@ -85,6 +85,8 @@ class UsageRow(SQLModel, table=True):
             "output_tokens",
             "priced",
         ),
+        # Team-level spend (rows of nobody that the config assigns to a team) and its roll-up's refresh.
+        Index("ix_usage_team_period", "team_id", "period"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -93,6 +95,9 @@ class UsageRow(SQLModel, table=True):
     period: str = Field(max_length=7)
     identity: str = Field(max_length=320)
     person_id: int | None = Field(default=None, foreign_key="person.id")
+    # The team the config assigns this identity to (``identities: {key: team:NAME}``, a FOCUS team tag),
+    # set at import/sync when no person is: spend of that team, not of a member ("team-level spend").
+    team_id: int | None = None
     provider: str = Field(max_length=40)
     model: str = Field(max_length=120)
     input_tokens: int = 0
@@ -397,6 +402,20 @@ class TeamPeriodTotal(SQLModel, table=True):
     unpriced_rows: int = 0
     unmatched_usd: float = 0.0
     members: int = 0
+
+
+class TeamLevelTotal(SQLModel, table=True):
+    """Roll-up of a team's team-level spend in a period: its usage rows with no person (kept current in
+    the transaction that changes them); a team's board spend is its members' spend plus this."""
+
+    __tablename__ = "team_level_total"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    period: str = Field(max_length=7, primary_key=True)
+    cost_usd: float = 0.0
+    tokens: int = 0
+    usage_rows: int = 0
+    unpriced_rows: int = 0
 
 
 class RollupPeriod(SQLModel, table=True):
