@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
 from bot import model_rollups
-from bot.models import Artifact, ArtifactLink
 
 SPEND_CHUNK = 5000  # people per spend-refresh statement (an import touches every person of a period)
 FULL_REFRESH_ABOVE = 2000  # dirty people in a period beyond which one whole-period pass is cheaper
@@ -64,6 +63,10 @@ def mark_dirty(session: Session, pairs: Iterable[tuple[int | None, str]]) -> Non
 @event.listens_for(OrmSession, "before_flush")
 def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
     """Any ORM change to an artifact or its links marks its person's period dirty, in the same flush."""
+    # Imported here, not at the top: make_engine imports this module to register the event, and a
+    # read-only command (leaderboard --format json) should not pay for the table models (~0.1 s).
+    from bot.models import Artifact, ArtifactLink
+
     pairs: set[tuple[int, str]] = set()
     link_ids: set[int] = set()
     claims: dict[str, str] = {}  # URL → earliest period changed: later claims of it may be carried over or not
@@ -93,6 +96,8 @@ def _artifact_changes(session: OrmSession, _ctx: Any, _instances: Any) -> None:
 
 def _later_claims(session: OrmSession, claims: dict[str, str]) -> set[tuple[int, str]]:
     """(person, period) of the claims of these URLs in periods after the one that changed."""
+    from bot.models import Artifact  # see _artifact_changes
+
     out: set[tuple[int, str]] = set()
     urls = sorted(claims)
     for i in range(0, len(urls), 500):

@@ -27,7 +27,6 @@ from sqlmodel import Session
 from bot import model_rollups
 from bot.db import serialize, session_scope
 from bot.freshness import _SPEND_UPSERT, FULL_REFRESH_ABOVE, _ids
-from bot.models import utcnow
 from bot.scoring import Weights
 
 log = logging.getLogger(__name__)
@@ -249,6 +248,9 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     in its own transaction) and only artifacts and teams are recomputed: no scan of the raw usage
     rows, which at millions of rows is what would make a command slow.
     """
+    # Here, not at the top: reading a board imports this module, and needs no table models (~0.1 s).
+    from bot.models import utcnow
+
     _lock_period(session, period)
     # What this refresh answers for, read before computing: marks and stale flags that writers
     # commit while it runs are newer and survive it.

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 
-def build_deps(settings: Settings, *, migrate: bool = True, llm: bool = True) -> Deps:
+def build_deps(settings: Settings, *, migrate: bool = True, llm: bool = True, journal: bool = True) -> Deps:
     """The composition root's dependencies from settings: config, engines (migrated), language model.
 
     Used by the command line and by each process ``serve`` starts (workers, work processes).
@@ -24,6 +24,8 @@ def build_deps(settings: Settings, *, migrate: bool = True, llm: bool = True) ->
             only when the database is behind).
         llm: build the language-model client (when ``OPENAI_API_KEY`` is set); commands that
             never call the model pass False and do not import its SDK.
+        journal: open the DM journal's own SQLite file (``bot.db.journal_engine``); commands that
+            never read or write stored DM replies pass False (``Deps.journal`` is then the engine).
     """
     from bot.config import load_org_config
     from bot.db import journal_engine, make_engine
@@ -36,7 +38,8 @@ def build_deps(settings: Settings, *, migrate: bool = True, llm: bool = True) ->
 
         upgrade(engine)
     model = _language_model(settings, engine, org) if llm else None
-    return Deps(settings=settings, org=org, engine=engine, llm=model, inbox_engine=journal_engine(engine))
+    inbox = journal_engine(engine) if journal else None
+    return Deps(settings=settings, org=org, engine=engine, llm=model, inbox_engine=inbox)
 
 
 def _language_model(settings: Settings, engine: Engine, org: OrgConfig) -> Any:

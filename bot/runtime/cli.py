@@ -426,12 +426,13 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
     from bot.config import weights_of
     from bot.db import session_scope
     from bot.deps import utc_now
-    from bot.people.teams import find_team
 
     period = args.period or collecting_period(utc_now(), deps.org.tz, deps.org.checkin.reply_until_day)
     with session_scope(deps.engine) as s:
         team_id = None
         if args.team:
+            from bot.people.teams import find_team  # the table models: only when a team is named
+
             if args.by != "person":
                 raise CliError("--team only goes with --by person")
             team = find_team(s, args.team)
@@ -714,6 +715,8 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
 
 # Commands that may call the language model; the others never import its SDK.
 NEEDS_LANGUAGE_MODEL = frozenset({"serve", "worker", "jobs"})
+# Commands that read or write stored DM replies (the journal); the others do not open it.
+NEEDS_JOURNAL = frozenset({"serve", "worker", "jobs", "people"})
 # Wide enough that a table piped to a file or another program is never cut (rich's default is 80).
 PIPED_WIDTH = 10_000
 
@@ -782,7 +785,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     from bot.runtime.build import build_deps
 
     settings = _settings()
-    deps = build_deps(settings, llm=args.command in NEEDS_LANGUAGE_MODEL)
+    deps = build_deps(
+        settings, llm=args.command in NEEDS_LANGUAGE_MODEL, journal=args.command in NEEDS_JOURNAL
+    )
     if args.command == "serve" and args.workers > 1:
         from bot.runtime.server import serve_workers
 
