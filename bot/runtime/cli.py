@@ -866,6 +866,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     return runtime.run_command(deps, args, out)
 
 
+def _tried_and_failed(exc: Exception) -> bool:
+    """A provider that kept failing is exit 1 (failed), not 2: the input and the config were fine."""
+    from bot.spend.connectors.base import ProviderError  # only on the error path
+
+    return isinstance(exc, ProviderError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``artifact-bot`` console script."""
     err = cast("Console", LazyConsole(stderr=True))
@@ -878,7 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (ArtifactBotError, CliError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
-        return EXIT_USAGE
+        return EXIT_FAILED if _tried_and_failed(exc) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

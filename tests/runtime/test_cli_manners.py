@@ -212,3 +212,30 @@ def test_teams_remove_takes_a_team_off_the_board_and_keeps_its_history(db_url, t
     assert len(removed) == 1 and removed[0]["detail"]["members"] == ["carol@example.com"]
     again = cli("teams", "remove", "Infra", db_url=db_url, cwd=tmp_path)
     assert again.returncode == 2 and "no team named 'Infra'" in again.stderr
+
+
+def test_a_provider_that_fails_is_exit_1_not_2(db_url, tmp_path):
+    import http.server
+    import threading
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # every report answers with a shape the connector refuses
+            body = b'{"data": "not a list", "has_more": false}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"ANTHROPIC_ADMIN_KEY": "sk-ant-admin-test", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_port}"}
+        res = cli("usage", "sync", "anthropic", "--since", "2026-10-01", db_url=db_url, cwd=tmp_path, env=env)
+    finally:
+        server.shutdown()
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert "error: Anthropic" in res.stderr and "not a list" in res.stderr
