@@ -239,3 +239,44 @@ def test_a_provider_that_fails_is_exit_1_not_2(db_url, tmp_path):
         server.shutdown()
     assert res.returncode == 1, (res.stdout, res.stderr)
     assert "error: Anthropic" in res.stderr and "not a list" in res.stderr
+
+
+def _on_a_terminal(args: list[str], *, db_url: str, cwd: Path, env: dict[str, str]) -> str:
+    """Run the CLI with its standard output on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "ARTIFACT_BOT_CONFIG", "FORCE_COLOR")}
+    full_env.update(DATABASE_URL=db_url, TERM="xterm-256color", **env)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], stdout=slave, stderr=subprocess.PIPE,
+                            env=full_env, cwd=cwd)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_and_none_with_no_color(db_url, tmp_path):
+    (tmp_path / "a.csv").write_text(
+        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
+        "2026-10-03,alice@example.com,,acme,acme-secret-model,100,10,\n"
+    )
+    (tmp_path / "b.csv").write_text((tmp_path / "a.csv").read_text().replace("100,10", "200,20"))
+    args = ["--on-unknown", "unattributed"]
+    coloured = _on_a_terminal(["usage", "import", "a.csv", *args], db_url=db_url, cwd=tmp_path, env={})
+    plain = _on_a_terminal(["usage", "import", "b.csv", *args], db_url=db_url, cwd=tmp_path, env={"NO_COLOR": "1"})
+    assert "no cost" in coloured and "no cost" in plain
+    assert "\x1b[33m" in coloured  # yellow on a terminal
+    assert not re.search(r"\x1b\[(3[0-9]|9[0-7]|38;)", plain)  # NO_COLOR: no colour at all
