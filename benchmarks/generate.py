@@ -127,12 +127,16 @@ def generate(url: str, *, people: int, teams: int, usage: int, artifacts: int, p
                                                usage_rows(people, previous(period), prev_rows, seed + 1)))
 
     arts: list[tuple[Any, ...]] = []
+    claimed: set[tuple[int, str]] = set()  # one live artifact per person, period and link (the unique index)
     for aid in range(1, artifacts + 1):
         pid = rng.randint(1, people)
         team = (pid - 1) % teams + 1
         # 10% are links shared inside the team, 5% are killed, 30% kept, the rest unreviewed
         url = (f"https://git.bench.example/team{team}/shared{rng.randint(1, 3)}" if rng.random() < 0.1
                else f"https://git.bench.example/p{pid}/a{aid}")
+        if (pid, url) in claimed:
+            url = f"https://git.bench.example/p{pid}/a{aid}"
+        claimed.add((pid, url))
         r = rng.random()
         status = "killed" if r < 0.05 else ("kept" if r < 0.35 else "submitted")
         arts.append((aid, pid, period, f"Artifact {aid}", rng.choice(KINDS), status, "bench", None, url, None,
