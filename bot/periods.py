@@ -110,3 +110,8 @@ def collecting_period(now: dt.datetime, tz: zoneinfo.ZoneInfo | str, reply_until
 def month_name(period: str) -> str:
     """``2026-11`` → ``November 2026``."""
     return f"{_MONTHS[int(period[5:7]) - 1]} {int(period[:4])}"
+
+
+def last_reply_day(period: str, until_day: int = 7) -> dt.date:
+    """The last day (org time) on which a reply still counts for ``period``: day ``until_day`` of the next month."""
+    return bounds(following(period))[0] + dt.timedelta(days=until_day - 1)

@@ -122,7 +122,9 @@ def handle_leaderboard(command: dict[str, Any], context: BoltContext, respond: R
     deps = context["deps"]
     period = parse_leaderboard_args(command.get("text") or "")
     got = answers.team_board(engine=deps.engine, org=deps.org, period=period, now=deps.clock())
-    t, b = bk.leaderboard_message(period=got.period, rows=got.rows, hidden=got.hidden)
+    t, b = bk.leaderboard_message(
+        period=got.period, rows=got.rows, hidden=got.hidden, floor_usd=deps.org.spend_floor_usd
+    )
     respond(text=t, blocks=b, response_type="ephemeral")
 
 

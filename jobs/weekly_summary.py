@@ -6,6 +6,7 @@ import datetime as dt
 
 from bot.boards import summary
 from bot.deps import Deps
+from bot.slack.words import count
 from jobs.common import JobResult, Progress, dispatch_outbox
 
 
@@ -16,7 +17,7 @@ def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Pr
     """
     res = summary.enqueue_weekly(deps.engine, deps.org, now)
     stats = dispatch_outbox(deps, now=now, progress=progress)
-    notes = [f"week {res.week}: {len(res.channels)} channel(s), {len(res.anomalies)} spend anomaly(ies)"]
+    notes = [f"week {res.week}: {count(len(res.channels), 'channel')}, {count(len(res.anomalies), 'spend anomaly')}"]
     return JobResult(job="weekly-summary", period=res.period, queued=res.queued, stats=stats, notes=notes)
 
 

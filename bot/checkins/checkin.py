@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, utcnow
+from bot.periods import last_reply_day
 from bot.slack import outbox
 from bot.slack.blocks import checkin_message
 
@@ -124,7 +125,15 @@ def build_items(
         if not people:
             return
         after = people[-1].id or after
-        yield from checkin_items(engine, period, people, now, kind=kind, suggestions=suggestions)
+        yield from checkin_items(
+            engine,
+            period,
+            people,
+            now,
+            kind=kind,
+            suggestions=suggestions,
+            deadline=last_reply_day(period, org.checkin.reply_until_day),
+        )
 
 
 def checkin_items(
@@ -135,9 +144,10 @@ def checkin_items(
     *,
     kind: str = "checkin",
     suggestions: Callable[[int], str | None] | None = None,
+    deadline: dt.date | None = None,
 ) -> Iterator[outbox.OutboxItem]:
-    """Create the check-ins of one page of people and yield their DMs (spend, artifacts so far, and
-    Claude Code's suggested evidence unless ``suggestions`` is given)."""
+    """Create the check-ins of one page of people and yield their DMs (spend, artifacts so far,
+    Claude Code's suggested evidence unless ``suggestions`` is given, and the last day a reply counts)."""
     at = now.astimezone(dt.UTC).replace(tzinfo=None)
     ids = [p.id for p in people if p.id is not None]
     _insert_checkins(
@@ -157,6 +167,7 @@ def checkin_items(
             tokens=tokens,
             artifacts=arts.get(p.id, []),
             suggestion=suggestions(p.id) if suggestions else evidence.get(p.id),
+            deadline=deadline,
         )
         yield outbox.OutboxItem(
             dedupe_key=f"{kind}:{period}:{p.id}",

@@ -106,7 +106,9 @@ def _final_items(engine: Engine, org: OrgConfig, period: str) -> Iterator[outbox
     for i, r in enumerate(visible, 1):
         r.rank = i
     hidden = len(rows) - len(visible)
-    text, blocks = leaderboard_message(period=period, rows=visible, hidden=hidden, final=True)
+    text, blocks = leaderboard_message(
+        period=period, rows=visible, hidden=hidden, final=True, floor_usd=org.spend_floor_usd
+    )
     with session_scope(engine) as s:
         team_channels = [
             c for (c,) in s.execute(select(Team.channel).where(Team.channel.is_not(None)).order_by(Team.name))

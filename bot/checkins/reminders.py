@@ -24,7 +24,7 @@ from bot.checkins.checkin import _artifacts, _spend, checkin_items
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage, Period, Person
-from bot.periods import bounds, following, last_weekday, period_at, period_of, previous, reply_deadline
+from bot.periods import bounds, following, last_reply_day, last_weekday, period_at, period_of, previous, reply_deadline
 from bot.slack import outbox
 from bot.slack.blocks import checkin_message
 
@@ -126,7 +126,9 @@ def _checkin_items(
         if not people:
             return
         after = people[-1].id or after
-        yield from checkin_items(engine, period, people, now)
+        yield from checkin_items(
+            engine, period, people, now, deadline=last_reply_day(period, org.checkin.reply_until_day)
+        )
 
 
 def enqueue_due_checkins(engine: Engine, org: OrgConfig, now: dt.datetime) -> dict[str, int]:
@@ -269,6 +271,7 @@ def enqueue_reminders(engine: Engine, org: OrgConfig, now: dt.datetime, *, quiet
                     tokens=tokens,
                     artifacts=arts.get(pid, []),
                     reminder=n,
+                    deadline=last_reply_day(period, cfg.reply_until_day),
                 )
                 items.append(
                     outbox.OutboxItem(

@@ -399,6 +399,7 @@ def _report_table(report: Any) -> Table:
     from rich.table import Table
 
     from bot.slack.blocks import spend_text
+    from bot.slack.words import checkin_status
 
     r = report.row
     bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
@@ -415,7 +416,7 @@ def _report_table(report: Any) -> Table:
             spend_text(m.spend_usd, m.unpriced_rows, m.unpriced_tokens),
             f"{m.artifacts:g}",
             f"{m.artifacts_per_100_usd:.2f}",
-            m.checkin_status or "-",
+            checkin_status(m.checkin_status),
             items,
         )
     return t

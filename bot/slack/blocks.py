@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from bot import ids
 from bot.artifacts.links import display_host, escape_mrkdwn
 from bot.config import ARTIFACT_KINDS
 from bot.periods import month_name
+from bot.slack.words import checkin_status, count, floor_explained, reply_by
 
 Blocks = list[dict[str, Any]]
 
@@ -96,13 +98,16 @@ def checkin_message(
     artifacts: Sequence[tuple[str, list[str], str]],
     suggestion: str | None = None,
     reminder: int = 0,
+    deadline: dt.date | None = None,
 ) -> tuple[str, Blocks]:
-    """The month-end DM: "show me the artifact", the month's spend and tokens, buttons."""
+    """The month-end DM (and its reminders): "show me the artifact", the month's spend and tokens, the
+    last day a reply counts (``deadline``), buttons."""
     lead = "Reminder: " if reminder else ""
+    by = f" Please {reply_by(deadline)}." if deadline else ""
     text = (
         f"{lead}Hi {name}, it's the artifact test for {month_name(period)}: show me the artifact. "
         f"You spent {money(spend_usd)} on AI ({tokens_text(tokens)} tokens) this month. "
-        "Reply with links to what you built, or use the buttons."
+        f"Reply with links to what you built, or use the buttons.{by}"
     )
     blocks: Blocks = [
         _section(
@@ -111,6 +116,7 @@ def checkin_message(
             f"This month you spent *{money(spend_usd)}* on AI ({tokens_text(tokens)} tokens). What did it build? "
             "An agent, a workflow, a dashboard, a campaign, a feature that did not exist a month ago?\n"
             "Reply here with links (one message can hold several), or add one with the form."
+            + (f"\n*Please {reply_by(deadline)}.*" if deadline else "")
         )
     ]
     if artifacts:
@@ -153,12 +159,12 @@ def reply_ack(
         return text, blocks
     parts = []
     if created:
-        parts.append(f"Recorded {len(created)} artifact{'s' if len(created) != 1 else ''} for {period}.")
+        parts.append(f"Recorded {count(len(created), 'artifact')} for {month_name(period)}.")
     if duplicates:
         parts.append(f"Already logged: {', '.join(duplicates[:5])}.")
     if carried:
         parts.append(f"Carried over: {'; '.join(carried[:5])}.")
-    text = " ".join(parts) or f"Nothing new to record for {period}."
+    text = " ".join(parts) or f"Nothing new to record for {month_name(period)}."
     blocks = [_section(escape_mrkdwn(text))]
     for art_id, title, links in created[:10]:
         blocks.append(_section(artifact_line(title, links, "submitted")))
@@ -271,14 +277,14 @@ def board_lines(rows: Sequence[Any], *, limit: int = 10) -> str:
             bar = " :white_check_mark: cleared the bar" if r.cleared_bar else f" (bar {r.bar:.1f})"
         out.append(
             f"{r.rank}. *{escape_mrkdwn(r.name)}*: {r.artifacts_per_100_usd:.2f} artifacts/$100 "
-            f"({r.artifacts:g} artifacts, "
+            f"({count(r.artifacts, 'artifact')}, "
             f"{spend_text(r.spend_usd, getattr(r, 'unpriced_rows', 0), getattr(r, 'unpriced_tokens', 0))}){bar}"
         )
     return "\n".join(out) or "No teams yet."
 
 
 def leaderboard_message(
-    *, period: str, rows: Sequence[Any], hidden: int = 0, final: bool = False
+    *, period: str, rows: Sequence[Any], hidden: int = 0, final: bool = False, floor_usd: float = 10.0
 ) -> tuple[str, Blocks]:
     """The team leaderboard (``/leaderboard``, final monthly post)."""
     head = f"{'Final leaderboard' if final else 'Leaderboard'} for {month_name(period)}: artifacts per $100 of AI spend"
@@ -287,13 +293,8 @@ def leaderboard_message(
         _section(board_lines(rows)),
     ]
     if hidden:
-        blocks.append(_context(f"{hidden} team(s) too small to show without exposing one person's spend."))
-    blocks.append(
-        _context(
-            "Score = 100 × artifacts ÷ max(spend, floor). Kept artifacts count fully, "
-            "unreviewed ones half, killed ones not at all."
-        )
-    )
+        blocks.append(_context(f"{count(hidden, 'team')} too small to show without exposing one person's spend."))
+    blocks.append(_context(floor_explained(floor_usd)))
     top = "; ".join(f"{r.rank}. {r.name} {r.artifacts_per_100_usd:.2f}" for r in rows[:5])
     return f"{head}. {top}", blocks
 
@@ -310,7 +311,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
     head = (
         f"*{escape_mrkdwn(report.team)}* — {month_name(report.period)}: *{r.artifacts_per_100_usd:.2f} artifacts/$100* "
         f"(rank {report.rank} of {report.teams_ranked}; {bar})\n"
-        f"{r.artifacts:g} artifacts, spend "
+        f"{count(r.artifacts, 'artifact')}, spend "
         f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))}"
         + (f" of {money(r.monthly_budget_usd)} budget" if r.monthly_budget_usd else "")
         + f", spend without an artifact {money(r.unmatched_spend_usd)}, check-in response rate {rate}"
@@ -355,8 +356,8 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
             _section(
                 f"*{escape_mrkdwn(m.name)}* — "
                 f"{spend_text(m.spend_usd, getattr(m, 'unpriced_rows', 0), getattr(m, 'unpriced_tokens', 0))}, "
-                f"{m.artifacts:g} artifacts, "
-                f"{m.artifacts_per_100_usd:.2f}/$100, check-in: {m.checkin_status or 'none'}"
+                f"{count(m.artifacts, 'artifact')}, "
+                f"{m.artifacts_per_100_usd:.2f}/$100, check-in: {checkin_status(m.checkin_status)}"
             )
         )
         for a in m.items[:5]:
@@ -394,7 +395,7 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         blocks.append(_context(f"Waiting for your keep or kill (largest first): {waiting}"))
     text = (
         f"Artifact report {report.team}, {month_name(report.period)}: {r.artifacts_per_100_usd:.2f} artifacts/$100, "
-        f"{r.artifacts:g} artifacts, "
+        f"{count(r.artifacts, 'artifact')}, "
         f"{spend_text(r.spend_usd, getattr(report, 'unpriced_rows', 0), getattr(report, 'unpriced_tokens', 0))} spend."
     )
     return text, blocks[:50]
@@ -448,7 +449,7 @@ def summary_message(
         _section("*Output-weighted leaderboard*\n" + board_lines(board_rows)),
     ]
     if hidden:
-        blocks.append(_context(f"{hidden} team(s) too small to show."))
+        blocks.append(_context(f"{count(hidden, 'team')} too small to show."))
     if new_artifacts:
         lines = "\n".join(
             f"• *{escape_mrkdwn(t)}* ({escape_mrkdwn(team)}) " + ", ".join(link_text(u) for u in links[:2])

@@ -36,6 +36,8 @@ def test_jobs_run_checkin_twice_sends_nothing_new(engine: Engine, emu: SlackEmul
     assert posts_per_channel(emu) == {"U0ALICE": 1, "U0BOB": 1, "U0CAROL": 1}
     message = emu.dm_messages("U0ALICE")[0]
     assert "show me the artifact" in message["text"]
+    assert "artifact test for October 2026" in message["text"] and "reply by Saturday 7 November" in message["text"]
+    assert "reply by Saturday 7 November" in str(message["blocks"])
     assert checkins.status_counts(engine, "2026-10") == {"sent": 3}
 
     again = quiet_console()
@@ -110,6 +112,7 @@ def test_reminders_after_n_days_at_most_twice_not_to_those_who_answered(engine: 
         assert len(emu.messages(dm_channel_id(who))) == n
     reminder = emu.dm_messages("U0ALICE")[1]
     assert reminder["text"].startswith("Reminder:") and "show me the artifact" in reminder["text"]
+    assert "reply by Saturday 7 November" in reminder["text"]
 
 
 def test_scheduled_reminders_respect_local_daytime(engine: Engine, emu: SlackEmulator) -> None:

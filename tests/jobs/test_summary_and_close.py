@@ -81,7 +81,7 @@ def test_weekly_summary_content_and_chart_through_slack(org_with_history: Engine
     deps = make_deps(org_with_history, emu, clock=lambda: MONDAY)
     console = quiet_console()
     assert run_job(deps, "weekly-summary", console=console) == 0
-    assert "week 2026-W47: 2 channel(s), 3 spend anomaly(ies)" in console_text(console)
+    assert "week 2026-W47: 2 channels, 3 spend anomalies" in console_text(console)
 
     org_post = channel_text(emu, "C0SUMMARY")
     assert "Weekly AI artifacts summary, November 2026" in org_post
