@@ -24,6 +24,7 @@ DEFAULT_DATABASE_URL = "sqlite:///artifact-bot.db"
 ARTIFACT_KINDS = ("agent", "workflow", "dashboard", "campaign", "feature", "document", "experiment", "other")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+TEAM_PREFIX = "team:"  # an ``identities:`` value naming a team instead of a person
 
 
 class Settings(BaseSettings):
@@ -204,6 +205,29 @@ class OrgConfig(BaseModel):
             seen.add(key)
         return value
 
+    def team_identities(self) -> dict[str, str]:
+        """Provider identities the config assigns to a team (``identities: {key: team:NAME}``), casefolded
+        key → the team's name as ``teams:`` spells it (an unknown name maps to itself)."""
+        names = {t.name.casefold(): t.name for t in self.teams}
+        out = {}
+        for key, value in self.identities.items():
+            if key.strip() and value.strip().casefold().startswith(TEAM_PREFIX):
+                team = value.strip()[len(TEAM_PREFIX) :].strip()
+                out[key.strip().casefold()] = names.get(team.casefold(), team)
+        return out
+
+    def unknown_team_identities(self) -> list[tuple[str, str]]:
+        """``(key, problem)`` of each identity assigned to a team that ``teams:`` does not list."""
+        names = {t.name.casefold() for t in self.teams}
+        out = []
+        for key, value in self.identities.items():
+            if value.strip().casefold().startswith(TEAM_PREFIX):
+                team = value.strip()[len(TEAM_PREFIX) :].strip()
+                if team.casefold() not in names:
+                    listed = ", ".join(t.name for t in self.teams) or "none"
+                    out.append((key, f"unknown team {team!r} (teams: {listed})"))
+        return out
+
     def kind_weight(self, kind: str) -> float:
         """Weight of an artifact kind (1.0 unless configured)."""
         return self.kind_weights.get(kind, 1.0)
@@ -252,7 +276,13 @@ def parse_org_config(text: str, *, source: str = "config") -> OrgConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:1: the config must be a mapping of keys (timezone, teams, ...)")
     try:
-        return OrgConfig.model_validate(data)
+        org = OrgConfig.model_validate(data)
+        unknown = org.unknown_team_identities()
+        if unknown:
+            raise ConfigError(
+                "\n".join(f"{source}:{_node_line(root, ('identities', k))}: identities.{k}: {p}" for k, p in unknown)
+            )
+        return org
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

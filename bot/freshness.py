@@ -158,6 +158,92 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
             mark_dirty(session, [(pid, period) for pid in ordered])
 
 
+_Level = tuple[float, int, int, int]  # cost, tokens, usage rows, unpriced rows
+
+# Team-level spend: usage rows of no person that the config assigns to a team (``usage_row.team_id``) of a
+# team that still exists. A team's board spend is its members' spend plus this.
+TEAM_LEVEL_RAW = """
+SELECT u.team_id, SUM(COALESCE(u.cost_usd, 0)), SUM(u.input_tokens + u.output_tokens), COUNT(*),
+       SUM(CASE WHEN u.priced THEN 0 ELSE 1 END)
+FROM usage_row u JOIN team t ON t.id = u.team_id
+WHERE u.period = :period AND u.person_id IS NULL {team_filter}
+GROUP BY u.team_id
+"""
+
+
+def team_level_raw(session: Session, period: str, team_ids: Iterable[int] | None = None) -> dict[int, _Level]:
+    """Per team: (cost, tokens, rows, unpriced rows) of its team-level usage rows in ``period``."""
+    filt = ""
+    if team_ids is not None:
+        ids = sorted({int(t) for t in team_ids})
+        if not ids:
+            return {}
+        filt = f"AND u.team_id IN ({_ids(ids)})"
+    rows = session.execute(text(TEAM_LEVEL_RAW.format(team_filter=filt)), {"period": period})
+    return {int(t): (float(c or 0), int(tk or 0), int(n), int(u or 0)) for t, c, tk, n, u in rows}
+
+
+def _team_level_stored(session: Session, period: str, team_ids: list[int] | None) -> dict[int, _Level]:
+    filt = f"AND team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    rows = session.execute(
+        text(
+            "SELECT team_id, cost_usd, tokens, usage_rows, unpriced_rows FROM team_level_total "
+            f"WHERE period = :p {filt}"
+        ),
+        {"p": period},
+    )
+    return {int(t): (float(c), int(tk), int(n), int(u)) for t, c, tk, n, u in rows}
+
+
+def store_team_level(session: Session, period: str, team_ids: list[int] | None = None) -> bool:
+    """Recompute the team-level roll-up of these teams (all when None) in ``period`` from the raw rows.
+
+    Returns:
+        True when a stored value changed.
+    """
+    if team_ids is not None and not team_ids:
+        return False
+    before = _team_level_stored(session, period, team_ids)
+    after = team_level_raw(session, period, team_ids)
+    if before == after:
+        return False
+    filt = f"AND team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    session.execute(text(f"DELETE FROM team_level_total WHERE period = :p {filt}"), {"p": period})
+    payload = [
+        {"t": t, "p": period, "c": c, "tk": tk, "n": n, "u": u} for t, (c, tk, n, u) in sorted(after.items())
+    ]
+    if payload:
+        session.execute(
+            text(
+                "INSERT INTO team_level_total (team_id, period, cost_usd, tokens, usage_rows, unpriced_rows) "
+                "VALUES (:t, :p, :c, :tk, :n, :u)"
+            ),
+            payload,
+        )
+    return True
+
+
+def refresh_team_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> None:
+    """Recompute the team-level spend of these (team, period) pairs from the raw usage rows, in the writing
+    transaction (as ``refresh_spend`` does for people); a period whose team-level spend changed has its
+    team totals recomputed on the next read (they add it to the members' spend)."""
+    by_period: dict[str, set[int]] = {}
+    for tid, period in pairs:
+        if tid is not None:
+            by_period.setdefault(period, set()).add(int(tid))
+    for period, ids in sorted(by_period.items()):
+        if store_team_level(session, period, sorted(ids)):
+            # Rare (an import or sync of rows assigned to a team): the next read recomputes the period's
+            # artifacts and teams from the people's roll-ups, which are current.
+            session.execute(
+                text(
+                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 "
+                    "WHERE period = :period"
+                ),
+                {"stale": STALE, "period": period},
+            )
+
+
 def invalidate_all(session: Session) -> None:
     """Mark every period's artifact and team roll-ups stale (after membership changes): recomputed on the
     next read, from the people's spend roll-ups (which membership does not change)."""

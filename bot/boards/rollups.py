@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from bot import model_rollups
 from bot.db import serialize, session_scope
-from bot.freshness import _SPEND_UPSERT, FULL_REFRESH_ABOVE, _ids
+from bot.freshness import _SPEND_UPSERT, FULL_REFRESH_ABOVE, _ids, store_team_level, team_level_raw
 from bot.scoring import Weights
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,11 @@ def raw_person_artifacts(
 def raw_team_rows(
     session: Session, period: str, w: Weights, team_ids: list[int] | None = None, *, raw_spend: bool = False
 ) -> dict[int, tuple[float, int, float, int, int, float, int]]:
-    """Per team: (artifacts, count, spend, tokens, unpriced rows, unmatched spend, members) by the formula."""
+    """Per team: (artifacts, count, spend, tokens, unpriced rows, unmatched spend, members) by the formula.
+
+    Spend, tokens and unpriced rows are the members' plus the team's team-level usage; unmatched spend is
+    the members' alone (team-level spend belongs to no member).
+    """
     if team_ids is not None and not team_ids:
         return {}
     team_filter = f"AND tm0.team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
@@ -151,6 +155,17 @@ def raw_team_rows(
     ctes, params = _ctes(w, person_filter=person_filter, raw_spend=raw_spend)
     params["p"] = period
     where_t = f"WHERE t.id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    # Team-level spend (usage rows of no person assigned to the team) is the team's too, not a member's:
+    # in its spend, tokens and unpriced rows, never in its unmatched spend.
+    tl_filter = f"AND team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
+    if raw_spend:
+        tl = f"""SELECT team_id, SUM(COALESCE(cost_usd, 0)) AS spend, SUM(input_tokens + output_tokens) AS tokens,
+                   SUM(CASE WHEN priced THEN 0 ELSE 1 END) AS unpriced
+            FROM usage_row WHERE period = :p AND person_id IS NULL AND team_id IS NOT NULL {tl_filter}
+            GROUP BY team_id"""
+    else:
+        tl = f"""SELECT team_id, cost_usd AS spend, tokens, unpriced_rows AS unpriced
+            FROM team_level_total WHERE period = :p {tl_filter}"""
     sql = f"""
     WITH {ctes},
     tu AS (
@@ -167,13 +182,16 @@ def raw_team_rows(
         LEFT JOIN pa ON pa.person_id = tm.person_id
         GROUP BY tm.team_id
     ),
-    tn AS (SELECT team_id, COUNT(*) AS members FROM team_member GROUP BY team_id)
-    SELECT t.id, COALESCE(ta.arts, 0), COALESCE(ta.n, 0), COALESCE(tsp.spend, 0), COALESCE(tsp.tokens, 0),
-           COALESCE(tsp.unpriced, 0), COALESCE(tsp.unmatched, 0), COALESCE(tn.members, 0)
+    tn AS (SELECT team_id, COUNT(*) AS members FROM team_member GROUP BY team_id),
+    tl AS ({tl})
+    SELECT t.id, COALESCE(ta.arts, 0), COALESCE(ta.n, 0), COALESCE(tsp.spend, 0) + COALESCE(tl.spend, 0),
+           COALESCE(tsp.tokens, 0) + COALESCE(tl.tokens, 0), COALESCE(tsp.unpriced, 0) + COALESCE(tl.unpriced, 0),
+           COALESCE(tsp.unmatched, 0), COALESCE(tn.members, 0)
     FROM team t
     LEFT JOIN ta ON ta.team_id = t.id
     LEFT JOIN tsp ON tsp.team_id = t.id
     LEFT JOIN tn ON tn.team_id = t.id
+    LEFT JOIN tl ON tl.team_id = t.id
     {where_t}
     """
     return {
@@ -261,6 +279,7 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     if spend:
         session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
         session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
+        store_team_level(session, period)
         # Boards do not need the per-model rows: the report recomputes them on its first read.
         model_rollups.mark_stale(session, period)
     _store_people(session, period, w, None)
@@ -450,6 +469,21 @@ def check(session: Session, w: Weights, *, period: str | None = None, tolerance:
                 {"p": p},
             )
         }
+        raw_level = team_level_raw(session, p)
+        stored_level = {
+            int(t): (float(c), int(tk), int(n), int(u))
+            for t, c, tk, n, u in session.execute(
+                text(
+                    "SELECT team_id, cost_usd, tokens, usage_rows, unpriced_rows FROM team_level_total "
+                    "WHERE period = :p"
+                ),
+                {"p": p},
+            )
+        }
+        for tid in sorted(set(raw_level) | set(stored_level)):
+            got_l, exp_l = stored_level.get(tid, (0.0, 0, 0, 0)), raw_level.get(tid, (0.0, 0, 0, 0))
+            if abs(got_l[0] - exp_l[0]) > tolerance or got_l[1:] != exp_l[1:]:
+                out.append(Difference("team-level", str(tid), p, got_l, exp_l))
         for tid in sorted(set(raw_teams) | set(stored_teams)):
             e, g = raw_teams.get(tid), stored_teams.get(tid)
             if e is None or g is None or any(abs(float(x) - float(y)) > tolerance for x, y in zip(e, g, strict=True)):

@@ -17,7 +17,9 @@ Each line becomes spend of the org day holding most of its charge period, provid
 ``focus: {person_tag, team_tag}`` names the tags that carry a person (an email or a Slack id)
 and a team; a line with a person tag that matches someone is theirs (one that matches nobody
 stays unattributed under that tag's value); a line without one stays unattributed under
-``team:NAME`` (with a team tag), its ``ResourceId``, or ``(unattributed)``.
+``team:NAME`` (with a team tag), its ``ResourceId``, or ``(unattributed)``. A line of no person
+whose identity is ``team:NAME`` of a known team, or one the config's ``identities:`` assigns to a
+team (``i-0abc: team:Growth``), is that team's team-level spend (``usage_row.team_id``).
 Importing a file replaces the ``focus`` rows of the days it covers, so importing it twice
 changes nothing; a bad line rejects the whole file (file and line named), nothing written.
 
@@ -40,10 +42,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.config import OrgConfig
+from bot.config import TEAM_PREFIX, OrgConfig
 from bot.db import session_scope
 from bot.errors import ImportFileError
 from bot.people.store import PersonIndex
+from bot.spend.sync import assign_teams, teams_in_days
 from bot.spend.usage import UsageRecord, replace_days
 
 SOURCE = "focus"
@@ -78,14 +81,21 @@ class FocusImport:
     first: dt.date | None = None
     last: dt.date | None = None
     by_service: dict[str, Decimal] = field(default_factory=dict)
+    team_level_rows: int = 0  # rows of no person assigned to a team (a team tag, ``identities:``)
+    team_level_usd: Decimal = Decimal(0)
 
     def line(self) -> str:
         """One line for the CLI."""
         if not self.lines:
             return "FOCUS file: no charges"
+        teams = (
+            f", ${self.team_level_usd:,.2f} team-level spend ({self.team_level_rows} rows)"
+            if self.team_level_rows
+            else ""
+        )
         return (
             f"imported {self.lines} FOCUS charges ({self.first}..{self.last}) as {self.rows} usage rows, "
-            f"${self.cost_usd:,.2f} (${self.attributed_usd:,.2f} attributed to people)"
+            f"${self.cost_usd:,.2f} (${self.attributed_usd:,.2f} attributed to people{teams})"
         )
 
 
@@ -112,6 +122,21 @@ def _day(start: dt.datetime, end: dt.datetime | None, org: OrgConfig) -> dt.date
     if end is None or end <= start:
         end = start + dt.timedelta(hours=1)
     return (start + (end - start) / 2).astimezone(org.tz).date()
+
+
+def _teams_of(records: list[UsageRecord], org: OrgConfig) -> dict[str, str]:
+    """Identity → team of the records of no person: ``team:NAME`` (a team tag), or an identity (a
+    ``ResourceId``, an unknown person tag) that the config's ``identities:`` assigns to a team."""
+    assigned = org.team_identities()
+    out: dict[str, str] = {}
+    for r in records:
+        if r.person_id is not None:
+            continue
+        if r.identity.startswith(TEAM_PREFIX):
+            out[r.identity] = r.identity[len(TEAM_PREFIX) :]
+        elif r.identity.casefold() in assigned:
+            out[r.identity] = assigned[r.identity.casefold()]
+    return out
 
 
 def import_focus_csv(engine: Engine, path: Path, org: OrgConfig) -> FocusImport:
@@ -175,7 +200,17 @@ def import_focus_csv(engine: Engine, path: Path, org: OrgConfig) -> FocusImport:
             for (d, i, p, m), (pid, c) in sorted(merged.items())
         ]
         result.first, result.last = min(r.date for r in records), max(r.date for r in records)
+        before = teams_in_days(session, source=SOURCE, first=result.first, last=result.last)
         replace_days(session, records, source=SOURCE, first=result.first, last=result.last)
+        level = assign_teams(
+            session,
+            source=SOURCE,
+            first=result.first,
+            last=result.last,
+            teams=_teams_of(records, org),
+            before=before,
+        )
+        result.team_level_rows, result.team_level_usd = level.rows, Decimal(str(level.cost_usd))
     result.rows = len(records)
     result.cost_usd = sum((c for _d, _p, _f, _pr, _s, c in parsed), Decimal(0))
     result.attributed_usd = sum((c for (_k, (pid, c)) in merged.items() if pid is not None), Decimal(0))

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from bot.config import OrgConfig, Settings
+from bot.config import TEAM_PREFIX, OrgConfig, Settings
 from bot.db import session_scope
 from bot.errors import ConfigError, InputError
-from bot.models import OutputSignal, ProviderTotal, SyncCursor, UsageRow, utcnow
+from bot.freshness import refresh_team_spend
+from bot.models import OutputSignal, ProviderTotal, SyncCursor, Team, UsageRow, utcnow
 from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id, upsert_slack_user
 from bot.periods import period_of
 from bot.spend import seats
@@ -57,6 +58,8 @@ class SourceReport:
     people_created: int = 0
     unmatched_identities: list[str] = field(default_factory=list)
     requests: int = 0
+    team_level_rows: int = 0  # rows of no person that the config assigns to a team (in its spend)
+    team_level_usd: float = 0.0
 
 
 @dataclass
@@ -85,6 +88,8 @@ class SyncReport:
             )
             # Claude Code's estimates and seat licences have no provider bill to show
             line += f", provider bill ${s.provider_total_usd:,.2f}" if s.billed_days else ", no provider bill"
+            if s.team_level_rows:
+                line += f", {s.team_level_rows} team-level rows (${s.team_level_usd:,.2f})"
             if s.unattributed_rows:
                 line += f", {s.unattributed_rows} unattributed rows"
             if s.unpriced_rows:
@@ -149,6 +154,7 @@ class _Attribution:
         self.index = PersonIndex.load(session)
         self.created = 0
         self._cache: dict[tuple[str, tuple[str, ...], str | None], tuple[str, int | None]] = {}
+        self.teams: dict[str, str] = {}  # stored identity → team name (``identities: {key: team:NAME}``)
 
     def _remember(self, pid: int, email: str | None, slack_id: str | None) -> None:
         if email:
@@ -184,13 +190,20 @@ class _Attribution:
         return None
 
     def resolve(self, identity: str, aliases: tuple[str, ...], email: str | None) -> tuple[str, int | None]:
-        """``(identity to store, person id or None)`` for a spender."""
+        """``(identity to store, person id or None)`` for a spender; an identity the config assigns to a
+        team (``team:NAME``) has no person and is noted in ``teams``."""
         key = (identity, aliases, email)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         match = self.resolver.override(aliases, email)
-        if match is not None:
+        result: tuple[str, int | None]
+        if match is not None and match[1].casefold().startswith(TEAM_PREFIX):
+            alias, target = match
+            stored = alias.lower() if "@" in alias else alias
+            self.teams[stored[:320]] = target[len(TEAM_PREFIX) :].strip()
+            result = (stored, None)
+        elif match is not None:
             alias, target = match
             stored = alias.lower() if "@" in alias else alias
             result = (stored, self._target(target, create=True))
@@ -277,6 +290,80 @@ def _included(session: Session, org: OrgConfig, source: str, records: list[Usage
     return list(kept.values())
 
 
+@dataclass
+class TeamLevel:
+    """The rows of a replaced range that went to teams (team-level spend)."""
+
+    rows: int = 0
+    cost_usd: float = 0.0
+
+
+def teams_in_days(session: Session, *, source: str, first: dt.date, last: dt.date) -> set[tuple[int, str]]:
+    """(team, period) of the team-level rows ``source`` has from ``first`` to ``last`` (read before replacing
+    them, so a team that loses its rows has its roll-up refreshed too)."""
+    q = (
+        select(col(UsageRow.team_id), col(UsageRow.period))
+        .where(
+            col(UsageRow.source) == source,
+            col(UsageRow.date) >= first,
+            col(UsageRow.date) <= last,
+            col(UsageRow.team_id).is_not(None),
+        )
+        .distinct()
+    )
+    return {(int(t), p) for t, p in session.execute(q)}
+
+
+def assign_teams(
+    session: Session,
+    *,
+    source: str,
+    first: dt.date,
+    last: dt.date,
+    teams: Mapping[str, str],
+    before: set[tuple[int, str]],
+) -> TeamLevel:
+    """Give the unattributed rows of ``source`` from ``first`` to ``last`` whose identity is in ``teams``
+    (stored identity → team name, case-insensitive) their team, then refresh the team-level roll-up of
+    those teams and of ``before`` (what the range had before it was replaced), in this transaction.
+
+    A team name the database does not know (not imported yet) leaves its rows unattributed, with a log line.
+    """
+    by_name = {name.casefold(): int(tid) for tid, name in session.execute(select(col(Team.id), col(Team.name)))}
+    wanted: dict[int, list[str]] = {}
+    for identity, name in teams.items():
+        tid = by_name.get(name.strip().casefold())
+        if tid is None:
+            log.warning("team %r of identity %r is not in the database: kept unattributed", name, identity)
+            continue
+        wanted.setdefault(tid, []).append(identity)
+    out = TeamLevel()
+    in_range = (
+        col(UsageRow.source) == source,
+        col(UsageRow.date) >= first,
+        col(UsageRow.date) <= last,
+        col(UsageRow.person_id).is_(None),
+    )
+    for tid, identities in sorted(wanted.items()):
+        for i in range(0, len(identities), 500):
+            chunk = identities[i : i + 500]
+            session.execute(
+                update(UsageRow).where(*in_range, col(UsageRow.identity).in_(chunk)).values(team_id=tid)
+            )
+    after = {
+        (int(t), p): (int(n), float(c or 0))
+        for t, p, n, c in session.execute(
+            select(col(UsageRow.team_id), col(UsageRow.period), func.count(), func.sum(col(UsageRow.cost_usd)))
+            .where(*in_range, col(UsageRow.team_id).is_not(None))
+            .group_by(col(UsageRow.team_id), col(UsageRow.period))
+        )
+    }
+    out.rows = sum(n for n, _ in after.values())
+    out.cost_usd = round(sum(c for _, c in after.values()), 6)
+    refresh_team_spend(session, set(after) | before)
+    return out
+
+
 def _write(
     engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime, org: OrgConfig
 ) -> SourceReport:
@@ -286,7 +373,11 @@ def _write(
         att = _Attribution(session, resolver)
         records = _records(fetch.rows, att)
         included = _included(session, org, fetch.source, records)
+        before = teams_in_days(session, source=fetch.source, first=fetch.first, last=fetch.last)
         result = replace_days(session, records, source=fetch.source, first=fetch.first, last=fetch.last)
+        team_level = assign_teams(
+            session, source=fetch.source, first=fetch.first, last=fetch.last, teams=att.teams, before=before
+        )
         session.execute(
             delete(ProviderTotal).where(
                 col(ProviderTotal.source) == fetch.source,
@@ -325,11 +416,15 @@ def _write(
     report.unpriced_rows = result.unpriced
     report.unpriced_models = sorted(result.unpriced_models)
     report.attributed_rows = sum(1 for r in records if r.person_id is not None)
-    report.unattributed_rows = report.rows - report.attributed_rows
+    report.team_level_rows = team_level.rows
+    report.team_level_usd = team_level.cost_usd
+    report.unattributed_rows = report.rows - report.attributed_rows - team_level.rows
     report.attributed_usd = round(sum(r.cost_usd or 0.0 for r in records if r.person_id is not None), 6)
     report.provider_total_usd = float(sum(fetch.totals.values(), Decimal(0)))
     report.billed_days = len(fetch.totals)
-    report.unmatched_identities = sorted({r.identity for r in records if r.person_id is None})[:20]
+    report.unmatched_identities = sorted(
+        {r.identity for r in records if r.person_id is None and r.identity not in att.teams}
+    )[:20]
     return report
 
 
