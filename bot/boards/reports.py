@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from bot.artifacts.flags import burst_people, carried_over, foreign_urls
@@ -76,6 +76,16 @@ class TeamReport:
     checkins_sent: int
     checkins_answered: int
     models: list[ModelCost] = field(default_factory=list)
+    team_level_usd: float = 0.0  # usage of no person assigned to the team (in row.spend_usd, no member's)
+    team_level_rows: int = 0
+
+    @property
+    def team_level_line(self) -> str | None:
+        """"team-level spend $X (N rows)", or None when the team has none."""
+        if not self.team_level_rows:
+            return None
+        rows = f"{self.team_level_rows:,} row{'s' if self.team_level_rows != 1 else ''}"
+        return f"team-level spend ${self.team_level_usd:,.2f} ({rows}): assigned to the team, not to a member"
 
     @property
     def unpriced_rows(self) -> int:
@@ -105,6 +115,8 @@ class TeamReport:
             "unpriced_tokens": self.unpriced_tokens,
             "artifacts_per_100_usd": round(self.row.artifacts_per_100_usd, 6),
             "unmatched_spend_usd": round(self.row.unmatched_spend_usd, 6),
+            "team_level_spend_usd": round(self.team_level_usd, 6),
+            "team_level_rows": self.team_level_rows,
             "bar": None if self.row.bar is None else round(self.row.bar, 6),
             "cleared_bar": self.row.cleared_bar,
             "monthly_budget_usd": self.row.monthly_budget_usd,
@@ -250,7 +262,17 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         checkins_sent=sent,
         checkins_answered=answered,
         models=team_model_costs(session, team.id or 0, period, row.artifacts),
+        **_team_level(session, team.id or 0, period),
     )
+
+
+def _team_level(session: Session, team_id: int, period: str) -> dict[str, Any]:
+    """The team's team-level spend and rows in ``period`` (its roll-up, current after ``board``)."""
+    found = session.execute(
+        text("SELECT cost_usd, usage_rows FROM team_level_total WHERE team_id = :t AND period = :p"),
+        {"t": team_id, "p": period},
+    ).first()
+    return {"team_level_usd": float(found[0]), "team_level_rows": int(found[1])} if found else {}
 
 
 def _link_urls(session: Session, artifact_ids: list[int]) -> dict[int, list[str]]:
@@ -325,6 +347,13 @@ def report_csv(report: TeamReport) -> str:
                     m.unpriced_tokens,
                 ])
             )
+    if report.team_level_line:  # spend of the team that is no member's: one line of its own
+        w.writerow(
+            _safe_row(
+                [report.period, report.team, "(team-level spend)", "", f"{report.team_level_usd:.2f}", "", "",
+                 "", report.team_level_line, "", "", "", "", "", "", "", ""]
+            )
+        )
     return out.getvalue()
 
 

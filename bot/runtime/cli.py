@@ -464,16 +464,26 @@ def cmd_leaderboard(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 def _print_reconciliation(deps: Deps, period: str, out: Console) -> None:
     """Provider bills against attributed spend, so the board reconciles with the bill."""
     from bot.db import session_scope
-    from bot.spend.sync import reconcile
+    from bot.spend.sync import reconcile, unattributed_total
 
     with session_scope(deps.engine) as s:
         rows = reconcile(s, period)
+        org_wide = unattributed_total(s, period)
     for r in rows:
         if r.get("provider_total_usd") is None:
             continue
+        level = f" (team-level ${r['team_level_usd']:,.2f})" if r.get("team_level_usd") else ""
         out.print(
-            f"{r['source']}: bill ${r['provider_total_usd']:,.2f} = attributed ${r['attributed_usd']:,.2f}"
+            f"{r['source']}: bill ${r['provider_total_usd']:,.2f} = attributed ${r['attributed_usd']:,.2f}{level}"
             f" + unattributed ${r['unattributed_usd']:,.2f}",
+            markup=False,
+        )
+    if org_wide["team_level_rows"] or org_wide["unattributed_rows"]:
+        # Team-level spend is in its team's spend above; unattributed spend maps to nobody and is on no board.
+        out.print(
+            f"team-level spend ${org_wide['team_level_usd']:,.2f} ({org_wide['team_level_rows']} rows, in the teams' "
+            f"spend); unattributed ${org_wide['unattributed_usd']:,.2f} ({org_wide['unattributed_rows']} rows, "
+            "no person or team, org-wide)",
             markup=False,
         )
 

@@ -326,6 +326,9 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         },
         _section(head),
     ]
+    team_level = getattr(report, "team_level_line", None)  # spend assigned to the team, not to a member
+    if team_level:
+        blocks.append(_context(escape_mrkdwn(team_level)))
     if narrative:
         blocks.append(_section(escape_mrkdwn(narrative)))
     models = getattr(report, "models", None) or []

@@ -543,35 +543,42 @@ def sync_usage(
 
 
 def _empty_usage() -> dict[str, Any]:
-    return {"attributed": Decimal(0), "unattributed": Decimal(0), "rows": 0, "unpriced": 0}
+    return {"attributed": Decimal(0), "team_level": Decimal(0), "unattributed": Decimal(0), "rows": 0, "unpriced": 0}
 
 
 def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
     """Per source, the provider's bill for ``period`` against the spend the board attributes.
 
+    ``attributed_usd`` is what the board counts: spend of people and team-level spend (rows of no person
+    that the config assigns to a team; ``team_level_usd`` of it).
     ``unattributed_usd`` = ``provider_total_usd`` − ``attributed_usd`` (so the two add up to the
     bill to the cent). It is split into ``unattributed_rows_usd`` (usage rows that map to nobody)
     and ``gap_usd``: spend the bill has that no priced usage row explains (non-token items,
     price-table differences, unpriced models), negative when the estimate exceeds the bill.
     Sources without a provider bill (CSV imports) have ``provider_total_usd`` None.
     """
-    unattributed = case((col(UsageRow.person_id).is_(None), 1), else_=0)
+    # 0: a person's; 1: a team's (team-level spend: on the board, so attributed too); 2: nobody's.
+    owner = case((col(UsageRow.person_id).is_not(None), 0), (col(Team.id).is_not(None), 1), else_=2)
     unpriced = case((col(UsageRow.priced).is_(False), 1), else_=0)
     usage_q = (
         select(
             col(UsageRow.source),
-            unattributed.label("unattributed"),
+            owner.label("owner"),
             func.coalesce(func.sum(col(UsageRow.cost_usd)), 0.0),
             func.count(),
             func.coalesce(func.sum(unpriced), 0),
         )
+        .select_from(UsageRow)
+        .outerjoin(Team, col(Team.id) == col(UsageRow.team_id))
         .where(col(UsageRow.period) == period)
-        .group_by(col(UsageRow.source), unattributed)
+        .group_by(col(UsageRow.source), owner)
     )
     usage: dict[str, dict[str, Any]] = {}
-    for source, is_unattributed, cost, rows, unpriced_rows in session.execute(usage_q):
+    for source, whose, cost, rows, unpriced_rows in session.execute(usage_q):
         acc = usage.setdefault(source, _empty_usage())
-        acc["unattributed" if is_unattributed else "attributed"] += Decimal(str(cost or 0))
+        acc["unattributed" if whose == 2 else "attributed"] += Decimal(str(cost or 0))
+        if whose == 1:
+            acc["team_level"] += Decimal(str(cost or 0))
         acc["rows"] += int(rows)
         acc["unpriced"] += int(unpriced_rows or 0)
     totals_q = (
@@ -589,6 +596,7 @@ def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
             "source": source,
             "period": period,
             "attributed_usd": float(attributed),
+            "team_level_usd": float(u["team_level"].quantize(CENT)),
             "unattributed_rows_usd": float(rows_unattributed),
             "usage_rows": u["rows"],
             "unpriced_rows": u["unpriced"],
@@ -610,6 +618,27 @@ def reconcile(session: Session, period: str) -> list[dict[str, Any]]:
                 billed_days=0,
             )
         out.append(entry)
+    return out
+
+
+def unattributed_total(session: Session, period: str) -> dict[str, Any]:
+    """Org-wide spend of ``period`` by owner: people, teams (team-level spend) and nobody (unattributed).
+
+    Every source, with a provider bill or not; each amount with its number of usage rows.
+    """
+    owner = case((col(UsageRow.person_id).is_not(None), 0), (col(Team.id).is_not(None), 1), else_=2)
+    q = (
+        select(owner, func.coalesce(func.sum(col(UsageRow.cost_usd)), 0.0), func.count())
+        .select_from(UsageRow)
+        .outerjoin(Team, col(Team.id) == col(UsageRow.team_id))
+        .where(col(UsageRow.period) == period)
+        .group_by(owner)
+    )
+    found = {int(w): (Decimal(str(c or 0)).quantize(CENT), int(n)) for w, c, n in session.execute(q)}
+    out: dict[str, Any] = {"period": period}
+    for key, whose in (("people", 0), ("team_level", 1), ("unattributed", 2)):
+        usd, rows = found.get(whose, (Decimal(0), 0))
+        out[f"{key}_usd"], out[f"{key}_rows"] = float(usd), rows
     return out
 
 
@@ -678,4 +707,5 @@ __all__ = [
     "reconcile",
     "suggested_evidence",
     "sync_usage",
+    "unattributed_total",
 ]
