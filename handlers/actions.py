@@ -16,7 +16,9 @@ from bot.checkins.answers import skip_month
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
+from bot.slack.words import month_name
 from handlers.errors import ack_now, reported
+from handlers.notify import queue_notices
 
 OUT_OF_DATE = "That button is out of date."
 REVIEW_OUT_OF_DATE = "That button is out of date; run /artifact-report again."
@@ -34,15 +36,31 @@ def artifact_id_of(value: str) -> int:
 
 
 def review_of(value: str) -> tuple[int, bool]:
-    """``keep_artifact:ID`` / ``kill_artifact:ID`` from the report's menu as ``(artifact id, keep)``.
+    """``keep_artifact:ID[:STATUS]`` / ``kill_artifact:ID[:STATUS]`` as ``(artifact id, keep)``.
 
     Raises:
         InputError: anything else.
     """
-    action, _, raw_id = (value or "").partition(":")
+    artifact_id, keep, _ = review_value(value)
+    return artifact_id, keep
+
+
+def review_value(value: str) -> tuple[int, bool, str | None]:
+    """A Keep/Kill value as ``(artifact id, keep, status the button showed or None)``.
+
+    The report's buttons carry the status they showed (``keep_artifact:12:submitted``), so the review is
+    compare-and-set against it; the older overflow menu's ``keep_artifact:12`` carries none.
+
+    Raises:
+        InputError: anything else.
+    """
+    action, _, rest = (value or "").partition(":")
+    raw_id, _, seen = rest.partition(":")
     if action not in (ids.ACTION_KEEP, ids.ACTION_KILL) or not raw_id.isdigit():
         raise InputError(REVIEW_OUT_OF_DATE)
-    return int(raw_id), action == ids.ACTION_KEEP
+    if seen and seen not in ("submitted", "kept", "killed"):
+        raise InputError(REVIEW_OUT_OF_DATE)
+    return int(raw_id), action == ids.ACTION_KEEP, seen or None
 
 
 def _ephemeral(respond: Respond, text: str) -> None:
@@ -104,10 +122,10 @@ def handle_remove(body: dict[str, Any], action: dict[str, Any], context: BoltCon
 
 
 def handle_review(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-    """*Keep* / *Kill* from the report."""
+    """*Keep* / *Kill* from the report (buttons, or the older overflow menu)."""
     deps = context["deps"]
     value = (action.get("selected_option") or {}).get("value") or action.get("value") or ""
-    artifact_id, keep = review_of(value)
+    artifact_id, keep, seen = review_value(value)
     done = answers.review_artifact(
         engine=deps.engine,
         org=deps.org,
@@ -115,11 +133,14 @@ def handle_review(body: dict[str, Any], action: dict[str, Any], context: BoltCon
         artifact_id=artifact_id,
         keep=keep,
         now=deps.clock(),
+        seen=seen,
     )
+    if done.notice is not None:
+        queue_notices(deps, [done.notice])
     _ephemeral(
         respond,
-        f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(done.title)}* ({done.period}). "
-        "The leaderboard reflects it now.",
+        f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(done.title)}* ({month_name(done.period)}). "
+        + ("The leaderboard reflects it now; its author has been told." if done.changed else "It already was."),
     )
 
 
@@ -132,5 +153,7 @@ def register(app: App) -> None:
         (ids.ACTION_EDIT, handle_edit),
         (ids.ACTION_REMOVE, handle_remove),
         (ids.ACTION_REVIEW, handle_review),
+        (ids.ACTION_KEEP, handle_review),
+        (ids.ACTION_KILL, handle_review),
     ):
         app.action(action_id)(ack=ack_now, lazy=[reported(work)])

@@ -6,9 +6,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.artifacts.inbox import clean_text
 from bot.artifacts.links import Link, LinkError, clean_title, extract_links, normalize_url, validate_url
@@ -298,11 +298,33 @@ def review(
     now: dt.datetime,
     may_review: bool,
 ) -> Artifact:
-    """Keep or kill an artifact (or reopen it as submitted), audited.
+    """Keep or kill an artifact (or reopen it as submitted), audited. See :func:`review_once`."""
+    return review_once(
+        session, artifact_id=artifact_id, status=status, reviewer=reviewer, now=now, may_review=may_review
+    )[0]
+
+
+def review_once(
+    session: Session,
+    *,
+    artifact_id: int,
+    status: str,
+    reviewer: Person,
+    now: dt.datetime,
+    may_review: bool,
+    seen: str | None = None,
+) -> tuple[Artifact, bool]:
+    """Keep or kill an artifact, compare-and-set: it changes only if its status is still ``seen`` (the one
+    the reviewer's button showed; default: the one read now). One winner when two managers (or a double
+    click) race: the change is audited once and the others are told who decided first.
+
+    Returns:
+        The artifact and whether this call changed it (False: it already had ``status``).
 
     Raises:
         NotFound: no such artifact.
         PermissionDenied: the reviewer made it, or may not review this team.
+        InputError: someone else reviewed it since the button was shown ("already killed by Grace").
     """
     if status not in STATUSES:
         raise InputError(f"unknown status {status!r}")
@@ -313,22 +335,35 @@ def review(
         raise PermissionDenied("You cannot keep or kill your own artifact: someone who did not make it must.")
     if not may_review:
         raise PermissionDenied("Only a manager of this person's team or an admin can review this artifact.")
-    before = artifact.status
-    if before != status:
-        at = now.astimezone(dt.UTC).replace(tzinfo=None)
-        artifact.status = status
-        artifact.reviewed_by = reviewer.slack_user_id
-        artifact.reviewed_at = at
-        artifact.updated_at = at
-        _audit(
-            session,
-            reviewer.slack_user_id or str(reviewer.id),
-            f"artifact_{status}",
-            artifact,
-            {"before": before, "after": status, "title": artifact.title},
-        )
+    before = artifact.status if seen is None else seen
+    if before == status and artifact.status == status:
+        return artifact, False
+    at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    won = session.execute(
+        update(Artifact)
+        .where(col(Artifact.id) == artifact_id, col(Artifact.status) == before)
+        .values(status=status, reviewed_by=reviewer.slack_user_id, reviewed_at=at, updated_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        session.refresh(artifact)
+        by = session.scalar(select(Person.name).where(col(Person.slack_user_id) == artifact.reviewed_by))
+        who = f" by {by}" if by else ""
+        raise InputError(f"Already {artifact.status}{who}: nothing was changed.")
+    # The row is ours; the same values through the ORM so the flush marks the roll-ups dirty.
+    artifact.status = status
+    artifact.reviewed_by = reviewer.slack_user_id
+    artifact.reviewed_at = at
+    artifact.updated_at = at
+    _audit(
+        session,
+        reviewer.slack_user_id or str(reviewer.id),
+        f"artifact_{status}",
+        artifact,
+        {"before": before, "after": status, "title": artifact.title},
+    )
     session.flush()
-    return artifact
+    return artifact, True
 
 
 def edit_artifact(

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.artifacts.intake import Notice
 from bot.artifacts.links import escape_mrkdwn
-from bot.artifacts.store import review
+from bot.artifacts.store import review_once
 from bot.boards.home import HomeData, home_data
 from bot.boards.leaderboard import BoardRow, board
 from bot.boards.reports import TeamReport, report_for_team
@@ -27,6 +28,7 @@ from bot.people.store import find_person
 from bot.people.teams import find_team
 from bot.periods import collecting_period
 from bot.scoring import KEPT, KILLED
+from bot.slack.words import review_notice
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class Reviewed:
     title: str
     period: str
     status: str
+    changed: bool = True
+    notice: Notice | None = None  # the author's DM (through the outbox) when this review changed the status
 
 
 def team_report(
@@ -131,13 +135,25 @@ def home(*, engine: Engine, org: OrgConfig, person: Person, now: dt.datetime) ->
 
 
 def review_artifact(
-    *, engine: Engine, org: OrgConfig, user_id: str, artifact_id: int, keep: bool, now: dt.datetime
+    *,
+    engine: Engine,
+    org: OrgConfig,
+    user_id: str,
+    artifact_id: int,
+    keep: bool,
+    now: dt.datetime,
+    seen: str | None = None,
+    reason: str | None = None,
 ) -> Reviewed:
     """Keep or kill an artifact from the report: admins and managers of the maker's team, never the maker.
+
+    Compare-and-set against ``seen`` (the status the button showed): one winner; the author hears of a
+    real change (with ``reason`` when one was given).
 
     Raises:
         NotFound: no such artifact (or removed).
         PermissionDenied: the asker may not review it.
+        InputError: someone reviewed it first ("Already killed by Grace").
     """
     status = KEPT if keep else KILLED
     with session_scope(engine) as s:
@@ -148,12 +164,25 @@ def review_artifact(
         me = find_person(s, user_id)
         if me is None:
             raise PermissionDenied(NOT_A_REVIEWER)
-        art = review(
+        art, changed = review_once(
             s,
             artifact_id=artifact_id,
             status=status,
             reviewer=me,
             now=now,
             may_review=access.can_review_person(s, v, art.person_id),
+            seen=seen,
         )
-        return Reviewed(artifact_id=artifact_id, title=art.title, period=art.period, status=status)
+        author = s.get(Person, art.person_id)
+        notice = None
+        if changed and author is not None and author.slack_user_id:
+            notice = Notice(
+                channel=author.slack_user_id,
+                text=review_notice(
+                    reviewer=me.name or "A manager", title=art.title, period=art.period, status=status, reason=reason
+                ),
+                key=f"review:{artifact_id}:{status}:{now.isoformat()}",
+            )
+        return Reviewed(
+            artifact_id=artifact_id, title=art.title, period=art.period, status=status, changed=changed, notice=notice
+        )

@@ -299,6 +299,18 @@ def leaderboard_message(
     return f"{head}. {top}", blocks
 
 
+def review_buttons(artifact_id: int, status: str) -> dict[str, Any]:
+    """Explicit *Keep* and *Kill* buttons; each carries the status it was shown with (compare-and-set)."""
+    return {
+        "type": "actions",
+        "block_id": f"review_{artifact_id}",
+        "elements": [
+            _button("Keep", ids.ACTION_KEEP, f"{ids.ACTION_KEEP}:{artifact_id}:{status}", "primary"),
+            _button("Kill", ids.ACTION_KILL, f"{ids.ACTION_KILL}:{artifact_id}:{status}", "danger"),
+        ],
+    }
+
+
 def report_message(report: Any, *, narrative: str | None = None, reviewer_can_act: bool = True) -> tuple[str, Blocks]:
     """The manager's ``/artifact-report``: scores, members, artifacts with keep/kill buttons."""
     r = report.row
@@ -369,26 +381,9 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
             line = artifact_line(a.title, a.links, a.status, a.kind)
             if getattr(a, "flags", None):
                 line += "\n:warning: " + escape_mrkdwn("; ".join(a.flags))
-            block: dict[str, Any] = _section(line)
-            if reviewer_can_act:
-                block = {
-                    **block,
-                    "accessory": {
-                        "type": "overflow",
-                        "action_id": ids.ACTION_REVIEW,
-                        "options": [
-                            {
-                                "text": {"type": "plain_text", "text": "Keep"},
-                                "value": f"{ids.ACTION_KEEP}:{a.id}",
-                            },
-                            {
-                                "text": {"type": "plain_text", "text": "Kill"},
-                                "value": f"{ids.ACTION_KILL}:{a.id}",
-                            },
-                        ],
-                    },
-                }
-            blocks.append(block)
+            blocks.append(_section(line))
+            if reviewer_can_act and len(blocks) < budget_blocks:
+                blocks.append(review_buttons(a.id, a.status))
     if report.spent_without_artifact:
         names = ", ".join(escape_mrkdwn(n) for n in report.spent_without_artifact[:20])
         blocks.append(_context(f"Spent without an artifact: {names}"))

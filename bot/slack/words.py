@@ -24,6 +24,7 @@ __all__ = [
     "month_name",
     "plural",
     "reply_by",
+    "review_notice",
 ]
 
 # What a person's check-in status reads as in a report: "sent" means we asked and heard nothing back.
@@ -87,3 +88,17 @@ def checkin_status(status: str | None) -> str:
 def floor_explained(floor_usd: float) -> str:
     """The score formula with the floor explained, for the first place a board shows scores."""
     return FLOOR_EXPLAINED.format(floor=floor_usd)
+
+
+def review_notice(*, reviewer: str, title: str, period: str, status: str, reason: str | None = None) -> str:
+    """The author's DM when a manager keeps or kills their artifact."""
+    what = {
+        "kept": "kept",
+        "killed": "killed",
+    }.get(status, f"set to {status}")
+    effect = {
+        "kept": "it now counts fully",
+        "killed": "it counts 0",
+    }.get(status, "it counts half until reviewed")
+    because = f" Reason: {reason.strip()}" if reason and reason.strip() else " No reason was given."
+    return f"{reviewer} {what} your artifact *{title}* ({month_name(period)}): {effect}.{because}"

@@ -1,0 +1,93 @@
+"""Issue 16, case 7 (and issue 18 #4): Keep and Kill are buttons; a review is compare-and-set (one winner,
+one audit entry, the loser told who decided), and the author hears of it through the outbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from bot import ids
+from bot.db import make_engine, session_scope
+from bot.models import Artifact, AuditLog, OutboxMessage
+from bot.slack import outbox
+from testing.signing import block_actions_payload, command_body, interaction_body
+from tests.handlers.conftest import Bot, running_bot
+
+
+def _respond(bot: Bot, body_for) -> dict:
+    url = bot.emu.response_url()
+    assert bot.post(body_for(url)).status == 200
+    return bot.wait_for(lambda: bot.emu.responses_to(url), timeout=15)[-1].body
+
+
+def _click(bot: Bot, user: str, action_id: str, value: str) -> str:
+    return _respond(
+        bot,
+        lambda u: interaction_body(block_actions_payload(user, action_id, value, response_url=u)),
+    )["text"]
+
+
+def _buttons(report: dict) -> dict[tuple[str, int], str]:
+    """(action_id, artifact id) -> value of every Keep/Kill button in the report."""
+    out = {}
+    for b in report["blocks"]:
+        for e in b.get("elements", []) if b["type"] == "actions" else []:
+            if e["action_id"] in (ids.ACTION_KEEP, ids.ACTION_KILL):
+                out[(e["action_id"], int(e["value"].split(":")[1]))] = e["value"]
+    return out
+
+
+def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite_template, tmp_path) -> None:
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        (bot.cwd / "a.csv").write_text(
+            "period,email,url,title,status\n"
+            "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted\n"
+            "2026-11,bob@example.com,https://github.com/acme/b/pull/2,Bob's dashboard,submitted\n"
+        )
+        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+        with session_scope(engine) as s:
+            arts = {a.title: a.id for a in s.scalars(select(Artifact))}
+        churn, dash = arts["Churn agent"], arts["Bob's dashboard"]
+
+        report = _respond(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=u))
+        assert "overflow" not in json.dumps(report["blocks"])
+        buttons = _buttons(report)
+        assert set(buttons) == {(a, i) for a in (ids.ACTION_KEEP, ids.ACTION_KILL) for i in (churn, dash)}
+
+        # Carol kills Alice's artifact; the admin, looking at the same report, presses Keep: one winner.
+        said = _click(bot, "U0CAROL", ids.ACTION_KILL, buttons[(ids.ACTION_KILL, churn)])
+        assert said.startswith("Killed *Churn agent*") and "author has been told" in said
+        late = _click(bot, "U0ADMIN", ids.ACTION_KEEP, buttons[(ids.ACTION_KEEP, churn)])
+        assert "Already killed by Carol Manager" in late
+        again = _click(bot, "U0CAROL", ids.ACTION_KILL, buttons[(ids.ACTION_KILL, churn)])  # a double click
+        assert "Already killed by Carol Manager" in again
+
+        # Two managers at once on Bob's artifact: exactly one change.
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(
+                pool.map(
+                    lambda who: _click(bot, who[0], who[1], buttons[(who[1], dash)]),
+                    [("U0CAROL", ids.ACTION_KEEP), ("U0ADMIN", ids.ACTION_KILL)],
+                )
+            )
+        assert sum(a.startswith("Already") for a in answers) == 1, answers
+
+        with session_scope(engine) as s:
+            audits = s.scalars(select(AuditLog).where(col(AuditLog.target_type) == "artifact")).all()
+            changes = [(a.target_id, a.action) for a in audits if a.action in ("artifact_kept", "artifact_killed")]
+            notices = s.scalars(select(OutboxMessage).where(col(OutboxMessage.channel).in_(["U0ALICE", "U0BOB"]))).all()
+        assert sorted(t for t, _ in changes) == sorted([str(churn), str(dash)])  # one audit entry per real change
+        assert len(notices) == 2
+        send, upload = outbox.slack_sender(bot.emu.client())
+        outbox.dispatch(engine, send, upload=upload, rate_per_second=0)
+        [told] = bot.emu.dm_messages("U0ALICE")
+        assert "Carol Manager killed your artifact *Churn agent* (November 2026): it counts 0" in told["text"]
+        assert len(bot.emu.dm_messages("U0BOB")) == 1
+    engine.dispose()
