@@ -32,6 +32,18 @@ def _rows(db_url: str, sql: str) -> list[tuple]:
         eng.dispose()
 
 
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """These checks are about Slack payloads, not the database: SQLite only (one server start each)."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+@pytest.fixture
+def bot(db_url: str, tmp_path: Path):
+    with running_bot(db_url, tmp_path) as b:
+        yield b
+
+
 def test_nothing_this_month_for_a_forged_far_off_month_creates_nothing(bot: Bot, db_url: str) -> None:
     # Before: the button's value 2099-12 created a check-in for December 2099.
     setup_org(bot)

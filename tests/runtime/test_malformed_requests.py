@@ -44,7 +44,14 @@ def _count(db_url: str, table: str) -> int:
         eng.dispose()
 
 
-def test_unsigned_requests_with_unparseable_timestamps_are_refused_quietly(db_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """For the checks that are about HTTP and Slack payloads, not the database: SQLite only."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+def test_unsigned_requests_with_unparseable_timestamps_are_refused_quietly(sqlite_url: str, tmp_path: Path) -> None:
+    db_url = sqlite_url
     # Before: a non-numeric X-Slack-Request-Timestamp without a signature raised inside Bolt's
     # verification: HTTP 500 and a traceback per request (300 requests, half a megabyte of log).
     with running_bot(db_url, tmp_path) as bot:
@@ -68,36 +75,34 @@ def _interaction(payload: dict) -> bytes:
     return interaction_body(payload)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param(json.dumps({"type": "event_callback", "team_id": "T0TEST", "event": None,
-                                 "event_id": "Ev-null"}).encode(), id="event-null"),
-        pytest.param(json.dumps({"type": "event_callback", "team_id": "T0TEST", "event_id": "Ev-list",
-                                 "event": {"type": "message", "channel_type": "im", "user": "U0ALICE",
-                                           "channel": "D0ALICE", "ts": "1.2", "text": ["a", "list"]}}).encode(),
-                     id="text-a-list"),
-        pytest.param("actions-empty", id="actions-empty"),
-        pytest.param("metadata-not-int", id="private-metadata-not-an-integer"),
-    ],
-)
+WRONG_TYPES = {
+    "event-null": json.dumps({"type": "event_callback", "team_id": "T0TEST", "event": None,
+                              "event_id": "Ev-null"}).encode(),
+    "text-a-list": json.dumps({"type": "event_callback", "team_id": "T0TEST", "event_id": "Ev-list",
+                               "event": {"type": "message", "channel_type": "im", "user": "U0ALICE",
+                                         "channel": "D0ALICE", "ts": "1.2", "text": ["a", "list"]}}).encode(),
+}
+
+
 def test_signed_payloads_of_the_wrong_types_get_a_clear_answer_and_no_traceback(
-    db_url: str, tmp_path: Path, body
+    sqlite_url: str, tmp_path: Path
 ) -> None:
-    with running_bot(db_url, tmp_path) as bot:
-        if body == "actions-empty":
-            payload = block_actions_payload("U0ALICE", ids.ACTION_ADD_ARTIFACT)
-            payload["actions"] = []
-            body = _interaction(payload)
-        elif body == "metadata-not-int":
-            payload = view_submission_payload(
-                "U0ALICE", ids.VIEW_EDIT_ARTIFACT, {}, private_metadata="not-a-number"
-            )
-            body = _interaction(payload)
-        res = post_signed(f"{bot.url}/slack/events", body, SECRET)
-        assert res.status in (200, 400), res.status
-        assert bot.log_path is not None
+    # Before: each of these answered 500 with a traceback (a listener read a field of the wrong type).
+    actions_empty = block_actions_payload("U0ALICE", ids.ACTION_ADD_ARTIFACT)
+    actions_empty["actions"] = []
+    bodies = {
+        **WRONG_TYPES,
+        "actions-empty": _interaction(actions_empty),
+        "private-metadata-not-an-integer": _interaction(
+            view_submission_payload("U0ALICE", ids.VIEW_EDIT_ARTIFACT, {}, private_metadata="not-a-number")
+        ),
+    }
+    with running_bot(sqlite_url, tmp_path) as bot:
+        for name, body in bodies.items():
+            res = post_signed(f"{bot.url}/slack/events", body, SECRET)
+            assert res.status in (200, 400), (name, res.status)
         time.sleep(1.0)  # the work after an ack, if any, has run
+        assert bot.log_path is not None
         assert "Traceback" not in bot.log_path.read_text()
 
 
