@@ -12,6 +12,7 @@ from bot import ids
 from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
+from bot.checkins import review_queue
 from bot.checkins.answers import skip_month
 from bot.errors import InputError
 from bot.people.directory import person_for_user
@@ -121,7 +122,9 @@ def handle_remove(body: dict[str, Any], action: dict[str, Any], context: BoltCon
     _ephemeral(respond, f"Removed *{escape_mrkdwn(gone.title)}*.")
 
 
-def handle_review(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+def handle_review(
+    body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+) -> None:
     """*Keep* / *Kill* from the report (buttons, or the older overflow menu)."""
     deps = context["deps"]
     value = (action.get("selected_option") or {}).get("value") or action.get("value") or ""
@@ -137,11 +140,28 @@ def handle_review(body: dict[str, Any], action: dict[str, Any], context: BoltCon
     )
     if done.notice is not None:
         queue_notices(deps, [done.notice])
+    if str(action.get("block_id") or "").startswith("queue_"):
+        _redraw_queue(body, deps, period=done.period, client=client)
     _ephemeral(
         respond,
         f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(done.title)}* ({month_name(done.period)}). "
         + ("The leaderboard reflects it now; its author has been told." if done.changed else "It already was."),
     )
+
+
+def _redraw_queue(body: dict[str, Any], deps: Any, *, period: str, client: WebClient) -> None:
+    """The manager's review-queue DM, redrawn in place (chat.update) without what was just reviewed."""
+    channel = (body.get("channel") or body.get("container") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    if not channel or not ts:
+        return
+    drawn = review_queue.manager_queue_message(
+        engine=deps.engine, org=deps.org, manager_id=body["user"]["id"], period=period, now=deps.clock()
+    )
+    if drawn is not None:
+        client.chat_update(channel=channel, ts=ts, text=drawn[0], blocks=drawn[1])
 
 
 def register(app: App) -> None:

@@ -192,6 +192,16 @@ _SPECS = (
         "freeze last month's scores once replies close, post the final board",
     ),
     JobSpec(
+        "review-queue",
+        "jobs.review_queue",
+        _cron(hour=9, minute=0),
+        "org",
+        12 * HOUR,
+        _org_day("review-queue"),
+        "managers' review queue: one DM each, three days before replies close",
+        dry_run=False,
+    ),
+    JobSpec(
         "outbox",
         "jobs.sweep",
         _every(30),

@@ -11,7 +11,7 @@ from bot import ids
 from bot.artifacts.links import display_host, escape_mrkdwn
 from bot.config import ARTIFACT_KINDS
 from bot.periods import month_name
-from bot.slack.words import checkin_status, count, floor_explained, reply_by
+from bot.slack.words import checkin_status, count, day_name, floor_explained, reply_by
 
 Blocks = list[dict[str, Any]]
 
@@ -299,16 +299,47 @@ def leaderboard_message(
     return f"{head}. {top}", blocks
 
 
-def review_buttons(artifact_id: int, status: str) -> dict[str, Any]:
-    """Explicit *Keep* and *Kill* buttons; each carries the status it was shown with (compare-and-set)."""
+def review_buttons(artifact_id: int, status: str, *, block_prefix: str = "review") -> dict[str, Any]:
+    """Explicit *Keep* and *Kill* buttons; each carries the status it was shown with (compare-and-set).
+    ``block_prefix`` says where they are: ``review`` (the report) or ``queue`` (a manager's queue DM)."""
     return {
         "type": "actions",
-        "block_id": f"review_{artifact_id}",
+        "block_id": f"{block_prefix}_{artifact_id}",
         "elements": [
             _button("Keep", ids.ACTION_KEEP, f"{ids.ACTION_KEEP}:{artifact_id}:{status}", "primary"),
             _button("Kill", ids.ACTION_KILL, f"{ids.ACTION_KILL}:{artifact_id}:{status}", "danger"),
         ],
     }
+
+
+def review_queue_message(*, period: str, items: Sequence[Any], closes: dt.date) -> tuple[str, Blocks]:
+    """A manager's review queue DM: their teams' unreviewed artifacts with Keep and Kill buttons."""
+    if not items:
+        text = f"Review queue for {month_name(period)}: all reviewed. Thank you!"
+        return text, [_section(f"*Review queue, {month_name(period)}*: nothing left to review. Thank you!")]
+    text = (
+        f"Review queue for {month_name(period)}: {count(len(items), 'artifact')} waiting for your keep or kill; "
+        f"replies close after {day_name(closes)}."
+    )
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Review queue, {month_name(period)}"[:150]}},
+        _section(
+            f"{count(len(items), 'artifact')} from your team waiting for your keep or kill. "
+            f"Unreviewed, each counts half; *Keep* counts it fully, *Kill* counts it 0. "
+            f"The month closes after *{day_name(closes)}*."
+        ),
+    ]
+    shown = 0
+    for it in items:
+        if len(blocks) >= 47:
+            break
+        who = f"{escape_mrkdwn(it.author)} ({escape_mrkdwn(it.team)})"
+        blocks.append(_section(f"{artifact_line(it.title, it.links, '')} — {who}"))
+        blocks.append(review_buttons(it.artifact_id, it.status, block_prefix="queue"))
+        shown += 1
+    if shown < len(items):
+        blocks.append(_context(f"+{len(items) - shown} more: see /artifact-report."))
+    return text, blocks
 
 
 def report_message(report: Any, *, narrative: str | None = None, reviewer_can_act: bool = True) -> tuple[str, Blocks]:

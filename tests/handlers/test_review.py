@@ -91,3 +91,37 @@ def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite
         assert "Carol Manager killed your artifact *Churn agent* (November 2026): it counts 0" in told["text"]
         assert len(bot.emu.dm_messages("U0BOB")) == 1
     engine.dispose()
+
+
+def test_the_review_queue_dm_is_redrawn_in_place_as_items_are_reviewed(sqlite_template, tmp_path) -> None:
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        (bot.cwd / "a.csv").write_text(
+            "period,email,url,title,status\n"
+            "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted\n"
+            "2026-11,bob@example.com,https://github.com/acme/b/pull/2,Bob's dashboard,submitted\n"
+        )
+        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+        res = bot.cli("jobs", "run", "review-queue", "--period", "2026-11")
+        assert res.returncode == 0, res.stderr
+        [queue] = bot.emu.dm_messages("U0CAROL")
+        assert "2 artifacts waiting" in queue["text"]
+        [post] = bot.emu.calls("chat.postMessage")
+        channel, ts = post.params["channel"], queue["ts"]
+        keep = next(
+            (b["block_id"], e["value"])
+            for b in queue["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["text"]["text"] == "Keep"
+        )
+        url = bot.emu.response_url()
+        payload = block_actions_payload(
+            "U0CAROL", ids.ACTION_KEEP, keep[1], block_id=keep[0], channel_id=channel, message_ts=ts, response_url=url
+        )
+        assert bot.post(interaction_body(payload)).status == 200
+        update = bot.wait_for(lambda: bot.emu.calls("chat.update"), timeout=15)[-1]
+        assert update.params["ts"] == ts and update.params["channel"] == channel
+        assert "1 artifact waiting" in update.params["text"]
+        assert keep[1] not in json.dumps(update.params.get("blocks"))

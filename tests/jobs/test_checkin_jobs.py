@@ -126,3 +126,33 @@ def test_scheduled_reminders_respect_local_daytime(engine: Engine, emu: SlackEmu
             c.sent_at = sent_at.replace(tzinfo=None)
     assert reminders_job.enqueue_due(deps, now=at(2026, 11, 2, 15)).queued == 0  # Tuesday 00:00 in Tokyo
     assert reminders_job.enqueue_due(deps, now=at(2026, 11, 3, 0)).queued == 1  # Tuesday 09:00 in Tokyo
+
+
+def test_review_queue_goes_to_each_manager_once_three_days_before_replies_close(
+    engine: Engine, emu: SlackEmulator
+) -> None:
+    from tests.jobs.conftest import artifact_at, team
+
+    people(engine, ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"])
+    team(engine, "Growth", ["U0ALICE", "U0BOB"], managers=["U0CAROL"])
+    team(engine, "Infra", ["U0ERIN"], managers=["U0DAVE"])
+    made = at(2026, 11, 20, 12)
+    churn = artifact_at(engine, "U0ALICE", "https://a.example.com/1", period="2026-11", title="Churn", created=made)
+    artifact_at(engine, "U0BOB", "https://b.example.com/2", period="2026-11", title="Kept", created=made, status="kept")
+    # Replies for November close at the end of 7 December (org time, New York): the queue goes out from the 5th.
+    deps = make_deps(engine, emu, clock=lambda: at(2026, 12, 4, 12))
+    assert run_job(deps, "review-queue", console=quiet_console()) == 0
+    assert emu.dm_messages("U0CAROL") == []
+    deps = make_deps(engine, emu, clock=lambda: at(2026, 12, 5, 14))
+    assert run_job(deps, "review-queue", console=quiet_console()) == 0
+    [queue] = emu.dm_messages("U0CAROL")
+    assert "Review queue for November 2026: 1 artifact waiting" in queue["text"]
+    assert "Monday 7 December" in queue["text"]
+    buttons = [e for b in queue["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["text"]["text"], e["value"]) for e in buttons] == [
+        ("Keep", f"keep_artifact:{churn}:submitted"),
+        ("Kill", f"kill_artifact:{churn}:submitted"),
+    ]
+    assert emu.dm_messages("U0DAVE") == []  # nothing to review in Infra: no DM
+    assert run_job(deps, "review-queue", console=quiet_console()) == 0  # once per manager and period
+    assert len(emu.dm_messages("U0CAROL")) == 1
