@@ -50,26 +50,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import zoneinfo
-from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterator
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from bot.spend.connectors import setting
 from bot.spend.connectors.base import (
     MAX_PAGES,
-    UNATTRIBUTED,
+    AdminClient,
     ProviderError,
     ProviderFetch,
     SpendRow,
     bucket_date,
-    get_json,
+    decimal_amount,
+    log_fetch,
     parse_rfc3339,
     query_window,
+    required_settings,
     rfc3339,
+    spender,
 )
 from bot.spend.prices import token_cost
 
@@ -86,7 +88,6 @@ LIST_PAGE = 1000
 MESSAGES_GROUP_BY = ("account_id", "api_key_id", "model", "service_tier")
 
 _M = TypeVar("_M", bound=BaseModel)
-
 
 
 def _zero_if_null(value: Any) -> Any:
@@ -184,55 +185,19 @@ class ClaudeCodeRecord(_Model):
     model_breakdown: list[ModelBreakdown] = []
 
 
-class AnthropicAdmin:
+class AnthropicAdmin(AdminClient):
     """A small client of the Anthropic Admin API endpoints the bot reads."""
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self.requests_made = 0
-        self._http = httpx.Client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
-            headers={
-                "x-api-key": api_key,
-                "anthropic-version": API_VERSION,
-                "user-agent": "artifact-bot (usage sync)",
-                "accept": "application/json",
-            },
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=transport or httpx.HTTPTransport(retries=2),
-        )
+    provider = "Anthropic"
+    key_variable = KEY_VARIABLE
+    default_base_url = DEFAULT_BASE_URL
 
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> AnthropicAdmin:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {"x-api-key": api_key, "anthropic-version": API_VERSION, "accept": "application/json"}
 
     def _get(self, path: str, params: list[tuple[str, str | int]]) -> dict[str, Any]:
-        self.requests_made += 1
-        return get_json(
-            self._http,
-            path,
-            params,
-            provider="Anthropic",
-            key_variable=KEY_VARIABLE,
-            max_retries=self._max_retries,
-            sleep=self._sleep,
-        )
+        body: dict[str, Any] = self._request(path, params)
+        return body
 
     def _paged(self, path: str, params: list[tuple[str, str | int]]) -> Iterator[dict[str, Any]]:
         """Every item of ``data`` over ``has_more`` / ``next_page`` pages."""
@@ -324,12 +289,7 @@ def _parse(model: type[_M], item: Any, what: str) -> _M:
 
 def cents_to_usd(amount: str | float | int | None) -> Decimal:
     """USD from an amount in cents (a decimal string like ``"123.45"`` or a number)."""
-    if amount is None or isinstance(amount, bool):
-        return Decimal(0)
-    try:
-        return Decimal(str(amount).strip()) / 100
-    except InvalidOperation:
-        raise ProviderError(f"Anthropic amount {amount!r} is not a decimal number of cents") from None
+    return decimal_amount(amount, what="Anthropic amount in cents") / 100
 
 
 def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
@@ -354,13 +314,7 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
     )
     # The spender is the user account when Anthropic names one (OAuth requests); otherwise the
     # API key, which the config may map by id or name.
-    aliases: tuple[str, ...]
-    if r.account_id:
-        identity, aliases = f"anthropic-account:{r.account_id}", (r.account_id,)
-    elif r.api_key_id:
-        identity, aliases = f"anthropic-key:{r.api_key_id}", (r.api_key_id,)
-    else:
-        identity, aliases = UNATTRIBUTED, ()
+    identity, aliases = spender(("anthropic-account", r.account_id), ("anthropic-key", r.api_key_id))
     return SpendRow(
         date=day,
         provider=PROVIDER,
@@ -421,33 +375,24 @@ def fetch_anthropic(
             total += cents_to_usd(c.amount)
         result.totals[day] = total
     result.requests_made = client.requests_made
-    log.info(
-        "anthropic: %d usage rows, %d billed days for %s..%s (%d requests)",
-        len(result.rows),
-        len(result.totals),
-        first,
-        last,
-        result.requests_made,
-    )
-    return result
+    return log_fetch(log, result)
 
 
 def _maybe_time(value: str | None) -> dt.datetime | None:
     return parse_rfc3339(value) if value else None
 
 
-def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
-    """The connector's entry point: :func:`fetch_anthropic` with ``ANTHROPIC_ADMIN_KEY`` at ``ANTHROPIC_BASE_URL``.
+def open_admin(settings: Any, *, source: str) -> AnthropicAdmin:
+    """An :class:`AnthropicAdmin` with ``ANTHROPIC_ADMIN_KEY`` at ``ANTHROPIC_BASE_URL`` (for ``source``'s sync).
 
     Raises:
-        ConfigError: the key is missing or refused.
-        ProviderError: the API kept failing.
+        ConfigError: the key is not set.
     """
-    from bot.errors import ConfigError
-    from bot.spend.connectors import setting
+    (key,) = required_settings(settings, KEY_VARIABLE, source=source)
+    return AnthropicAdmin(key, base_url=setting(settings, "ANTHROPIC_BASE_URL"))
 
-    key = setting(settings, KEY_VARIABLE)
-    if key is None:
-        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
-    with AnthropicAdmin(key, base_url=setting(settings, "ANTHROPIC_BASE_URL")) as admin:
+
+def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
+    """The connector entry point: :func:`fetch_anthropic` on :func:`open_admin`."""
+    with open_admin(settings, source=SOURCE) as admin:
         return fetch_anthropic(admin, first=first, last=last, tz=tz, now=now)

@@ -1,4 +1,4 @@
-"""Shared pieces of the provider connectors: parsed rows, day mapping, HTTP retry, errors.
+"""Shared pieces of the provider connectors: parsed rows, day mapping, the HTTP client with retries, errors.
 
 The connectors (:mod:`bot.spend.connectors.openai_admin`, :mod:`bot.spend.connectors.anthropic_admin`) only read
 from the providers and return :class:`ProviderFetch` objects; :mod:`bot.spend.sync` maps
@@ -15,12 +15,13 @@ import time
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, Self
 
 import httpx
 
 from bot.errors import ArtifactBotError, ConfigError
+from bot.spend.connectors import setting
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +243,126 @@ def get_json(
             raise ProviderError(f"{provider} admin API {path} answered a JSON {type(answer).__name__}")
         return answer
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class AdminClient:
+    """An HTTP client of one provider's admin API: retries (:func:`get_json`), a request count, ``with``.
+
+    Subclasses set ``provider`` (named in errors), ``key_variable`` (named when the key is
+    refused), ``default_base_url``, and :meth:`_headers` (how the key travels).
+    """
+
+    provider: str
+    key_variable: str
+    default_base_url: str
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._sleep = sleep
+        self._max_retries = max_retries
+        self.timeout = httpx.Timeout(timeout, connect=10.0)
+        self.requests_made = 0
+        self._http = httpx.Client(
+            base_url=(base_url or self.default_base_url).rstrip("/"),
+            headers={"user-agent": "artifact-bot (usage sync)", **self._headers(api_key)},
+            timeout=self.timeout,
+            transport=transport or httpx.HTTPTransport(retries=2),
+        )
+
+    def _headers(self, api_key: str) -> dict[str, str]:
+        """The headers of every request: the key, the API version, what it accepts."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(
+        self,
+        path: str,
+        params: Sequence[tuple[str, str | int]] = (),
+        *,
+        body: dict[str, Any] | None = None,
+        client: httpx.Client | None = None,
+        text: bool = False,
+    ) -> Any:
+        """:func:`get_json` on this client (or ``client``), counted in ``requests_made``."""
+        self.requests_made += 1
+        return get_json(
+            client or self._http,
+            path,
+            params,
+            provider=self.provider,
+            key_variable=self.key_variable,
+            max_retries=self._max_retries,
+            sleep=self._sleep,
+            body=body,
+            text=text,
+        )
+
+
+def decimal_amount(value: Any, *, what: str) -> Decimal:
+    """A money amount from a provider (a number or a decimal string); null counts as 0.
+
+    Raises:
+        ProviderError: ``value`` is not a number (the message starts with ``what``).
+    """
+    if value is None or isinstance(value, bool):
+        return Decimal(0)
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ProviderError(f"{what} {value!r} is not a number") from None
+
+
+def spender(*candidates: tuple[str, str | None]) -> tuple[str, tuple[str, ...]]:
+    """``(identity, aliases)`` of a usage line: the first named ``(prefix, id)`` as ``prefix:id``.
+
+    The bare id is the alias (a config mapping may name it); no id at all is unattributed.
+    """
+    for prefix, ident in candidates:
+        if ident:
+            return f"{prefix}:{ident}", (ident,)
+    return UNATTRIBUTED, ()
+
+
+def required_settings(settings: Any, *variables: str, source: str) -> list[str]:
+    """The values of ``variables`` in ``settings``, in order.
+
+    Raises:
+        ConfigError: one of them is blank; the message names them all and the source.
+    """
+    values = [value for variable in variables if (value := setting(settings, variable)) is not None]
+    if len(values) < len(variables):
+        raise ConfigError(f"missing environment variable: {', '.join(variables)} (needed for usage sync {source})")
+    return values
+
+
+def log_fetch(logger: logging.Logger, result: ProviderFetch, *, note: str = "") -> ProviderFetch:
+    """Log what a fetch returned (rows, signals, billed days, requests) and return it."""
+    logger.info(
+        "%s: %d spend rows, %d signals, %d billed days for %s..%s (%s%d requests)",
+        result.source,
+        len(result.rows),
+        len(result.signals),
+        len(result.totals),
+        result.first,
+        result.last,
+        note,
+        result.requests_made,
+    )
+    return result

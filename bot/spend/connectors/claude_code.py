@@ -45,7 +45,6 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
-from bot.errors import ConfigError
 from bot.spend.connectors.anthropic_admin import (
     AnthropicAdmin,
     ClaudeCodeRecord,
@@ -53,6 +52,7 @@ from bot.spend.connectors.anthropic_admin import (
     CoreMetrics,
     LinesOfCode,
     cents_to_usd,
+    open_admin,
 )
 from bot.spend.connectors.base import (
     UNATTRIBUTED,
@@ -60,6 +60,7 @@ from bot.spend.connectors.base import (
     SignalRow,
     SpendRow,
     bucket_date,
+    log_fetch,
     parse_rfc3339,
     query_window,
     utc_midnight,
@@ -70,7 +71,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "claude_code"
 PROVIDER = "anthropic"
-KEY_VARIABLE = "ANTHROPIC_ADMIN_KEY"
 USER_ACTOR = "user_actor"
 
 
@@ -182,28 +182,10 @@ def fetch_claude_code(
                 result.signals.extend(signals(day, rec))
         utc_day += dt.timedelta(days=1)
     result.requests_made = client.requests_made
-    log.info(
-        "claude_code: %d spend rows, %d signals for %s..%s (%d requests)",
-        len(result.rows),
-        len(result.signals),
-        first,
-        last,
-        result.requests_made,
-    )
-    return result
+    return log_fetch(log, result)
 
 
 def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
-    """The connector's entry point: :func:`fetch_claude_code` with ``ANTHROPIC_ADMIN_KEY``.
-
-    Raises:
-        ConfigError: the key is missing or refused.
-        ProviderError: the API kept failing.
-    """
-    from bot.spend.connectors import setting
-
-    key = setting(settings, KEY_VARIABLE)
-    if key is None:
-        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
-    with AnthropicAdmin(key, base_url=setting(settings, "ANTHROPIC_BASE_URL")) as admin:
+    """The connector entry point: :func:`fetch_claude_code` on :func:`~.anthropic_admin.open_admin`."""
+    with open_admin(settings, source=SOURCE) as admin:
         return fetch_claude_code(admin, first=first, last=last, tz=tz, now=now)

@@ -40,24 +40,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 import zoneinfo
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from bot.errors import ConfigError
+from bot.spend.connectors import setting
 from bot.spend.connectors.base import (
     UNATTRIBUTED,
+    AdminClient,
     ProviderError,
     ProviderFetch,
     SignalRow,
     SpendRow,
     bucket_date,
-    get_json,
+    decimal_amount,
+    log_fetch,
     query_window,
+    required_settings,
     utc_midnight,
 )
 
@@ -88,68 +89,37 @@ def _num(value: Any) -> float:
 
 
 def _usd(value: Any) -> Decimal:
-    if value is None or isinstance(value, bool):
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ProviderError(f"GitHub premium request amount {value!r} is not a number") from None
+    return decimal_amount(value, what="GitHub premium request amount")
 
 
-class GitHub:
+class GitHub(AdminClient):
     """A small client of the GitHub REST endpoints the bot reads."""
 
-    def __init__(
-        self,
-        token: str,
-        org: str,
-        *,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    provider = "GitHub"
+    key_variable = KEY_VARIABLE
+    default_base_url = DEFAULT_BASE_URL
+
+    def __init__(self, token: str, org: str, **options: Any) -> None:
+        """A client of organisation ``org`` with ``token``; ``options`` as :class:`AdminClient`."""
+        super().__init__(token, **options)
         self.org = org
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self.requests_made = 0
-        self._http = httpx.Client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
-            headers={
-                "authorization": f"Bearer {token}",
-                "accept": "application/vnd.github+json",
-                "x-github-api-version": API_VERSION,
-                "user-agent": "artifact-bot (usage sync)",
-            },
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=httpx.HTTPTransport(retries=2),
-        )
         # Report downloads are pre-signed URLs on another host: no token goes there.
-        self._download = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True)
+        self._download = httpx.Client(timeout=self.timeout, follow_redirects=True)
+
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {
+            "authorization": f"Bearer {api_key}",
+            "accept": "application/vnd.github+json",
+            "x-github-api-version": API_VERSION,
+        }
 
     def close(self) -> None:
         """Close both connection pools."""
-        self._http.close()
+        super().close()
         self._download.close()
 
-    def __enter__(self) -> GitHub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _get(self, path: str, params: list[tuple[str, str | int]], *, client: httpx.Client | None = None) -> Any:
-        self.requests_made += 1
-        return get_json(
-            client or self._http,
-            path,
-            params,
-            provider="GitHub",
-            key_variable=KEY_VARIABLE,
-            max_retries=self._max_retries,
-            sleep=self._sleep,
-            text=client is not None,
-        )
+        return self._request(path, params, client=client, text=client is not None)
 
     def user_metrics(self, day: dt.date) -> list[dict[str, Any]]:
         """The users-1-day metrics records of ``day`` (empty when GitHub has no report)."""
@@ -225,28 +195,11 @@ def fetch_copilot(
                     )
         utc_day += dt.timedelta(days=1)
     result.requests_made = client.requests_made
-    log.info(
-        "copilot: %d spend rows, %d signals for %s..%s (%d requests)",
-        len(result.rows),
-        len(result.signals),
-        first,
-        last,
-        result.requests_made,
-    )
-    return result
+    return log_fetch(log, result)
 
 
 def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
-    """The connector's entry point: :func:`fetch_copilot` with ``GITHUB_TOKEN`` for ``GITHUB_ORG``.
-
-    Raises:
-        ConfigError: a variable is missing or the token refused.
-        ProviderError: the API kept failing.
-    """
-    from bot.spend.connectors import setting
-
-    token, org = setting(settings, KEY_VARIABLE), setting(settings, "GITHUB_ORG")
-    if token is None or org is None:
-        raise ConfigError(f"missing environment variable: GITHUB_TOKEN, GITHUB_ORG (needed for usage sync {SOURCE})")
+    """The connector entry point: :func:`fetch_copilot` with ``GITHUB_TOKEN`` for ``GITHUB_ORG``."""
+    token, org = required_settings(settings, KEY_VARIABLE, "GITHUB_ORG", source=SOURCE)
     with GitHub(token, org, base_url=setting(settings, "GITHUB_API_URL")) as client:
         return fetch_copilot(client, first=first, last=last, tz=tz, now=now)

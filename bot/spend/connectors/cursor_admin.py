@@ -35,26 +35,25 @@ before the next cycle began left them; there are no model names in the spend (ro
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
-import time
 import zoneinfo
-from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-import httpx
-
-from bot.errors import ConfigError
+from bot.spend.connectors import setting
 from bot.spend.connectors.base import (
     MAX_PAGES,
     UNATTRIBUTED,
+    AdminClient,
     ProviderError,
     ProviderFetch,
     SignalRow,
     SpendRow,
     bucket_date,
-    get_json,
+    log_fetch,
+    required_settings,
     utc_midnight,
 )
 
@@ -100,51 +99,20 @@ def _from_ms(value: Any) -> dt.datetime:
         raise ProviderError(f"Cursor: {value!r} is not a time in epoch milliseconds") from None
 
 
-class CursorAdmin:
+class CursorAdmin(AdminClient):
     """A small client of the Cursor Admin API endpoints the bot reads."""
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self.requests_made = 0
-        self._http = httpx.Client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
-            auth=httpx.BasicAuth(api_key, ""),
-            headers={"user-agent": "artifact-bot (usage sync)", "accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=httpx.HTTPTransport(retries=2),
-        )
+    provider = "Cursor"
+    key_variable = KEY_VARIABLE
+    default_base_url = DEFAULT_BASE_URL
 
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> CursorAdmin:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _headers(self, api_key: str) -> dict[str, str]:
+        # Basic auth: the key is the user name, the password is empty.
+        basic = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+        return {"authorization": f"Basic {basic}", "accept": "application/json"}
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        self.requests_made += 1
-        answer = get_json(
-            self._http,
-            path,
-            [],
-            provider="Cursor",
-            key_variable=KEY_VARIABLE,
-            max_retries=self._max_retries,
-            sleep=self._sleep,
-            body=body,
-        )
+        answer = self._request(path, body=body)
         if not isinstance(answer, dict):
             raise ProviderError(f"Cursor {path}: expected a JSON object")
         return answer
@@ -264,29 +232,11 @@ def fetch_cursor(
             )
             result.totals[day] = result.totals.get(day, Decimal(0)) + usd
     result.requests_made = client.requests_made
-    log.info(
-        "cursor: %d spend rows, %d signals for %s..%s (cycle from %s, %d requests)",
-        len(result.rows),
-        len(result.signals),
-        start_day,
-        last,
-        cycle_day,
-        result.requests_made,
-    )
-    return result
+    return log_fetch(log, result, note=f"cycle from {cycle_day}, ")
 
 
 def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
-    """The connector's entry point: :func:`fetch_cursor` with ``CURSOR_ADMIN_KEY`` at ``CURSOR_API_URL``.
-
-    Raises:
-        ConfigError: the key is missing or refused.
-        ProviderError: the API kept failing.
-    """
-    from bot.spend.connectors import setting
-
-    key = setting(settings, KEY_VARIABLE)
-    if key is None:
-        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
+    """The connector entry point: :func:`fetch_cursor` with ``CURSOR_ADMIN_KEY`` at ``CURSOR_API_URL``."""
+    (key,) = required_settings(settings, KEY_VARIABLE, source=SOURCE)
     with CursorAdmin(key, base_url=setting(settings, "CURSOR_API_URL")) as client:
         return fetch_cursor(client, first=first, last=last, tz=tz, now=now)

@@ -44,7 +44,7 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
@@ -52,14 +52,18 @@ import openai
 from openai import OpenAI, omit
 
 from bot.errors import ConfigError
+from bot.spend.connectors import setting
 from bot.spend.connectors.base import (
     MAX_PAGES,
-    UNATTRIBUTED,
     ProviderError,
     ProviderFetch,
     SpendRow,
     bucket_date,
+    decimal_amount,
+    log_fetch,
     query_window,
+    required_settings,
+    spender,
 )
 from bot.spend.prices import token_cost
 
@@ -142,43 +146,28 @@ def _bucket_day(bucket: Any, tz: zoneinfo.ZoneInfo) -> dt.date:
     return bucket_date(start, end, tz)
 
 
+GROUP_BY: dict[TokenEndpoint, list[str]] = {
+    "completions": ["user_id", "api_key_id", "model", "batch"],
+    "embeddings": ["user_id", "api_key_id", "model"],
+    "moderations": ["user_id", "api_key_id", "model"],
+}
+
+
+def _daily_pages(endpoint: Callable[..., Any], what: str, start: int, end: int, **query: Any) -> Iterator[Any]:
+    """Every page of daily buckets of an organisation usage/costs ``endpoint`` over ``[start, end)``."""
+
+    def fetch(page: str | None) -> Any:
+        return endpoint(start_time=start, end_time=end, bucket_width="1d", page=page or omit, **query)
+
+    return _pages(fetch, what)
+
+
 def _usage_pages(client: OpenAI, endpoint: TokenEndpoint, start: int, end: int) -> Iterator[Any]:
     usage = client.admin.organization.usage
-    if endpoint == "completions":
-
-        def fetch(page: str | None) -> Any:
-            return usage.completions(
-                start_time=start,
-                end_time=end,
-                bucket_width="1d",
-                limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model", "batch"],
-                page=page or omit,
-            )
-    elif endpoint == "embeddings":
-
-        def fetch(page: str | None) -> Any:
-            return usage.embeddings(
-                start_time=start,
-                end_time=end,
-                bucket_width="1d",
-                limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model"],
-                page=page or omit,
-            )
-    else:
-
-        def fetch(page: str | None) -> Any:
-            return usage.moderations(
-                start_time=start,
-                end_time=end,
-                bucket_width="1d",
-                limit=USAGE_PAGE_BUCKETS,
-                group_by=["user_id", "api_key_id", "model"],
-                page=page or omit,
-            )
-
-    return _pages(fetch, f"usage/{endpoint}")
+    method = {"completions": usage.completions, "embeddings": usage.embeddings, "moderations": usage.moderations}
+    return _daily_pages(
+        method[endpoint], f"usage/{endpoint}", start, end, limit=USAGE_PAGE_BUCKETS, group_by=GROUP_BY[endpoint]
+    )
 
 
 def _row(endpoint: TokenEndpoint, day: dt.date, data: dict[str, object]) -> SpendRow | None:
@@ -210,13 +199,7 @@ def _row(endpoint: TokenEndpoint, day: dt.date, data: dict[str, object]) -> Spen
     # (service accounts), so a config mapping of a shared key never captures a user's own calls.
     user_id = _text(data, "user_id")
     key_id = _text(data, "api_key_id")
-    aliases: tuple[str, ...]
-    if user_id:
-        identity, aliases = f"openai-user:{user_id}", (user_id,)
-    elif key_id:
-        identity, aliases = f"openai-key:{key_id}", (key_id,)
-    else:
-        identity, aliases = UNATTRIBUTED, ()
+    identity, aliases = spender(("openai-user", user_id), ("openai-key", key_id))
     return SpendRow(
         date=day,
         provider=PROVIDER,
@@ -247,13 +230,7 @@ def _amount(data: dict[str, object]) -> Decimal:
     currency = amount.get("currency")
     if isinstance(currency, str) and currency.lower() != "usd":
         log.warning("OpenAI cost in %s, counted as USD", currency)
-    value = amount.get("value")
-    if value is None or isinstance(value, bool):
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ProviderError(f"OpenAI costs: amount {value!r} is not a number") from None
+    return decimal_amount(amount.get("value"), what="OpenAI costs: amount")
 
 
 def fetch_openai(
@@ -299,14 +276,8 @@ def _fetch(client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneIn
                 if email:
                     row.email = email
                     row.identity = email
-    usage = client.admin.organization.usage
-
-    def fetch_costs(page: str | None) -> Any:
-        return usage.costs(
-            start_time=start_s, end_time=end_s, bucket_width="1d", limit=COST_PAGE_BUCKETS, page=page or omit
-        )
-
-    for resp in _pages(fetch_costs, "costs"):
+    costs = client.admin.organization.usage.costs
+    for resp in _daily_pages(costs, "costs", start_s, end_s, limit=COST_PAGE_BUCKETS):
         result.requests_made += 1
         for bucket in resp.data:
             day = _bucket_day(bucket, tz)
@@ -316,31 +287,11 @@ def _fetch(client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneIn
             for item in bucket.results:
                 total += _amount(item.to_dict())
             result.totals[day] = total
-    log.info(
-        "openai: %d usage rows, %d billed days for %s..%s (%d requests)",
-        len(result.rows),
-        len(result.totals),
-        first,
-        last,
-        result.requests_made,
-    )
-    return result
+    return log_fetch(log, result)
 
 
 def fetch(settings: Any, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> ProviderFetch:
-    """The connector's entry point: :func:`fetch_openai` with ``OPENAI_ADMIN_KEY`` at ``OPENAI_BASE_URL``.
-
-    Raises:
-        ConfigError: the key is missing or refused.
-        ProviderError: the API kept failing.
-    """
-    from bot.spend.connectors import setting
-
-    key = setting(settings, KEY_VARIABLE)
-    if key is None:
-        raise ConfigError(f"missing environment variable: {KEY_VARIABLE} (needed for usage sync {SOURCE})")
-    client = make_client(key, base_url=setting(settings, "OPENAI_BASE_URL"))
-    try:
+    """The connector entry point: :func:`fetch_openai` with ``OPENAI_ADMIN_KEY`` at ``OPENAI_BASE_URL``."""
+    (key,) = required_settings(settings, KEY_VARIABLE, source=SOURCE)
+    with make_client(key, base_url=setting(settings, "OPENAI_BASE_URL")) as client:
         return fetch_openai(client, first=first, last=last, tz=tz, now=now)
-    finally:
-        client.close()
