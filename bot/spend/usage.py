@@ -352,29 +352,27 @@ def upsert_records(
     Re-storing the same records changes nothing, so imports and syncs are idempotent.
     Streams in batches; never holds all records in memory.
     """
-    items = (
-        (
-            r.date,
-            r.identity,
-            r.person_id,
-            r.provider,
-            r.model,
-            r.input_tokens,
-            r.output_tokens,
-            r.cached_tokens,
-            r.requests,
-            r.cost_usd,
-            r.batch,
-        )
-        for r in records
-    )
-    return _upsert(session, items, source=source, prior=prior)
+    return _upsert(session, map(_item, records), source=source, prior=prior)
 
 
 # (date, identity, person_id, provider, model, input, output, cached, requests, cost_usd or None, batch)
 _Item = tuple[dt.date, str, int | None, str, str, int, int, int, int, float | None, bool]
+_item: Callable[[UsageRecord], _Item] = operator.attrgetter(
+    "date",
+    "identity",
+    "person_id",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "requests",
+    "cost_usd",
+    "batch",
+)
 
 
+@_gc_paused()
 def _upsert(
     session: Session,
     items: Iterable[_Item],
@@ -388,18 +386,6 @@ def _upsert(
     ``result``: an import's result, whose ``replaced`` counts (and with mode "add", sums into) the rows
     earlier imports stored under the same keys.
     """
-    with _gc_paused():
-        return _upsert_rows(session, items, source=source, prior=prior, result=result)
-
-
-def _upsert_rows(
-    session: Session,
-    items: Iterable[_Item],
-    *,
-    source: str,
-    prior: set[tuple[int | None, str]] | None,
-    result: ImportResult | None = None,
-) -> ImportResult:
     writer = _RowWriter(session, prior=result, source=source)
     result = result if result is not None else ImportResult()
     now, bools = writer.now, writer.bools
