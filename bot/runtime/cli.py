@@ -503,6 +503,8 @@ def cmd_report(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         record_export(engine=deps.engine, actor="cli", report=report, fmt="csv", now=utc_now())
     else:
         out.print(_report_table(report))
+        if report.team_level_line:  # spend assigned to the team, in its spend, no member's
+            out.print(report.team_level_line, markup=False, highlight=False)
         from bot.slack.blocks import model_cost_text
 
         for m in report.models:  # a model the price table does not know: "unpriced (N rows, T tokens)"

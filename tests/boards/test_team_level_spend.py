@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.boards.leaderboard import board
 from bot.boards.reports import report_csv, team_report
-from bot.boards.rollups import check
+from bot.boards.rollups import check, rebuild_all
 from bot.config import Settings, parse_org_config, weights_of
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Person, Team, UsageRow
@@ -225,6 +225,21 @@ def test_team_level_spend_counts_in_the_team_and_nobody_stays_unattributed(engin
         # A second sync and import of the same days changes nothing.
         load_all(engine, tmp_path, fake)
     assert state(engine) == first
+    with session_scope(engine) as s:
+        assert check(s, weights_of(ORG)) == []
+
+
+def test_db_check_compares_the_team_level_roll_up_with_the_raw_rows(engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    import_focus_csv(engine, focus_file(tmp_path), ORG)
+    with session_scope(engine) as s:
+        assert check(s, weights_of(ORG)) == []
+        s.execute(text("UPDATE team_level_total SET cost_usd = cost_usd + 1"))
+    with session_scope(engine) as s:
+        diffs = check(s, weights_of(ORG))
+    assert [(d.what, d.period) for d in diffs] == [("team-level", PERIOD)]
+    assert cents(diffs[0].rollup[0]) == cents(Decimal("31.17")) and cents(diffs[0].raw[0]) == cents(Decimal("30.17"))
+    rebuild_all(engine, weights_of(ORG))
     with session_scope(engine) as s:
         assert check(s, weights_of(ORG)) == []
 

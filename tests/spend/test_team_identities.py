@@ -101,6 +101,9 @@ def test_usage_import_of_a_focus_file_gives_the_team_its_team_level_spend(db_url
     assert round(data["spend_usd"], 2) == 12.50 + 31.42  # Alice's Bedrock + the team's
     assert data["unmatched_spend_usd"] == 12.5  # members' spend without an artifact: never the team's
 
+    table = cli("report", "--team", "growth", "--period", "2026-08", db_url=db_url, cwd=tmp_path, config=config)
+    assert "team-level spend $31.42 (3 rows): assigned to the team, not to a member" in table.stdout
+
     board = cli("leaderboard", "--period", "2026-08", db_url=db_url, cwd=tmp_path, config=config)
     assert board.returncode == 0, board.stderr
     assert "team-level spend $31.42 (3 rows" in board.stdout
