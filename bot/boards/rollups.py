@@ -9,6 +9,10 @@ Two kinds of freshness:
   writers do it); the next read refreshes the dirty people and their teams before answering
   (``ensure_fresh``). A period whose roll-ups were computed with other weights is recomputed whole.
 
+A team's spend is its members' spend plus its team-level spend (usage rows of no person that the
+config assigns to the team), kept per (team, period) in ``team_level_total`` by the same writers
+(``bot.freshness.refresh_team_spend``); it is in no member's spend, so not in unmatched spend.
+
 The formula itself is written once, in SQL, in ``_ctes``: roll-ups are that SQL restricted to
 the people being refreshed, and ``check`` compares them with the same SQL over everything.
 """
