@@ -195,6 +195,19 @@ def _team_level_stored(session: Session, period: str, team_ids: list[int] | None
     return {int(t): (float(c), int(tk), int(n), int(u)) for t, c, tk, n, u in rows}
 
 
+def lock_team_level(session: Session) -> None:
+    """Hold the team-level roll-up's lock until this transaction ends.
+
+    Two syncs of different sources may write one team's rows at once: the second waits for the first
+    to commit, then reads its rows too (PostgreSQL reads each statement's latest committed data).
+    Writers take it before they write usage rows, and a whole-period refresh before it rewrites the
+    people's roll-ups, so both take their locks in the same order.
+    """
+    from bot.db import serialize  # here: bot.db imports this module
+
+    serialize(session, "team-level")
+
+
 def store_team_level(session: Session, period: str, team_ids: list[int] | None = None) -> bool:
     """Recompute the team-level roll-up of these teams (all when None) in ``period`` from the raw rows.
 
@@ -203,6 +216,7 @@ def store_team_level(session: Session, period: str, team_ids: list[int] | None =
     """
     if team_ids is not None and not team_ids:
         return False
+    lock_team_level(session)
     before = _team_level_stored(session, period, team_ids)
     after = team_level_raw(session, period, team_ids)
     if before == after:

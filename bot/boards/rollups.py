@@ -30,7 +30,14 @@ from sqlmodel import Session
 
 from bot import model_rollups
 from bot.db import serialize, session_scope
-from bot.freshness import _SPEND_UPSERT, FULL_REFRESH_ABOVE, _ids, store_team_level, team_level_raw
+from bot.freshness import (
+    _SPEND_UPSERT,
+    FULL_REFRESH_ABOVE,
+    _ids,
+    lock_team_level,
+    store_team_level,
+    team_level_raw,
+)
 from bot.scoring import Weights
 
 log = logging.getLogger(__name__)
@@ -281,6 +288,7 @@ def refresh_period(session: Session, period: str, w: Weights, *, spend: bool = T
     ).scalar_one_or_none()
     seen = _marks(session, period)
     if spend:
+        lock_team_level(session)  # before the people's rows, as the usage writers take it (no deadlock)
         session.execute(text("DELETE FROM person_period_total WHERE period = :period"), {"period": period})
         session.execute(text(_SPEND_UPSERT.format(person_filter="")), {"period": period})
         store_team_level(session, period)

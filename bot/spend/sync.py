@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from bot.config import TEAM_PREFIX, OrgConfig, Settings
 from bot.db import session_scope
 from bot.errors import ConfigError, InputError
-from bot.freshness import refresh_team_spend
+from bot.freshness import lock_team_level, refresh_team_spend
 from bot.models import OutputSignal, ProviderTotal, SyncCursor, Team, UsageRow, utcnow
 from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id, upsert_slack_user
 from bot.periods import period_of
@@ -300,7 +300,9 @@ class TeamLevel:
 
 def teams_in_days(session: Session, *, source: str, first: dt.date, last: dt.date) -> set[tuple[int, str]]:
     """(team, period) of the team-level rows ``source`` has from ``first`` to ``last`` (read before replacing
-    them, so a team that loses its rows has its roll-up refreshed too)."""
+    them, so a team that loses its rows has its roll-up refreshed too). Takes the team-level roll-up's lock
+    first: call it before writing the rows."""
+    lock_team_level(session)
     q = (
         select(col(UsageRow.team_id), col(UsageRow.period))
         .where(
