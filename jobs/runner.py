@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,6 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from bot import lease
 from bot.deps import Deps
 from bot.slack.outbox import DispatchStats, FatalSlackError
+from bot.slack.words import count
 from jobs import registry
 from jobs.common import JobResult
 
@@ -82,13 +85,26 @@ class _Display:
             )
 
 
-def run_job(deps: Deps, name: str, *, period: str | None = None, console: Console | None = None) -> int:
-    """Run job ``name`` now and send everything it queued. Returns the process exit code."""
+def run_job(
+    deps: Deps,
+    name: str,
+    *,
+    period: str | None = None,
+    console: Console | None = None,
+    dry_run: Path | None = None,
+) -> int:
+    """Run job ``name`` now and send everything it queued. Returns the process exit code.
+
+    With ``dry_run`` (a folder), nothing is sent and nothing marked: the count of messages it would
+    send is printed and the Block Kit of the first few is written to that folder.
+    """
     out = console or Console(stderr=True)
     if name not in registry.manual_names():
         out.print(f"unknown job {name!r}; jobs: {', '.join(registry.manual_names())}", markup=False)
         return 2
     now = deps.clock()
+    if dry_run is not None:
+        return _dry_run(deps, name, now=now, period=period, folder=dry_run, out=out)
     display = _Display(out, name)
     result: JobResult | None = None
     with lease.hold(deps.engine, f"job:{name}", run_key=f"manual:{secrets.token_hex(4)}") as held:
@@ -103,6 +119,25 @@ def run_job(deps: Deps, name: str, *, period: str | None = None, console: Consol
             out.print(f"[red]fatal:[/red] {escape(str(exc))}; messages not sent stay queued for the next run")
             return EXIT_FATAL
     _report(out, result)
+    return EXIT_OK
+
+
+def _dry_run(deps: Deps, name: str, *, now: Any, period: str | None, folder: Path, out: Console) -> int:
+    from jobs import dry_run
+
+    if not registry.get(name).dry_run:
+        out.print(f"{name} has no dry run (it sends no messages)", markup=False)
+        return 2
+    result = dry_run.preview(deps, name, now=now, period=period)
+    written = dry_run.write(result, folder)
+    head = f"{name}" + (f" {result.period}" if result.period else "")
+    out.print(
+        f"{head} (dry run): would send {count(result.total, 'message')} to {count(result.recipients, 'recipient')}; "
+        "nothing sent, nothing marked",
+        markup=False,
+    )
+    if written:
+        out.print(f"  the first {len(written)}: {folder}/ ({', '.join(p.name for p in written)})", markup=False)
     return EXIT_OK
 
 

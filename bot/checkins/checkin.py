@@ -145,15 +145,16 @@ def checkin_items(
     kind: str = "checkin",
     suggestions: Callable[[int], str | None] | None = None,
     deadline: dt.date | None = None,
+    record: bool = True,
 ) -> Iterator[outbox.OutboxItem]:
     """Create the check-ins of one page of people and yield their DMs (spend, artifacts so far,
     Claude Code's suggested evidence unless ``suggestions`` is given, and the last day a reply counts)."""
     at = now.astimezone(dt.UTC).replace(tzinfo=None)
     ids = [p.id for p in people if p.id is not None]
-    _insert_checkins(
-        engine,
-        [{"person_id": i, "period": period, "status": "pending", "reminders_sent": 0, "created_at": at} for i in ids],
-    )
+    if record:  # a dry run (``record=False``) creates no check-in
+        new = {"period": period, "status": "pending", "reminders_sent": 0, "created_at": at}
+        rows = [{"person_id": i, **new} for i in ids]
+        _insert_checkins(engine, rows)
     spend = _spend(engine, period, ids)
     arts = _artifacts(engine, period, ids)
     evidence = _evidence(engine, period, ids)
@@ -178,6 +179,39 @@ def checkin_items(
             person_id=p.id,
             period=period,
         )
+
+
+def preview_checkins(
+    engine: Engine, org: OrgConfig, period: str, now: dt.datetime, *, keep: int = 5
+) -> tuple[int, list[outbox.OutboxItem]]:
+    """A dry run of :func:`enqueue_checkins`: how many DMs it would queue and the first ``keep`` of them.
+
+    Writes nothing: no check-in is created, nothing is queued (people already asked are left out, as
+    the real run would leave them out).
+    """
+    total, first = 0, []
+    after = 0
+    while True:
+        people = eligible_people(engine, org, after_id=after)
+        if not people:
+            return total, first
+        after = people[-1].id or after
+        with session_scope(engine) as s:
+            asked = set(
+                s.scalars(
+                    select(Checkin.person_id).where(
+                        Checkin.period == period, Checkin.person_id.in_([p.id for p in people])  # type: ignore[attr-defined]
+                    )
+                ).all()
+            )
+        todo = [p for p in people if p.id not in asked]
+        if not todo:
+            continue
+        deadline = last_reply_day(period, org.checkin.reply_until_day)
+        for item in checkin_items(engine, period, todo, now, deadline=deadline, record=False):
+            total += 1
+            if len(first) < keep:
+                first.append(item)
 
 
 def enqueue_checkins(

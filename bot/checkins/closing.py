@@ -97,8 +97,11 @@ def frozen_board(engine: Engine, period: str, *, by: str = "team") -> list[dict[
     return sorted(rows, key=lambda r: r.get("rank") or 0)
 
 
-def _final_items(engine: Engine, org: OrgConfig, period: str) -> Iterator[outbox.OutboxItem]:
-    rows = frozen_board(engine, period, by="team")
+def _final_items(
+    engine: Engine, org: OrgConfig, period: str, rows: list[dict[str, Any]] | None = None
+) -> Iterator[outbox.OutboxItem]:
+    if rows is None:
+        rows = frozen_board(engine, period, by="team")
     if not any(r.get("spend_usd") or r.get("artifact_count") for r in rows):
         log.info("period %s had no spend and no artifacts: no final leaderboard posted", period)
         return
@@ -130,6 +133,16 @@ def close_period(engine: Engine, org: OrgConfig, period: str, now: dt.datetime) 
     closed_now, written = freeze(engine, org, period, now)
     queued = outbox.enqueue(engine, _final_items(engine, org, period), now=now)
     return CloseResult(period=period, closed_now=closed_now, frozen_rows=written, queued=queued)
+
+
+def preview_close(engine: Engine, org: OrgConfig, period: str) -> list[outbox.OutboxItem]:
+    """A dry run of :func:`close_period`: the final posts it would queue, from the board as it stands
+    (a closed period's frozen board). Freezes nothing, queues nothing."""
+    rows = frozen_board(engine, period, by="team")
+    if not rows:
+        with session_scope(engine) as s:
+            rows = [_snapshot_row(r, "team") for r in board(s, period, weights_of(org), by="team")]
+    return list(_final_items(engine, org, period, rows))
 
 
 def period_to_close(org: OrgConfig, now: dt.datetime) -> str | None:

@@ -228,10 +228,18 @@ def _reminder_page(engine: Engine, org: OrgConfig, period: str, now: dt.datetime
         return [tuple(r) for r in s.execute(q)]
 
 
-def enqueue_reminders(engine: Engine, org: OrgConfig, now: dt.datetime, *, quiet_hours: bool = True) -> ReminderRun:
+def enqueue_reminders(
+    engine: Engine,
+    org: OrgConfig,
+    now: dt.datetime,
+    *,
+    quiet_hours: bool = True,
+    preview: list[outbox.OutboxItem] | None = None,
+) -> ReminderRun:
     """Queue reminders for check-ins sent but not answered; each reminder once (its number is in its key).
 
     With ``quiet_hours`` (the scheduled run) a reminder waits for 09:00-20:00 in the person's zone.
+    With ``preview`` (a dry run) the reminders due are appended to it instead: nothing queued, nothing marked.
     """
     run = ReminderRun()
     cfg = org.checkin
@@ -284,6 +292,10 @@ def enqueue_reminders(engine: Engine, org: OrgConfig, now: dt.datetime, *, quiet
                         period=period,
                     )
                 )
+            if preview is not None:
+                preview.extend(items)
+                total += len(items)
+                continue
             total += outbox.enqueue(engine, items, now=now)
             with session_scope(engine) as s:
                 for cid, _, n, _, _ in due:

@@ -255,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     pex.add_argument("user", help="email or Slack user id")
     pfo = pes.add_parser("forget", help="remove a person's personal data, keep anonymised numbers (audited)")
     pfo.add_argument("user", help="email or Slack user id")
+    pfo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     au = sub.add_parser("audit", help="the audit log (admins)")
     au.add_argument("--since", type=_date, default=None)
@@ -321,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     jr = jos.add_parser("run", help="run a job now, in the foreground")
     jr.add_argument("name", choices=job_registry.manual_names())
     jr.add_argument("--period", type=_period, default=None)
+    jr.add_argument("--dry-run", action="store_true", help="send nothing, mark nothing: who would receive what")
+    jr.add_argument("--out", default="dry-run", help="with --dry-run: folder for the first messages' Block Kit")
 
     lb = sub.add_parser("leaderboard", help="print the leaderboard")
     lb.add_argument("--period", type=_period, default=None)
@@ -562,6 +565,14 @@ def cmd_people_rights(deps: Deps, args: argparse.Namespace, out: Console) -> int
             data = export_person(s, args.user, actor=actor)
             sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
             return 0
+        if not getattr(args, "yes", False):
+            question = f"Forget {args.user}? Their personal data and message text are removed for good. [y/N] "
+            if not sys.stdin.isatty():
+                out.print(f"people forget {args.user}: not confirmed (add --yes to run without asking)", markup=False)
+                return 2
+            if input(question).strip().lower() not in ("y", "yes"):
+                out.print("Nothing was changed.", markup=False)
+                return 2
         pid = forget_person(s, args.user, actor=actor, journal=deps.inbox_engine)
     out.print(f"person {pid} forgotten: personal data and message text removed, anonymised numbers kept")
     return 0

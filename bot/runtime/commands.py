@@ -56,6 +56,10 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
 
             # As the command it wraps answers (`usage sync` without keys): bad configuration, exit 2.
             raise ConfigError(f"{args.name} is not enabled in this deployment: its settings are missing ({spec.help})")
+        if getattr(args, "dry_run", False):  # sends nothing: no Slack token needed
+            from pathlib import Path
+
+            return run_job(deps, args.name, period=args.period, console=out, dry_run=Path(args.out))
         if spec.needs_slack:
             deps.settings.require("slack_bot_token")
         deps.slack = _slack(deps)

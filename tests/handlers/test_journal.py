@@ -47,7 +47,7 @@ def test_dm_replies_go_through_their_own_journal_file(sqlite_template: Path, tmp
         journal_engine_ = make_engine(f"sqlite:///{journal}")
         inbox.store(journal_engine_, user_id="U0BOB", channel="D0BOB", ts="1.000200", text="private words")
         journal_engine_.dispose()
-        res = bot.cli("people", "forget", "U0BOB")
+        res = bot.cli("people", "forget", "U0BOB", "--yes")
         assert res.returncode == 0, res.stderr
         assert _journal_rows(journal) == []
 

@@ -156,3 +156,53 @@ def test_review_queue_goes_to_each_manager_once_three_days_before_replies_close(
     assert emu.dm_messages("U0DAVE") == []  # nothing to review in Infra: no DM
     assert run_job(deps, "review-queue", console=quiet_console()) == 0  # once per manager and period
     assert len(emu.dm_messages("U0CAROL")) == 1
+
+
+def _outbox_rows(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return len(s.scalars(select(OutboxMessage)).all())
+
+
+def test_dry_runs_send_nothing_and_mark_nothing(engine: Engine, emu: SlackEmulator, tmp_path) -> None:
+    import json
+
+    ids = people(engine, ["U0ALICE", "U0BOB", "U0CAROL"], tz="America/New_York")
+    deps = make_deps(engine, emu, clock=lambda: at(2026, 10, 30, 20))
+    console = quiet_console()
+    assert run_job(deps, "checkin", console=console, dry_run=tmp_path / "checkin") == 0
+    out = console_text(console)
+    assert "checkin 2026-10 (dry run): would send 3 messages to 3 recipients; nothing sent, nothing marked" in out
+    files = sorted((tmp_path / "checkin").glob("*.json"))
+    assert [f.name for f in files] == ["01-checkin-U0ALICE.json", "02-checkin-U0BOB.json", "03-checkin-U0CAROL.json"]
+    first = json.loads(files[0].read_text())
+    assert "show me the artifact" in first["text"] and first["blocks"][0]["type"] == "section"
+    assert emu.call_count("chat.postMessage") == 0 and _outbox_rows(engine) == 0
+    assert checkins.status_counts(engine, "2026-10") == {}  # no check-in created
+
+    # The real run, then a reminders dry run when two are due: still nothing sent or counted.
+    assert run_job(deps, "checkin", console=quiet_console()) == 0
+    with session_scope(engine) as s:
+        for c in s.scalars(select(Checkin)):
+            c.sent_at = at(2026, 10, 30, 19).replace(tzinfo=None)
+    checkins.mark_skipped(engine, ids["U0CAROL"], "2026-10", at(2026, 10, 31, 12))
+    later = make_deps(engine, emu, clock=lambda: at(2026, 11, 2, 20, 30))
+    sent, rows = emu.call_count("chat.postMessage"), _outbox_rows(engine)
+    console = quiet_console()
+    assert run_job(later, "reminders", console=console, dry_run=tmp_path / "reminders") == 0
+    assert "would send 2 messages to 2 recipients" in console_text(console)
+    assert emu.call_count("chat.postMessage") == sent and _outbox_rows(engine) == rows
+    with session_scope(engine) as s:
+        assert {c.reminders_sent for c in s.scalars(select(Checkin))} == {0}
+    assert reminders_job.run(later, now=at(2026, 11, 2, 20, 30)).sent == 2  # the real one still sends them
+
+    # The summary and the period close: previewed, not queued, not frozen.
+    for job, when in (("weekly-summary", at(2026, 11, 16, 14)), ("close-period", at(2026, 11, 9, 15))):
+        console = quiet_console()
+        d = make_deps(engine, emu, clock=lambda when=when: when)
+        assert run_job(d, job, console=console, dry_run=tmp_path / job) == 0, console_text(console)
+        assert "(dry run)" in console_text(console)
+    assert _outbox_rows(engine) == rows + 2
+    with session_scope(engine) as s:
+        from bot.models import Period
+
+        assert s.get(Period, "2026-10") is None or s.get(Period, "2026-10").status != "closed"

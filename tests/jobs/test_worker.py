@@ -35,6 +35,7 @@ def test_background_scheduler_schedules_every_job_and_sweeps_the_outbox(
             "reminders",
             "close-period",
             "weekly-summary",
+            "review-queue",
             "outbox",
         }
         outbox.enqueue(
@@ -66,7 +67,7 @@ def test_worker_starts_stores_its_jobs_in_the_database_and_stops_on_sigterm(tmp_
             assert worker.poll() is None, worker.communicate()[1].decode()
             if inspect(engine).has_table("apscheduler_jobs"):
                 with engine.connect() as conn:
-                    if conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 5:
+                    if conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 6:  # review-queue too
                         break
             assert time.monotonic() < deadline, "the worker did not store its jobs"
             time.sleep(0.1)

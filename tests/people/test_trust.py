@@ -119,7 +119,7 @@ def test_cli_export_forget_and_audit(tmp_path):
     assert run("teams", "import", "org.yaml").returncode == 0
     exported = run("people", "export", "alice@example.com")
     assert exported.returncode == 0 and json.loads(exported.stdout)["person"]["email"] == "alice@example.com"
-    assert run("people", "forget", "alice@example.com").returncode == 0
+    assert run("people", "forget", "alice@example.com", "--yes").returncode == 0
     missing = run("people", "export", "alice@example.com")
     assert missing.returncode == 2 and "no person" in missing.stderr
     audit = run("audit", "--format", "json")
