@@ -149,6 +149,13 @@ class CheckinConfig(BaseModel):
     reply_until_day: int = Field(default=7, ge=1, le=28)
     reminder_after_days: int = Field(default=2, ge=1, le=14)
     max_reminders: int = Field(default=2, ge=0, le=5)
+    # A Slack status (emoji or text) containing one of these, case-insensitive, means "away": no check-in
+    # and no reminder until it changes (the DM goes out when they are back, if the window is still open).
+    away_statuses: list[str] = Field(
+        default_factory=lambda: [
+            "vacation", "holiday", "ooo", "out of office", "sick", "leave", ":palm_tree:", ":face_with_thermometer:"
+        ]
+    )
 
 
 class OrgConfig(BaseModel):

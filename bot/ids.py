@@ -13,7 +13,9 @@ ACTION_REMOVE = "remove_artifact"
 ACTION_KEEP = "keep_artifact"
 ACTION_KILL = "kill_artifact"
 ACTION_REVIEW = "review_artifact"  # overflow menu: value "keep_artifact:ID" or "kill_artifact:ID"
-ACTIONS = (ACTION_ADD_ARTIFACT, ACTION_NOTHING, ACTION_EDIT, ACTION_REMOVE, ACTION_REVIEW)
+ACTION_SNOOZE = "remind_me_tomorrow"  # check-in DM: value = the period
+ACTION_AWAY = "away_until"  # check-in DM: a datepicker, "I'm away until…"
+ACTIONS = (ACTION_ADD_ARTIFACT, ACTION_NOTHING, ACTION_EDIT, ACTION_REMOVE, ACTION_REVIEW, ACTION_SNOOZE, ACTION_AWAY)
 
 VIEW_ADD_ARTIFACT = "add_artifact_view"
 VIEW_EDIT_ARTIFACT = "edit_artifact_view"

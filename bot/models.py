@@ -30,6 +30,8 @@ class Person(SQLModel, table=True):
     forgotten: bool = Field(default=False)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     updated_at: NaiveDatetime = Field(default_factory=utcnow)
+    status_text: str | None = Field(default=None, max_length=200)  # Slack status: emoji and text
+    away_until: dt.date | None = None  # "I'm away until…" from the check-in DM (inclusive, org time)
 
 
 class Team(SQLModel, table=True):
@@ -136,6 +138,7 @@ class Checkin(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     sent_at: NaiveDatetime | None = None
     answered_at: NaiveDatetime | None = None
+    snoozed_until: NaiveDatetime | None = None  # "Remind me tomorrow": no reminder before this (UTC)
 
 
 class Artifact(SQLModel, table=True):

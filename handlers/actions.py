@@ -13,11 +13,11 @@ from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
 from bot.checkins import review_queue
-from bot.checkins.answers import skip_month
+from bot.checkins.answers import away_until, skip_month, snooze
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
-from bot.slack.words import month_name
+from bot.slack.words import day_name, month_name
 from handlers.errors import ack_now, reported
 from handlers.notify import queue_notices
 
@@ -122,6 +122,30 @@ def handle_remove(body: dict[str, Any], action: dict[str, Any], context: BoltCon
     _ephemeral(respond, f"Removed *{escape_mrkdwn(gone.title)}*.")
 
 
+def handle_snooze(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """*Remind me tomorrow* on the check-in DM."""
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    assert person.id is not None
+    snooze(engine=deps.engine, org=deps.org, person_id=person.id, period=action.get("value"), now=deps.clock())
+    _ephemeral(respond, "OK: no reminder before this time tomorrow.")
+
+
+def handle_away(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """*I'm away until…* (a datepicker) on the check-in DM."""
+    deps = context["deps"]
+    person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
+    assert person.id is not None
+    day = away_until(
+        engine=deps.engine, org=deps.org, person_id=person.id, day=action.get("selected_date") or "", now=deps.clock()
+    )
+    _ephemeral(
+        respond,
+        f"Enjoy your time off. No check-in or reminder until after {day_name(day)}; "
+        "if the month is still open when you are back, I will ask then.",
+    )
+
+
 def handle_review(
     body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
 ) -> None:
@@ -175,5 +199,7 @@ def register(app: App) -> None:
         (ids.ACTION_REVIEW, handle_review),
         (ids.ACTION_KEEP, handle_review),
         (ids.ACTION_KILL, handle_review),
+        (ids.ACTION_SNOOZE, handle_snooze),
+        (ids.ACTION_AWAY, handle_away),
     ):
         app.action(action_id)(ack=ack_now, lazy=[reported(work)])

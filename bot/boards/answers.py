@@ -97,7 +97,7 @@ def team_report(
         if team is None:
             raise NotFound("That team no longer exists.")
         period = period or collecting_period(now, org.tz, org.checkin.reply_until_day)
-        return report_for_team(s, team=team, period=period, org=org)
+        return report_for_team(s, team=team, period=period, org=org, now=now)
 
 
 def narrative(*, llm: Any, report: TeamReport) -> str | None:

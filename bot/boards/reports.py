@@ -15,7 +15,7 @@ from bot.artifacts.flags import burst_people, carried_over, foreign_urls
 from bot.boards.leaderboard import BoardRow, board, counted_artifact_values
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
-from bot.models import Artifact, ArtifactLink, Checkin, Team
+from bot.models import Artifact, ArtifactLink, Checkin, Person, Team
 from bot.people.teams import find_team
 from bot.periods import bounds
 from bot.scoring import SUBMITTED
@@ -158,7 +158,9 @@ def team_report(session: Session, *, team_name: str, period: str, org: OrgConfig
     return report_for_team(session, team=team, period=period, org=org)
 
 
-def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig) -> TeamReport:
+def report_for_team(
+    session: Session, *, team: Team, period: str, org: OrgConfig, now: dt.datetime | None = None
+) -> TeamReport:
     """Build the report of a team object."""
     w = weights_of(org)
     teams = board(session, period, w, by="team")
@@ -200,6 +202,13 @@ def report_for_team(session: Session, *, team: Team, period: str, org: OrgConfig
         if person_ids
         else {}
     )
+    if now is not None and person_ids:
+        # Away now (Slack status, or "I'm away until…") and not answered: "away", out of the response rate.
+        from bot.people.away import is_away
+
+        for p in session.scalars(select(Person).where(Person.id.in_(person_ids))):  # type: ignore[union-attr]
+            if p.id is not None and checkins.get(p.id) in (None, "pending", "sent") and is_away(p, org, now):
+                checkins[p.id] = "away"
     members: dict[int, ReportMember] = {}
     for r in people:
         assert r.person_id is not None

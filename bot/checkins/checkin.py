@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, utcnow
+from bot.people.away import available
 from bot.periods import last_reply_day
 from bot.slack import outbox
 from bot.slack.blocks import checkin_message
@@ -35,8 +36,11 @@ class CheckinRun:
     failures: list[tuple[str, str]]
 
 
-def eligible_people(engine: Engine, org: OrgConfig, *, after_id: int = 0, limit: int = CHUNK) -> list[Person]:
-    """Active people with a Slack id (guests only when configured), by id, one page at a time."""
+def eligible_people(
+    engine: Engine, org: OrgConfig, *, after_id: int = 0, limit: int = CHUNK, now: dt.datetime | None = None
+) -> list[Person]:
+    """Active people with a Slack id (guests only when configured), by id, one page at a time; with ``now``,
+    not those who are away then."""
     q = select(Person).where(
         Person.is_active.is_(True),
         Person.slack_user_id.is_not(None),  # type: ignore[attr-defined, union-attr]
@@ -45,6 +49,8 @@ def eligible_people(engine: Engine, org: OrgConfig, *, after_id: int = 0, limit:
     )  # type: ignore[attr-defined, operator]
     if not org.include_guests:
         q = q.where(Person.is_guest.is_(False))  # type: ignore[attr-defined]
+    if now is not None:
+        q = q.where(*available(org, now))
     with session_scope(engine) as s:
         return list(s.scalars(q.order_by(Person.id).limit(limit)).all())
 
@@ -121,7 +127,7 @@ def build_items(
     """Create the period's check-ins and yield their DMs, streaming the org a page at a time."""
     after = 0
     while True:
-        people = eligible_people(engine, org, after_id=after)
+        people = eligible_people(engine, org, after_id=after, now=now)
         if not people:
             return
         after = people[-1].id or after
@@ -192,7 +198,7 @@ def preview_checkins(
     total, first = 0, []
     after = 0
     while True:
-        people = eligible_people(engine, org, after_id=after)
+        people = eligible_people(engine, org, after_id=after, now=now)
         if not people:
             return total, first
         after = people[-1].id or after

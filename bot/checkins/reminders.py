@@ -24,6 +24,7 @@ from bot.checkins.checkin import _artifacts, _spend, checkin_items
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.models import Checkin, OutboxMessage, Period, Person
+from bot.people.away import available, not_snoozed
 from bot.periods import bounds, following, last_reply_day, last_weekday, period_at, period_of, previous, reply_deadline
 from bot.slack import outbox
 from bot.slack.blocks import checkin_message
@@ -104,7 +105,7 @@ def due_zones(engine: Engine, org: OrgConfig, now: dt.datetime) -> dict[str, tup
 
 
 def _people_due(
-    engine: Engine, org: OrgConfig, period: str, zones: list[str], with_null: bool, after: int
+    engine: Engine, org: OrgConfig, period: str, zones: list[str], with_null: bool, after: int, now: dt.datetime
 ) -> list[Person]:
     tz_cond = Person.tz.in_(zones) if zones else false()
     if with_null:
@@ -112,7 +113,12 @@ def _people_due(
     queued = exists().where(
         OutboxMessage.person_id == Person.id, OutboxMessage.kind == "checkin", OutboxMessage.period == period
     )
-    q = select(Person).where(*_eligible(org), tz_cond, ~queued, Person.id > after).order_by(Person.id).limit(PAGE)
+    q = (
+        select(Person)
+        .where(*_eligible(org), *available(org, now), tz_cond, ~queued, Person.id > after)
+        .order_by(Person.id)
+        .limit(PAGE)
+    )
     with session_scope(engine) as s:
         return list(s.scalars(q).all())
 
@@ -122,7 +128,7 @@ def _checkin_items(
 ) -> Iterator[outbox.OutboxItem]:
     after = 0
     while True:
-        people = _people_due(engine, org, period, zones, with_null, after)
+        people = _people_due(engine, org, period, zones, with_null, after, now)
         if not people:
             return
         after = people[-1].id or after
@@ -220,6 +226,8 @@ def _reminder_page(engine: Engine, org: OrgConfig, period: str, now: dt.datetime
             Checkin.sent_at <= latest_sent,
             Checkin.id > after,
             *_eligible(org),
+            *available(org, now),  # away: no reminder until back
+            not_snoozed(now),  # "remind me tomorrow"
         )
         .order_by(Checkin.id)
         .limit(PAGE)

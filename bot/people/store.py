@@ -123,6 +123,7 @@ class SlackUser:
     name: str
     tz: str | None
     is_guest: bool = False
+    status: str | None = None  # Slack status, emoji and text (":palm_tree: Vacation")
 
 
 def upsert_slack_user(session: Session, user: SlackUser) -> Person:
@@ -141,6 +142,7 @@ def upsert_slack_user(session: Session, user: SlackUser) -> Person:
     person.name = user.name
     person.tz = user.tz
     person.is_guest = user.is_guest
+    person.status_text = user.status
     person.is_active = True
     person.updated_at = utcnow()
     session.add(person)

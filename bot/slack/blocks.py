@@ -131,6 +131,12 @@ def checkin_message(
             "elements": [
                 _button("Add artifact", ids.ACTION_ADD_ARTIFACT, period, "primary"),
                 _button("Nothing this month", ids.ACTION_NOTHING, period),
+                _button("Remind me tomorrow", ids.ACTION_SNOOZE, period),
+                {
+                    "type": "datepicker",
+                    "action_id": ids.ACTION_AWAY,
+                    "placeholder": {"type": "plain_text", "text": "I'm away until…"},
+                },
             ],
         }
     )

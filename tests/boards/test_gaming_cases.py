@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -91,10 +92,11 @@ def test_the_gaming_cases_score_as_the_rules_say(bot: Bot):
     dm(bot, "U0ALICE", " ".join(f"<https://github.com/acme/alice/pull/{i}|feature {i}>" for i in (1, 2, 3)))
     assert "Recorded 3 artifacts" in last_dm(bot, "U0ALICE")
     report = command(bot, "/artifact-report", f"Growth {PERIOD}", "U0CAROL")
-    alice_items = [
-        b["accessory"]["options"][0]["value"]
-        for b in report["blocks"]
-        if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW and "acme/alice/pull" in b["text"]["text"]
+    blocks = report["blocks"]
+    alice_items = [  # each artifact's line is followed by its Keep and Kill buttons
+        after["elements"][0]["value"]
+        for b, after in pairwise(blocks)
+        if after.get("block_id", "").startswith("review_") and "acme/alice/pull" in b["text"]["text"]
     ]
     assert len(alice_items) == 3
     for value in alice_items:

@@ -77,7 +77,9 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert len(alice_dm) == 1 and "show me the artifact" in alice_dm[0]["text"]
     assert "$20.00" in alice_dm[0]["text"]
     actions = next(b for b in alice_dm[0]["blocks"] if b["type"] == "actions")
-    assert {e["action_id"] for e in actions["elements"]} == {ids.ACTION_ADD_ARTIFACT, ids.ACTION_NOTHING}
+    assert {e["action_id"] for e in actions["elements"]} == {
+        ids.ACTION_ADD_ARTIFACT, ids.ACTION_NOTHING, ids.ACTION_SNOOZE, ids.ACTION_AWAY
+    }
     posted = bot.emu.call_count("chat.postMessage")
     assert posted == 6  # six humans: no bots, no deleted users
     assert bot.cli("jobs", "run", "checkin", "--period", PERIOD).returncode == 0
@@ -117,24 +119,23 @@ def test_month_end_flow_end_to_end(bot: Bot):
     url = command(bot, "/artifact-report", "Infra", "U0CAROL")  # a manager, of another team
     assert "Only managers and admins" in response(bot, url)["text"]
 
-    # The manager's report: score, links, keep/kill menus.
+    # The manager's report: score, links, Keep and Kill buttons.
     url = command(bot, "/artifact-report", f"Growth {PERIOD}", "U0CAROL")
     report = response(bot, url)
     dump = json.dumps(report["blocks"])
     assert "github.com/acme/churn/pull/7" in dump and "looker.example.com" in dump
     assert "Bob Jones" in dump
-    menus = [b["accessory"] for b in report["blocks"] if b.get("accessory", {}).get("action_id") == ids.ACTION_REVIEW]
-    assert len(menus) == 2
-    keep_value = menus[0]["options"][0]["value"]
-    kill_value = menus[1]["options"][1]["value"]
+    buttons = [
+        [e["value"] for e in b["elements"]] for b in report["blocks"] if b.get("block_id", "").startswith("review_")
+    ]
+    assert len(buttons) == 2
+    keep_value = buttons[0][0]
+    kill_value = buttons[1][1]
 
     def click(user: str, value: str) -> dict:
         url = bot.emu.response_url()
-        payload = block_actions_payload(user, ids.ACTION_REVIEW, action_type="overflow", response_url=url)
-        payload["actions"][0]["selected_option"] = {
-            "text": {"type": "plain_text", "text": "x"},
-            "value": value,
-        }
+        action_id = value.split(":")[0]  # keep_artifact or kill_artifact: the button's own id
+        payload = block_actions_payload(user, action_id, value, response_url=url)
         assert bot.post(interaction_body(payload)).status == 200
         return response(bot, url)
 

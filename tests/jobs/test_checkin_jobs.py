@@ -206,3 +206,34 @@ def test_dry_runs_send_nothing_and_mark_nothing(engine: Engine, emu: SlackEmulat
         from bot.models import Period
 
         assert s.get(Period, "2026-10") is None or s.get(Period, "2026-10").status != "closed"
+
+
+def test_away_people_get_no_checkin_until_back_and_snooze_holds_reminders(engine: Engine, emu: SlackEmulator) -> None:
+    from bot.checkins.answers import snooze
+    from bot.models import Person
+
+    ids = people(engine, ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"], tz="America/New_York")
+    with session_scope(engine) as s:
+        s.get(Person, ids["U0BOB"]).status_text = ":palm_tree: Vacation"  # type: ignore[union-attr]
+        s.get(Person, ids["U0CAROL"]).away_until = dt.date(2026, 11, 3)  # type: ignore[union-attr]
+    deps = make_deps(engine, emu, clock=lambda: at(2026, 10, 30, 19))
+    assert checkin_job.enqueue_due(deps, now=at(2026, 10, 30, 19)).queued == 2  # 15:00 in New York
+    sweep.run(deps, now=at(2026, 10, 30, 19))
+    assert set(posts_per_channel(emu)) == {"U0ALICE", "U0DAVE"}
+
+    # Carol is back on the 4th, the window (until 7 November) still open: she is asked then; Bob is still away.
+    assert checkin_job.enqueue_due(deps, now=at(2026, 11, 4, 20)).queued == 1
+    sweep.run(deps, now=at(2026, 11, 4, 20))
+    assert set(posts_per_channel(emu)) == {"U0ALICE", "U0DAVE", "U0CAROL"}
+
+    # Alice presses "Remind me tomorrow" on Monday 2 November 15:00: Dave is reminded, she is not until the 3rd.
+    with session_scope(engine) as s:
+        for c in s.scalars(select(Checkin)):
+            c.sent_at = at(2026, 10, 30, 19).replace(tzinfo=None)
+    snooze(engine=engine, org=deps.org, person_id=ids["U0ALICE"], period="2026-10", now=at(2026, 11, 2, 20))
+    assert reminders_job.run(deps, now=at(2026, 11, 2, 20, 30)).sent == 1  # Dave: Alice snoozed, Carol away
+    assert len(emu.dm_messages("U0ALICE")) == 1 and len(emu.dm_messages("U0DAVE")) == 2
+    assert reminders_job.run(deps, now=at(2026, 11, 4, 20, 30)).sent == 3  # Alice, Carol (back), Dave's second
+    assert len(emu.dm_messages("U0ALICE")) == 2
+    assert "reply by Saturday 7 November" in emu.dm_messages("U0ALICE")[1]["text"]
+    assert emu.dm_messages("U0BOB") == []  # away: no check-in, no reminder
