@@ -481,6 +481,9 @@ def _impact_after(fragment: str) -> str | None:
     return clean_title(text, IMPACT_LIMIT)
 
 
+_OPENS_NEXT = re.compile(r"^\s*(?:[,;&+]|and\b|plus\b|also\b|as well as\b|then\b)", re.IGNORECASE)
+
+
 def deterministic_extract(text: str) -> list[ExtractedArtifact]:
     """Artifacts of a reply without a language model: one per link, named from its context.
 
@@ -516,8 +519,12 @@ def deterministic_extract(text: str) -> list[ExtractedArtifact]:
         title_before = _title_before(before)
         strong_label = label if label and not weak_label else None
         if seg not in suffix_style:
-            # "<url> - churn dashboard": the sentence names its links after them.
-            suffix_style[seg] = not title_before and not strong_label and _title_after(after) is not None
+            # "<url> - churn dashboard": the sentence names its links after them. Not when the words after
+            # it open the next item ("<url> and a dashboard <url>"): those name the next link.
+            opens_next = next_start != seg_end and _OPENS_NEXT.match(_plain(after)) is not None
+            suffix_style[seg] = (
+                not title_before and not strong_label and not opens_next and _title_after(after) is not None
+            )
         context_title = _title_after(after) if suffix_style[seg] else title_before
         if strong_label:
             title = strong_label

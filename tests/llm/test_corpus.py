@@ -135,3 +135,10 @@ def test_fake_model_path(case: dict[str, Any], fake: FakeOpenAI, llm: LLM) -> No
     payload = fake.user_payload()
     assert norm_links(payload["links"]) == expected_links(case)
     assert json.dumps(payload)  # a JSON document, not text spliced into instructions
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.get("multilink")], ids=lambda c: c["id"])
+def test_multi_link_sentences_name_each_link_from_the_words_next_to_it(case: dict[str, Any]) -> None:
+    got = {normalize_url(a.links[0]): a.title for a in deterministic_extract(case["text"])}
+    for exp in case["artifacts"]:
+        assert norm_title(got.get(normalize_url(exp["links"][0])) or "") == norm_title(exp["title"]), case["id"]
