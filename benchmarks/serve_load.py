@@ -33,13 +33,11 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +48,7 @@ from sqlalchemy import text
 
 from benchmarks.common import dialect_of, peak_rss_mb, repo_env, summarize_ms, vm_hwm_mb, write_json
 from bot.db import make_engine
+from testing.serve import free_port, wait_healthy
 from testing.signing import app_home_opened_event, command_body, event_body, message_event, post_signed
 
 SECRET = "bench-signing-secret"
@@ -151,12 +150,6 @@ def _tree(pid: int) -> list[int]:
 
 def _tree_cpu_seconds(pid: int) -> float:
     return sum(_cpu_seconds(p) for p in _tree(pid))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_requests(n: int, *, people: int, teams: int, period: str, urls: list[str], tag: str,
@@ -274,7 +267,7 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
     mix = mix or MIX
     total = warmup + sum(n for _, n in plan)
     emu = Emulator(total)
-    port = _free_port()
+    port = free_port()
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "ARTIFACT_BOT_"))}
     env = repo_env(keep)  # no language model, no org config: the defaults
     env.update(SLACK_API_URL=emu.base_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, DATABASE_URL=url,
@@ -296,17 +289,7 @@ def run(url: str, *, plan: list[tuple[str, int]], concurrency: int, period: str,
                               "patterns": {}}
     slices: dict[str, tuple[int, int]] = {}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_healthy(base, server, log_path=log_path, request_timeout=2)
         reqs = build_requests(total, people=people, teams=teams, period=period, urls=emu.urls, tag=tag, seed=seed,
                               mix=mix)
         events = f"{base}/slack/events"

@@ -14,19 +14,16 @@ the answers came within 1 s (or the server could not be started).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from testing.serve import DidNotStart, app_env, free_port, serving
 from testing.signing import command_body, event_body, message_event, post_signed
 from testing.slack_emulator import SlackEmulator, make_user
 from testing.sockets import Holder, raise_nofile
@@ -41,10 +38,40 @@ teams:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _hold_and_probe(url: str, port: int, *, idle: int, slow: int, hold: float) -> tuple[Holder, list[float], int]:
+    """Hold the idle and slow sockets for ``hold`` seconds while timing requests one after another.
+
+    Returns the holder, each request's seconds (a failed one counts as at least 5 s) and the failures.
+    """
+    holder = Holder(port, idle, slow)
+    holder.start()
+    latencies: list[float] = []
+    failures = 0
+    end = time.monotonic() + hold
+    i = 0
+    while time.monotonic() < end and i < 10_000:
+        i += 1
+        t0 = time.perf_counter()
+        try:
+            if i % 3 == 0:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:
+                    ok = r.status == 200
+            elif i % 3 == 1:
+                body = command_body("/leaderboard", "", user_id="U0ALICE")
+                ok = post_signed(f"{url}/slack/events", body, SECRET, timeout=5).status == 200
+            else:
+                body = event_body(message_event("U0ALICE", f"shipped https://example.com/a/{i}"))
+                ok = post_signed(f"{url}/slack/events", body, SECRET, timeout=5).status == 200
+        except OSError:
+            ok = False
+        took = time.perf_counter() - t0
+        if not ok:
+            failures += 1
+            took = max(took, 5.0)
+        latencies.append(took)
+        time.sleep(0.05)
+    holder.stop()
+    return holder, latencies, failures
 
 
 def drill(*, idle: int, slow: int, hold: float, workers: int, db: str | None = None) -> dict:
@@ -56,68 +83,22 @@ def drill(*, idle: int, slow: int, hold: float, workers: int, db: str | None = N
         make_user("U0ADMIN", "admin", email="admin@example.com"),
     ]
     with SlackEmulator(users=users) as emu:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "SLACK_API_URL": emu.base_url,
-            "SLACK_BOT_TOKEN": "xoxb-drill",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "DATABASE_URL": db or f"sqlite:///{work / 'bot.db'}",
-            "ARTIFACT_BOT_CONFIG": str(work / "org.yaml"),
-            "PORT": str(port),
-        }
-        for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
-            env.pop(key, None)
-        args = [sys.executable, "-m", "bot", "serve", "--no-scheduler"]
+        port = free_port()
+        env = app_env(
+            emu,
+            signing_secret=SECRET,
+            database_url=db or f"sqlite:///{work / 'bot.db'}",
+            port=port,
+            config=work / "org.yaml",
+        )
+        args = ["--no-scheduler"]
         if workers > 1:
             args += ["--workers", str(workers)]
-        log = (work / "serve.log").open("w")
-        proc = subprocess.Popen(args, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"serve did not start: {(work / 'serve.log').read_text()[-2000:]}")
-                time.sleep(0.2)
-            holder = Holder(port, idle, slow)
-            holder.start()
-            latencies: list[float] = []
-            failures = 0
-            end = time.monotonic() + hold
-            i = 0
-            while time.monotonic() < end and i < 10_000:
-                i += 1
-                t0 = time.perf_counter()
-                try:
-                    if i % 3 == 0:
-                        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:
-                            ok = r.status == 200
-                    elif i % 3 == 1:
-                        body = command_body("/leaderboard", "", user_id="U0ALICE")
-                        ok = post_signed(f"{url}/slack/events", body, SECRET, timeout=5).status == 200
-                    else:
-                        body = event_body(message_event("U0ALICE", f"shipped https://example.com/a/{i}"))
-                        ok = post_signed(f"{url}/slack/events", body, SECRET, timeout=5).status == 200
-                except OSError:
-                    ok = False
-                took = time.perf_counter() - t0
-                if not ok:
-                    failures += 1
-                    took = max(took, 5.0)
-                latencies.append(took)
-                time.sleep(0.05)
-            holder.stop()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            with serving(args, env=env, cwd=work, port=port, stop_timeout=15) as served:
+                holder, latencies, failures = _hold_and_probe(served.url, port, idle=idle, slow=slow, hold=hold)
+        except DidNotStart as exc:
+            raise SystemExit(str(exc)) from None
     lat = sorted(latencies)
     under = sum(1 for x in lat if x < 1.0) / len(lat) if lat else 0.0
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [0.0] * 99

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.serve import app_env, free_port, serving
 from testing.signing import post_signed
 from testing.slack_emulator import SlackEmulator, make_user
 
@@ -56,12 +54,6 @@ def child_pids(pid: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -111,49 +103,10 @@ def running_bot(
     (tmp_path / "org.yaml").write_text(ORG)
     with SlackEmulator(users=USERS) as emu:
         port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_API_URL": emu.base_url,
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "DATABASE_URL": db_url,
-            "ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml"),
-            "PORT": str(port),
-        }
-        for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
-            env.pop(key, None)
+        env = app_env(emu, signing_secret=SECRET, database_url=db_url, port=port, config=tmp_path / "org.yaml")
         env.update(extra_env or {})
-        log_path = tmp_path / "serve.log"
-        log_file = log_path.open("w")  # a file, not a pipe: a chatty app must never block on its own log
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--no-scheduler", *serve_args],
-            env=env,
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {log_path.read_text()}")
-            time.sleep(0.1)
-        try:
-            yield Bot(url=url, emu=emu, env=env, cwd=tmp_path, pid=proc.pid, log_path=log_path)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log_file.close()
+        with serving(["--no-scheduler", *serve_args], env=env, cwd=tmp_path, port=port, timeout=30) as served:
+            yield Bot(url=served.url, emu=emu, env=env, cwd=tmp_path, pid=served.proc.pid, log_path=served.log_path)
 
 
 @pytest.fixture

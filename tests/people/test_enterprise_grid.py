@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +24,9 @@ from bot.db import make_engine, session_scope
 from bot.models import Artifact, Note, Person, PersonWorkspace, SendPace, Workspace
 from bot.slack.outbox import pace_name
 from handlers.context import OTHER_WORKSPACE
+from testing.serve import app_env, free_port, serving
 from testing.signing import command_body, post_signed
 from testing.slack_emulator import SlackEmulator, make_user
-from tests.handlers.conftest import free_port
 
 SECRET = "grid-signing-secret"
 ENTERPRISE = "E0ACME"
@@ -67,44 +66,14 @@ def grid_bot(db_url: str, tmp_path: Path) -> Iterator[tuple[SlackEmulator, dict[
         users=grid_users(), enterprise_id=ENTERPRISE, workspaces={ONE: "Acme One", TWO: "Acme Two"}, team_id=ONE
     ) as emu:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTBOX_", "OPENAI", "ANTHROPIC"))}
-        env.update(
-            emu.env(signing_secret=SECRET),
-            DATABASE_URL=db_url,
-            ARTIFACT_BOT_CONFIG=str(tmp_path / "org.yaml"),
-            PORT=str(port),
-            OUTBOX_RATE_PER_SECOND="10",
-            OUTBOX_CONCURRENCY="2",
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("OUTBOX_", "OPENAI", "ANTHROPIC"))}
+        env = app_env(
+            emu, signing_secret=SECRET, database_url=db_url, port=port, config=tmp_path / "org.yaml", base=base
         )
-        log = (tmp_path / "serve.log").open("w")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--no-scheduler"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60  # a loaded machine starts slowly
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "serve.log").read_text())
-            time.sleep(0.1)
-        try:
-            yield emu, env, url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+        env.update(OUTBOX_RATE_PER_SECOND="10", OUTBOX_CONCURRENCY="2")
+        # a loaded machine starts slowly
+        with serving(["--no-scheduler"], env=env, cwd=tmp_path, port=port, timeout=60) as served:
+            yield emu, env, served.url
 
 
 def cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
