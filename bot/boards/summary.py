@@ -17,7 +17,7 @@ from bot.boards.leaderboard import BoardRow, board
 from bot.config import OrgConfig, weights_of
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamManager, TeamMember, UsageRow
-from bot.periods import bounds, collecting_period, days_elapsed, days_in, month_name
+from bot.periods import bounds, collecting_period, days_elapsed, days_in, month_name, period_of
 from bot.slack import outbox
 from bot.slack.blocks import model_cost_text, money, summary_message
 
@@ -42,7 +42,7 @@ class WeeklySummary:
     period: str
     rows: list[BoardRow]
     hidden: int
-    new_artifacts: list[tuple[str, str, list[str]]]
+    new_artifacts: list[tuple[str, str, list[str], str]]  # (teams, title, links, people): one per canonical link
     forecasts: list[Forecast]
     response_rate: float | None
     chart_png: bytes = b""
@@ -102,25 +102,35 @@ def build_summary(
         r.rank = i
     since = (now - dt.timedelta(days=7)).astimezone(dt.UTC).replace(tzinfo=None)
     q = (
-        select(Team.name, Artifact.id, Artifact.title)
+        select(Team.name, Artifact.id, Artifact.title, Artifact.primary_url, Person.name)
         .join(TeamMember, TeamMember.person_id == Artifact.person_id)
         .join(Team, Team.id == TeamMember.team_id)
+        .join(Person, Person.id == Artifact.person_id)
         .where(Artifact.created_at >= since, Artifact.removed.is_(False), Artifact.status != "killed")  # type: ignore[attr-defined]
         .order_by(Artifact.created_at.desc())
-        .limit(30)
+        .limit(NEW_ARTIFACTS_READ)
     )  # type: ignore[attr-defined]
     if team_id is not None:
         q = q.where(Team.id == team_id)
-    found = session.execute(q).all()
+    # One line per canonical link, newest first, with everyone who logged it (a shared artifact, or
+    # a member of two teams, is one line, not several).
+    lines: dict[str, dict[str, Any]] = {}
+    for team, aid, title, url, who in session.execute(q).all():
+        line = lines.setdefault(url or f"id:{aid}", {"id": aid, "title": title, "teams": [], "people": []})
+        for key, value in (("teams", team), ("people", who or "someone")):
+            if value not in line[key]:
+                line[key].append(value)
     links: dict[int, list[str]] = {}
-    if found:
-        for aid, url in session.execute(
+    if lines:
+        for aid, link_url in session.execute(
             select(ArtifactLink.artifact_id, ArtifactLink.url)
-            .where(ArtifactLink.artifact_id.in_([a for _, a, _ in found]))
+            .where(ArtifactLink.artifact_id.in_([v["id"] for v in lines.values()]))
             .order_by(ArtifactLink.position)
         ):  # type: ignore[attr-defined]
-            links.setdefault(aid, []).append(url)
-    new = [(team, title, links.get(aid, [])) for team, aid, title in found]
+            links.setdefault(aid, []).append(link_url)
+    new = [
+        (", ".join(v["teams"]), v["title"], links.get(v["id"], []), ", ".join(v["people"])) for v in lines.values()
+    ]
     chosen = [r for r in visible if team_id is None or r.team_id == team_id]
     forecasts = [forecast(r.spend_usd, r.monthly_budget_usd, period, today, r.name) for r in chosen]
     cq = (
@@ -185,6 +195,12 @@ def _model_costs(session: Session, period: str, team_id: int | None, artifacts: 
         for p, m, c, t in rows
     ]
     return sorted(out, key=lambda x: (-x.cost_usd, -x.unpriced_tokens))
+
+
+def week_start(now: dt.datetime, tz: Any) -> dt.date:
+    """The Monday of the week of ``now`` in ``tz``."""
+    today = now.astimezone(tz).date()
+    return today - dt.timedelta(days=today.weekday())
 
 
 def week_key(now: dt.datetime, tz: Any) -> str:
@@ -415,6 +431,8 @@ class WeeklyRun:
     anomalies: list[Anomaly]
 
 
+NEW_ARTIFACTS_READ = 500  # new artifacts read per summary: enough to count "+N more" past the shown ones
+
 CHART_DELAY = dt.timedelta(seconds=1.2)  # the chart follows its message (Slack: ~1 message/s per channel)
 
 
@@ -431,12 +449,15 @@ def weekly_items(
         period = org_summary.period
         chart = org_summary.chart_png
         targets: list[tuple[str, WeeklySummary, str]] = []
+        monday = week_start(now, org.tz)
+        week_of = f"week of {monday.day} {month_name(period_of(monday))}"  # "week of 16 November 2026"
         if org.summary_channel:
-            targets.append((org.summary_channel, org_summary, f"Weekly AI artifacts summary, {month_name(period)}"))
+            title = f"Weekly AI artifacts summary, {week_of} ({month_name(period)})"
+            targets.append((org.summary_channel, org_summary, title))
         for team in s.scalars(select(Team).where(Team.channel.is_not(None)).order_by(Team.name)):
             if team.channel and team.channel not in {c for c, _, _ in targets}:
                 summary = build_summary(s, org, now, team_id=team.id, chart=False)
-                title = f"Weekly AI artifacts summary: {team.name}, {month_name(period)}"
+                title = f"Weekly AI artifacts summary: {team.name}, {week_of} ({month_name(period)})"
                 targets.append((team.channel, summary, title))
         for channel, summary, title in targets:
             text_, blocks = summary.message(title)

@@ -469,11 +469,14 @@ def home_view(
     return {"type": "home", "blocks": blocks}
 
 
+NEW_SHOWN = 15  # new artifacts listed in a summary; the rest are counted as "+N more"
+
+
 def summary_message(
     *,
     title: str,
     board_rows: Sequence[Any],
-    new_artifacts: Sequence[tuple[str, str, list[str]]],
+    new_artifacts: Sequence[tuple[str, ...] | tuple[Any, ...]],
     budget_lines: Sequence[str],
     response_rate: float | None,
     hidden: int = 0,
@@ -486,11 +489,14 @@ def summary_message(
     if hidden:
         blocks.append(_context(f"{count(hidden, 'team')} too small to show."))
     if new_artifacts:
-        lines = "\n".join(
-            f"• *{escape_mrkdwn(t)}* ({escape_mrkdwn(team)}) " + ", ".join(link_text(u) for u in links[:2])
-            for team, t, links in new_artifacts[:15]
-        )
-        blocks.append(_section(f"*New artifacts this week*\n{lines}"))
+        shown = []
+        for team, t, links, *people in new_artifacts[:NEW_SHOWN]:
+            who = f" — {escape_mrkdwn(people[0])}" if people and people[0] else ""
+            hosts = ", ".join(link_text(u) for u in links[:2])
+            shown.append(f"• *{escape_mrkdwn(t)}* ({escape_mrkdwn(team)}) {hosts}{who}")
+        more = len(new_artifacts) - NEW_SHOWN
+        tail = f"\n+{more} more" if more > 0 else ""
+        blocks.append(_section(f"*New artifacts this week* ({len(new_artifacts)})\n" + "\n".join(shown) + tail))
     if budget_lines:
         blocks.append(_section("*Spend against budget*\n" + "\n".join(budget_lines)))
     rate = "n/a" if response_rate is None else f"{response_rate:.0%}"

@@ -84,14 +84,14 @@ def test_weekly_summary_content_and_chart_through_slack(org_with_history: Engine
     assert "week 2026-W47: 2 channels, 3 spend anomalies" in console_text(console)
 
     org_post = channel_text(emu, "C0SUMMARY")
-    assert "Weekly AI artifacts summary, November 2026" in org_post
+    assert "Weekly AI artifacts summary, week of 16 November 2026 (November 2026)" in org_post
     assert "Output-weighted leaderboard" in org_post and "Growth" in org_post and "Infra" in org_post
     assert "Churn dashboard" in org_post and "Deploy bot" in org_post and "Old thing" not in org_post
     assert "dash.example.com" in org_post
     assert "Growth: $153.00 of $300.00" in org_post and "budget runs out 2026-11-30" in org_post
     assert "Check-in response rate" in org_post
     team_post = channel_text(emu, "C0GROWTH")
-    assert "Weekly AI artifacts summary: Growth, November 2026" in team_post
+    assert "Weekly AI artifacts summary: Growth, week of 16 November 2026 (November 2026)" in team_post
     assert "Churn dashboard" in team_post and "Deploy bot" not in team_post  # the team's own new artifacts
 
     uploads = emu.completed_uploads()
@@ -125,7 +125,9 @@ def test_spend_anomaly_alert_goes_privately_to_the_manager_only(org_with_history
         assert emu.messages(dm_channel_id(nobody)) == [], f"{nobody} got a message"
     for channel in ("C0SUMMARY", "C0GROWTH"):
         posted = channel_text(emu, channel)
-        assert "Spend alert" not in posted and "Alice" not in posted and "$80.00" not in posted
+        assert "Spend alert" not in posted and "$80.00" not in posted
+        # Alice is named only as the maker of her artifact, never next to her spend.
+        assert all("Alice" not in line or "Churn dashboard" in line for line in posted.split("\\n"))
 
 
 def test_period_close_freezes_scores_and_posts_the_final_board_once(engine: Engine, emu: SlackEmulator) -> None:
@@ -184,3 +186,24 @@ def test_weekly_summary_early_in_the_month_shows_the_month_being_collected(
     org_post = channel_text(emu, "C0SUMMARY")
     assert "November 2026" in org_post and "December 2026" not in org_post
     assert "Growth: $153.00 of $300.00" in org_post
+
+
+def test_weekly_summary_lists_a_shared_link_once_with_its_people_and_counts_the_rest(
+    engine: Engine, emu: SlackEmulator
+) -> None:
+    people(engine, ["U0ALICE", "U0BOB"], tz="America/New_York")
+    team(engine, "Growth", ["U0ALICE", "U0BOB"], managers=["U0CAROL"])
+    made = at(2026, 11, 13, 15)
+    for who in ("U0ALICE", "U0BOB"):
+        artifact_at(engine, who, "https://dash.example.com/shared", period="2026-11", title="Shared board", created=at(
+            2026, 11, 13, 15
+        ))
+    for i in range(20):
+        artifact_at(engine, "U0ALICE", f"https://x.example.com/p/{i}", period="2026-11", title=f"T{i}", created=made)
+    deps = make_deps(engine, emu, clock=lambda: MONDAY)
+    assert run_job(deps, "weekly-summary", console=quiet_console()) == 0
+    post = channel_text(emu, "C0SUMMARY")
+    assert post.count("Shared board") == 1
+    line = "Shared board* (Growth) <https://dash.example.com/shared|dash.example.com> \\u2014 Alice Person, Bob Person"
+    assert line in post
+    assert "New artifacts this week* (21)" in post and "+6 more" in post
