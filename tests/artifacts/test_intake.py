@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -30,6 +31,21 @@ def _person(engine: Engine, slack_id: str) -> Person:
         p = find_person(s, slack_id)
         assert p is not None
         return p
+
+
+def _dm(engine: Engine, text: str, *, user: str = "U1", llm: Any = None) -> intake.Logged | None:
+    """``capture_dm`` of ``text``, sent by ``user`` in their DM channel (``D`` + their number) at ``TS``."""
+    return intake.capture_dm(
+        engine=engine,
+        journal=engine,
+        org=ORG,
+        person=_person(engine, user),
+        channel=f"D{user[1:]}",
+        ts=TS,
+        text=text,
+        now=NOW,
+        llm=llm,
+    )
 
 
 def _count(engine: Engine, model: type) -> int:
@@ -129,16 +145,7 @@ def test_same_team_claims_notify_nobody(org: Engine):
 
 def test_dm_reply_records_links_and_marks_the_journal(org: Engine):
     inbox.store(org, user_id="U1", channel="D1", ts=TS, text="Shipped <https://github.com/acme/app/pull/9|billing>")
-    logged = intake.capture_dm(
-        engine=org,
-        journal=org,
-        org=ORG,
-        person=_person(org, "U1"),
-        channel="D1",
-        ts=TS,
-        text="Shipped <https://github.com/acme/app/pull/9|billing> and https://docs.example.com/runbook",
-        now=NOW,
-    )
+    logged = _dm(org, "Shipped <https://github.com/acme/app/pull/9|billing> and https://docs.example.com/runbook")
     assert logged is not None and logged.period == "2026-10" and not logged.note_kept
     assert sorted(urls[0] for _, _, urls in logged.created) == [
         "https://docs.example.com/runbook",
@@ -146,33 +153,20 @@ def test_dm_reply_records_links_and_marks_the_journal(org: Engine):
     ]
     assert inbox.pending(org, older_than=dt.timedelta(0), now=NOW + dt.timedelta(days=1)) == []
     # Slack retries the same message: nothing new, no answer.
-    again = intake.capture_dm(
-        engine=org, journal=org, org=ORG, person=_person(org, "U1"), channel="D1", ts=TS, text="whatever", now=NOW
-    )
+    again = _dm(org, "whatever")
     assert again is None
     assert _count(org, Artifact) == 2
 
 
 def test_dm_reply_without_a_link_is_kept_as_a_note(org: Engine):
-    logged = intake.capture_dm(
-        engine=org, journal=org, org=ORG, person=_person(org, "U1"), channel="D1", ts=TS, text="I did stuff", now=NOW
-    )
+    logged = _dm(org, "I did stuff")
     assert logged is not None and logged.note_kept and logged.created == []
     assert _count(org, Note) == 1 and _count(org, Artifact) == 0
 
 
 def test_dm_reply_of_an_already_logged_link_is_a_duplicate(org: Engine):
     f.artifact(org, "U1", "https://x.example/a", title="Old name")
-    logged = intake.capture_dm(
-        engine=org,
-        journal=org,
-        org=ORG,
-        person=_person(org, "U1"),
-        channel="D1",
-        ts=TS,
-        text="https://x.example/a again",
-        now=NOW,
-    )
+    logged = _dm(org, "https://x.example/a again")
     assert logged is not None and logged.created == [] and logged.duplicates == ["Old name"]
 
 
@@ -209,9 +203,7 @@ def test_dm_reply_titles_are_refined_by_the_model_but_links_are_not_taken_from_i
         )
     )
     text = "done https://github.com/acme/app/pull/9"
-    logged = intake.capture_dm(
-        engine=org, journal=org, org=ORG, person=_person(org, "U1"), channel="D1", ts=TS, text=text, now=NOW, llm=model
-    )
+    logged = _dm(org, text, llm=model)
     assert model.seen == [text]
     assert logged is not None and [(t, u) for _, t, u in logged.created] == [
         ("Billing agent", ["https://github.com/acme/app/pull/9"])
@@ -223,21 +215,9 @@ def test_dm_reply_titles_are_refined_by_the_model_but_links_are_not_taken_from_i
 
 def test_a_failing_model_leaves_the_parsed_artifacts(org: Engine):
     text = "done https://github.com/acme/app/pull/9"
-    before = intake.capture_dm(
-        engine=org, journal=org, org=ORG, person=_person(org, "U3"), channel="D3", ts=TS, text=text, now=NOW
-    )
+    before = _dm(org, text, user="U3")
     assert before is not None
-    logged = intake.capture_dm(
-        engine=org,
-        journal=org,
-        org=ORG,
-        person=_person(org, "U1"),
-        channel="D1",
-        ts=TS,
-        text=text,
-        now=NOW,
-        llm=_Model(RuntimeError("model down")),
-    )
+    logged = _dm(org, text, llm=_Model(RuntimeError("model down")))
     assert logged is not None and len(logged.created) == 1
     assert logged.created[0][1] == before.created[0][1]  # the deterministic title, as without a model
 
