@@ -138,15 +138,22 @@ def test_removed_artifacts_do_not_count(engine):
 # --- properties -------------------------------------------------------------------------------
 
 people_ids = st.sampled_from(["U1", "U2", "U3", "U4"])
-facts = st.lists(
-    st.tuples(
+
+
+def fact_lists(*, links: int, max_size: int, periods: list[str] | None = None) -> st.SearchStrategy[list[tuple]]:
+    """Lists of ``(person, link number, kind, status)`` facts, each ending with a period when ``periods``."""
+    fields = [
         people_ids,
-        st.integers(0, 6),
+        st.integers(0, links),
         st.sampled_from(["agent", "dashboard", "other"]),
         st.sampled_from(["submitted", "kept", "killed"]),
-    ),
-    max_size=14,
-)
+    ]
+    if periods:
+        fields.append(st.sampled_from(periods))
+    return st.lists(st.tuples(*fields), max_size=max_size)
+
+
+facts = fact_lists(links=6, max_size=14)
 spends = st.fixed_dictionaries(
     {u: st.floats(0, 200, allow_nan=False).map(lambda x: round(x, 2)) for u in ("U1", "U2", "U3", "U4")}
 )
@@ -319,16 +326,7 @@ def test_a_review_of_an_earlier_month_moves_later_months(engine):
         assert check(s, W) == []
 
 
-multi_facts = st.lists(
-    st.tuples(
-        people_ids,
-        st.integers(0, 5),
-        st.sampled_from(["agent", "dashboard", "other"]),
-        st.sampled_from(["submitted", "kept", "killed"]),
-        st.sampled_from(["2026-09", "2026-10", "2026-11"]),
-    ),
-    max_size=18,
-)
+multi_facts = fact_lists(links=5, max_size=18, periods=["2026-09", "2026-10", "2026-11"])
 MW = Weights(max_artifacts_per_person=3, max_unreviewed_per_person=2, kind_weights={"agent": 2.0})
 
 
