@@ -8,6 +8,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.boards import answers
+from bot.checkins import review_queue
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
@@ -30,6 +31,9 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
         team_lines=got.data.team_lines,
         unpriced_rows=got.data.unpriced_rows,
         unpriced_tokens=got.data.unpriced_tokens,
+        history=got.data.history,
+        by_status=got.data.by_status,
+        queue=review_queue.queue_for(engine=deps.engine, slack_user_id=event["user"], period=got.data.period),
     )
     client.views_publish(user_id=event["user"], view=view)
 

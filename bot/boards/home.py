@@ -30,6 +30,34 @@ class HomeData:
     team_lines: list[str] = field(default_factory=list)
     unpriced_rows: int = 0  # usage the price table could not price: not in spend_usd, never shown as $0
     unpriced_tokens: int = 0
+    history: list[tuple[str, float, float, float]] = field(default_factory=list)  # (period, score, artifacts, $)
+    by_status: dict[str, int] = field(default_factory=dict)  # the period's artifacts per status
+
+
+HISTORY_MONTHS = 6
+
+
+def history_of(session: Session, person_id: int, period: str, org: OrgConfig) -> list[tuple[str, float, float, float]]:
+    """The last six months up to ``period``, oldest first: (period, artifacts per $100, artifacts, spend)."""
+    from bot.boards.rollups import ensure_fresh
+    from bot.periods import previous
+    from bot.scoring import score
+
+    periods = [period]
+    while len(periods) < HISTORY_MONTHS:
+        periods.append(previous(periods[-1]))
+    w = weights_of(org)
+    out = []
+    for p in reversed(periods):
+        ensure_fresh(session, p, w)
+        row = session.execute(
+            select(PersonPeriodTotal.artifacts, PersonPeriodTotal.cost_usd).where(
+                PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == p
+            )
+        ).first()
+        arts, spend = (float(row[0]), float(row[1])) if row is not None else (0.0, 0.0)
+        out.append((p, score(arts, spend, w.spend_floor_usd), arts, spend))
+    return out
 
 
 def person_spend(session: Session, person_id: int, period: str) -> tuple[float, int]:
@@ -82,7 +110,12 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
             lines.append(
                 f"*{t.name}*: rank {r.rank} of {len(rows)}, {r.artifacts_per_100_usd:.2f} artifacts/$100, {bar}"
             )
+    statuses: dict[str, int] = {}
+    for a in artifacts_of(session, person.id, period):
+        statuses[a.status] = statuses.get(a.status, 0) + 1
     return HomeData(
+        history=history_of(session, person.id, period, org),
+        by_status=statuses,
         name=person.name or "there",
         period=period,
         spend_usd=spend,

@@ -98,6 +98,13 @@ def queue_of(session: Session, manager: Person, period: str) -> list[QueueItem]:
     return items
 
 
+def queue_for(*, engine: Engine, slack_user_id: str, period: str) -> list[QueueItem]:
+    """The review queue of ``slack_user_id`` for ``period`` (empty for someone who manages no team)."""
+    with session_scope(engine) as s:
+        manager = _manager_person(s, slack_user_id)
+        return queue_of(s, manager, period) if manager is not None else []
+
+
 def manager_queue_message(
     *, engine: Engine, org: OrgConfig, manager_id: str, period: str, now: dt.datetime
 ) -> tuple[str, list[dict]] | None:

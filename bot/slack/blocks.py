@@ -11,7 +11,7 @@ from bot import ids
 from bot.artifacts.links import display_host, escape_mrkdwn
 from bot.config import ARTIFACT_KINDS
 from bot.periods import month_name
-from bot.slack.words import checkin_status, count, day_name, floor_explained, reply_by
+from bot.slack.words import STATUS_MEANING, checkin_status, count, day_name, floor_explained, reply_by
 
 Blocks = list[dict[str, Any]]
 
@@ -447,8 +447,12 @@ def home_view(
     suggestion: str | None = None,
     unpriced_rows: int = 0,
     unpriced_tokens: int = 0,
+    history: Sequence[tuple[str, float, float, float]] = (),
+    by_status: dict[str, int] | None = None,
+    queue: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """App Home: my spend, my artifacts, my team's rank and bar, an *Add artifact* button."""
+    """App Home: my spend, my artifacts (by status, with what each status means), my last six months,
+    my team's rank and bar, a manager's review queue, an *Add artifact* button."""
     mine = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:15]) or "_Nothing logged yet._"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {month_name(period)}"}},
@@ -464,9 +468,29 @@ def home_view(
     ]
     if suggestion:
         blocks.append(_context(escape_mrkdwn(suggestion)))
+    if by_status:
+        lines = [
+            f"*{status}* {by_status.get(status, 0)}: {meaning}" for status, meaning in STATUS_MEANING.items()
+        ]
+        blocks.append(_context("\n".join(lines)))
+    if history:
+        rows = [
+            f"{month_name(p)}: *{s:.2f}* artifacts/$100 — {count(a, 'artifact')}, {money(usd)}"
+            for p, s, a, usd in history
+        ]
+        blocks.append(_section("*Last six months*\n" + "\n".join(rows)))
     if team_lines:
         blocks.append(_section("*My team*\n" + "\n".join(team_lines)))
-    return {"type": "home", "blocks": blocks}
+    if queue:
+        blocks.append({"type": "divider"})
+        blocks.append(_section(f"*Your review queue* ({count(len(queue), 'artifact')} waiting for your keep or kill)"))
+        for it in queue[:10]:
+            who = f"{escape_mrkdwn(it.author)} ({escape_mrkdwn(it.team)})"
+            blocks.append(_section(f"{artifact_line(it.title, it.links, '')} — {who}"))
+            blocks.append(review_buttons(it.artifact_id, it.status, block_prefix="home"))
+        if len(queue) > 10:
+            blocks.append(_context(f"+{len(queue) - 10} more: see /artifact-report."))
+    return {"type": "home", "blocks": blocks[:100]}
 
 
 NEW_SHOWN = 15  # new artifacts listed in a summary; the rest are counted as "+N more"

@@ -1,0 +1,54 @@
+"""Issue 16, App Home: the last six months, artifacts by status with what each means, a manager's queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+from bot import ids
+from bot.periods import collecting_period, month_name, previous
+from testing.signing import app_home_opened_event, event_body
+from tests.handlers.conftest import Bot, running_bot
+
+
+def _home(bot: Bot, user: str) -> str:
+    bot.emu.home_views.pop(user, None)
+    assert bot.post(event_body(app_home_opened_event(user))).status == 200
+    return json.dumps(bot.wait_for(lambda: bot.emu.home_views.get(user), timeout=15), ensure_ascii=False)
+
+
+def test_app_home_history_statuses_and_review_queue(sqlite_template, tmp_path) -> None:
+    period = collecting_period(dt.datetime.now(dt.UTC), "UTC", 7)
+    last = previous(period)
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        (bot.cwd / "u.csv").write_text(
+            "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
+            f"{last}-03,alice@example.com,openai,gpt-4o-mini,10,1,40\n"
+            f"{period}-03,alice@example.com,openai,gpt-4o-mini,10,1,20\n"
+        )
+        assert bot.cli("usage", "import", "u.csv").returncode == 0
+        (bot.cwd / "a.csv").write_text(
+            "period,email,url,title,status\n"
+            f"{last},alice@example.com,https://github.com/acme/a/pull/1,Old agent,kept\n"
+            f"{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,submitted\n"
+            f"{period},alice@example.com,https://github.com/acme/a/pull/3,Killed thing,killed\n"
+        )
+        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+
+        home = _home(bot, "U0ALICE")
+        assert "Last six months" in home
+        assert f"{month_name(last)}: *2.50* artifacts/$100 — 1 artifact, $40.00" in home
+        assert f"{month_name(period)}: *2.50* artifacts/$100 — 0.5 artifacts, $20.00" in home
+        assert "*submitted* 1: waiting for a manager's review; counts half until then" in home
+        assert "*killed* 1: rejected by a manager; counts 0" in home
+        assert "Your review queue" not in home  # not a manager
+
+        manager = _home(bot, "U0CAROL")
+        assert "Your review queue* (1 artifact waiting for your keep or kill)" in manager
+        view = json.loads(manager)
+        values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] in (ids.ACTION_KEEP, ids.ACTION_KILL)]
+        assert len(values) == 2 and all(v.endswith(":submitted") for v in values)
