@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +69,13 @@ class Bot:
 
     def post(self, body: bytes, **headers: str):
         return post_signed(f"{self.url}/slack/events", body, SECRET, headers=headers or None)
+
+    def answer_text(self, body_for: Callable[[str], bytes], timeout: float = 10.0) -> str:
+        """Post ``body_for(response_url)``; the last answer posted to that ``response_url``, as JSON text."""
+        url = self.emu.response_url()
+        assert self.post(body_for(url)).status == 200
+        posts = self.wait_for(lambda: self.emu.responses_to(url), timeout=timeout)
+        return json.dumps(posts[-1].body)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -8,14 +8,7 @@ import shutil
 import pytest
 
 from testing.signing import command_body
-from tests.handlers.conftest import Bot, running_bot
-
-
-def _respond(bot: Bot, body_for) -> str:
-    url = bot.emu.response_url()
-    assert bot.post(body_for(url)).status == 200
-    posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
-    return json.dumps(posts[-1].body)
+from tests.handlers.conftest import running_bot
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +43,13 @@ def test_a_team_without_artifacts_last_month_has_no_bar_on_any_surface(two_month
     assert board["Growth"]["bar"] is None and board["Growth"]["cleared_bar"] is None
     assert board["Infra"]["bar"] == pytest.approx(5.0) and board["Infra"]["cleared_bar"] is True
 
-    said = _respond(bot, lambda url: command_body("/leaderboard", "2026-11", "U0ALICE", response_url=url))
+    said = bot.answer_text(lambda url: command_body("/leaderboard", "2026-11", "U0ALICE", response_url=url))
     growth = next(line for line in json.loads(said)["blocks"][1]["text"]["text"].splitlines() if "Growth" in line)
     assert "no bar yet" in growth and "cleared" not in growth
 
-    report = _respond(bot, lambda url: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=url))
+    report = bot.answer_text(
+        lambda url: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=url)
+    )
     assert "no bar yet" in report and "cleared" not in report
 
     res = bot.cli("report", "--team", "Growth", "--period", "2026-11", "--format", "json")

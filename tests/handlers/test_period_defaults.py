@@ -15,14 +15,7 @@ import pytest
 
 from bot.periods import bounds, collecting_period, month_name, period_at
 from testing.signing import app_home_opened_event, command_body, event_body
-from tests.handlers.conftest import ORG, Bot, running_bot
-
-
-def _respond(bot: Bot, body_for) -> str:
-    url = bot.emu.response_url()
-    assert bot.post(body_for(url)).status == 200
-    posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
-    return json.dumps(posts[-1].body)
+from tests.handlers.conftest import ORG, running_bot
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +42,9 @@ def collecting(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
 
 def test_slash_commands_default_to_the_period_being_collected(collecting) -> None:
     bot, period = collecting
-    report = _respond(bot, lambda url: command_body("/artifact-report", "Growth", "U0CAROL", response_url=url))
+    report = bot.answer_text(lambda url: command_body("/artifact-report", "Growth", "U0CAROL", response_url=url))
     assert f"Artifact report: Growth, {month_name(period)}" in report and "43.21" in report
-    board = _respond(bot, lambda url: command_body("/leaderboard", "", "U0ALICE", response_url=url))
+    board = bot.answer_text(lambda url: command_body("/leaderboard", "", "U0ALICE", response_url=url))
     assert f"Leaderboard for {month_name(period)}" in board and "43.21" in board
 
 
