@@ -20,7 +20,7 @@ from bot.config import OrgConfig, TeamConfig, weights_of
 from bot.db import make_engine, session_scope, upgrade
 from bot.people.store import SlackUser, find_person, upsert_slack_user
 from bot.people.teams import import_teams
-from bot.periods import bounds, last_weekday, period_at, previous
+from bot.periods import bounds, last_weekday, month_name, period_at, previous
 from bot.slack import outbox
 from bot.slack.blocks import leaderboard_message, report_message
 from bot.spend.usage import UsageRecord, upsert_records
@@ -279,9 +279,152 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
     (out_dir / "leaderboard.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2))
     text, blocks = report_message(report)
     (out_dir / "report-Growth.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2))
-    text, blocks = summary.message(f"Weekly AI artifacts summary, {summary.period}")
+    text, blocks = summary.message(f"Weekly AI artifacts summary, {month_name(summary.period)}")
     (out_dir / "weekly-summary.json").write_text(
         json.dumps({"channel": org.summary_channel, "text": text, "blocks": blocks}, indent=2)
     )
     (out_dir / "weekly-summary.png").write_bytes(summary.chart_png)
+    write_surfaces(out_dir, engine=engine, org=org, period=period, now=reply_at, sent=sent, summary=summary)
     return DemoResult(period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir)
+
+
+def _surfaces(
+    out_dir: Path,
+    *,
+    engine: Engine, org: OrgConfig, period: str, now: dt.datetime, sent: list[dict[str, Any]], summary: Any
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every message type the bot sends, as (name, who sees it, {text, blocks}) from the real builders."""
+    from bot.boards.home import home_data
+    from bot.checkins.review_queue import manager_queue_message
+    from bot.periods import last_reply_day, reply_deadline
+    from bot.slack import blocks as bk
+    from bot.slack.words import review_notice
+
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    if sent:
+        out.append(("Month-end DM", f"each person ({sent[0]['channel']})", sent[0]))
+    text, blocks = bk.checkin_message(
+        name="Alice", period=period, spend_usd=42.5, tokens=1_250_000, artifacts=[], reminder=1,
+        deadline=last_reply_day(period, org.checkin.reply_until_day),
+    )
+    out.append(("Reminder", "people who have not answered", {"text": text, "blocks": blocks}))
+    text, blocks = bk.reply_ack(
+        period=period, created=[(1, "Churn dashboard", ["https://looker.acme.example/d/87"])], duplicates=[],
+        rejected=[], note_kept=False, carried=["Pricing agent: first claimed by Bob Example in an earlier month"],
+    )
+    out.append(("Answer to a reply with links", "the person who replied", {"text": text, "blocks": blocks}))
+    text, blocks = bk.reply_ack(period=period, created=[], duplicates=[], rejected=[], note_kept=True)
+    out.append(("Answer to a reply without a link", "the person who replied", {"text": text, "blocks": blocks}))
+    with session_scope(engine) as s:
+        manager = find_person(s, org.teams[0].managers[0])
+        alice = find_person(s, "alice@acme.example")
+        home = home_data(s, alice, org, now) if alice is not None else None
+    if manager is not None and manager.slack_user_id:
+        drawn = manager_queue_message(
+            engine=engine, org=org, manager_id=manager.slack_user_id, period=period,
+            now=reply_deadline(period, org.tz, org.checkin.reply_until_day) - dt.timedelta(days=3),
+        )
+        if drawn is not None:
+            out.append(("Review queue", f"each manager ({manager.name})", {"text": drawn[0], "blocks": drawn[1]}))
+    for status, reason in (("kept", None), ("killed", "It re-ran last month's report; nothing new.")):
+        text = review_notice(reviewer="Carol Example", title="Churn dashboard", period=period, status=status,
+                             reason=reason)
+        out.append((f"Author notice ({status})", "the artifact's author", {"text": text, "blocks": []}))
+    if home is not None:
+        view = bk.home_view(
+            name=home.name, period=home.period, spend_usd=home.spend_usd, tokens=home.tokens,
+            artifacts=home.artifacts, team_lines=home.team_lines, history=home.history, by_status=home.by_status,
+        )
+        out.append(("App Home", "each person, in the bot's Home tab", {"text": "", "blocks": view["blocks"]}))
+    for name, who, path in (
+        ("Leaderboard (final post)", "the summary and team channels", "leaderboard.json"),
+        ("Artifact report", "a team's managers (/artifact-report)", "report-Growth.json"),
+        ("Weekly summary", "the summary channel", "weekly-summary.json"),
+    ):
+        out.append((name, who, json.loads((out_dir / path).read_text())))
+    return out
+
+
+def write_surfaces(
+    out_dir: Path, *, engine: Engine, org: OrgConfig, period: str, now: dt.datetime, sent: list[dict[str, Any]],
+    summary: Any,
+) -> Path:
+    """Write every message type to ``out_dir/surfaces/`` and an ``index.html`` that shows them all."""
+    shown = _surfaces(out_dir, engine=engine, org=org, period=period, now=now, sent=sent, summary=summary)
+    folder = out_dir / "surfaces"
+    folder.mkdir(exist_ok=True)
+    parts = []
+    for i, (name, who, msg) in enumerate(shown, 1):
+        (folder / f"{i:02d}-{_slugify(name)}.json").write_text(json.dumps(msg, indent=2, ensure_ascii=False))
+        chart = ""
+        if name == "Weekly summary" and (out_dir / "weekly-summary.png").exists():
+            chart = '<img src="weekly-summary.png" alt="the chart posted with the summary" style="max-width:100%">'
+        parts.append(
+            f'<section><h2>{_esc(name)}</h2><p class="who">Seen by: {_esc(who)}</p>'
+            f'<div class="msg">{_render(msg)}{chart}</div></section>'
+        )
+    page = (
+        "<!doctype html><meta charset=utf-8><title>artifact-bot demo</title>"
+        "<style>body{font:15px/1.45 system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1d1c1d}"
+        "section{border:1px solid #ddd;border-radius:8px;padding:1em;margin:1.5em 0}"
+        ".who{color:#616061;margin-top:-.6em}.ctx{color:#616061;font-size:13px}"
+        ".btn{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:2px 10px;margin:2px}"
+        ".primary{background:#007a5a;color:#fff}.danger{color:#e01e5a;border-color:#e01e5a}"
+        "h3{margin:.3em 0}p{white-space:pre-wrap;margin:.4em 0}</style>"
+        f"<h1>artifact-bot: every message, {_esc(period)}</h1>"
+        "<p>What people see in Slack, built by the bot's own code from a sample organisation.</p>"
+        + "".join(parts)
+    )
+    index = out_dir / "index.html"
+    index.write_text(page)
+    return index
+
+
+def _slugify(name: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack mrkdwn to HTML: links, bold and italics (escaped first)."""
+    import re
+
+    out = _esc(text)
+    out = re.sub(r"&lt;(https?://[^|&]+?)\|(.+?)&gt;", r'<a href="\1">\2</a>', out)
+    out = re.sub(r"&lt;(https?://[^&]+?)&gt;", r'<a href="\1">\1</a>', out)
+    out = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", out)
+    return re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", out)
+
+
+def _render(msg: dict[str, Any]) -> str:
+    """A message's Block Kit as plain HTML (its ``text`` when it has no blocks)."""
+    blocks = msg.get("blocks") or []
+    if not blocks:
+        return f"<p>{_mrkdwn(msg.get('text', ''))}</p>"
+    out = []
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "header":
+            out.append(f"<h3>{_esc(b['text']['text'])}</h3>")
+        elif kind == "section":
+            out.append(f"<p>{_mrkdwn(b.get('text', {}).get('text', ''))}</p>")
+        elif kind == "context":
+            out.append(f'<p class="ctx">{" ".join(_mrkdwn(e.get("text", "")) for e in b.get("elements", []))}</p>')
+        elif kind == "divider":
+            out.append("<hr>")
+        elif kind == "actions":
+            els = []
+            for e in b.get("elements", []):
+                label = (e.get("text") or e.get("placeholder") or {}).get("text", e.get("type", ""))
+                els.append(f'<span class="btn {_esc(e.get("style", ""))}">{_esc(label)}</span>')
+            out.append("<div>" + "".join(els) + "</div>")
+        elif kind == "image":
+            out.append(f'<p class="ctx">[image: {_esc(b.get("alt_text", ""))}]</p>')
+    return "".join(out)

@@ -1,0 +1,30 @@
+"""``artifact-bot demo --out DIR`` writes every message type and an index.html that shows them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "ANTHROPIC_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'unused.db'}"
+    res = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "out")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    page = (out / "index.html").read_text()
+    for surface in (
+        "Month-end DM", "Reminder", "Answer to a reply with links", "Answer to a reply without a link",
+        "Review queue", "Author notice (kept)", "Author notice (killed)", "App Home",
+        "Leaderboard (final post)", "Artifact report", "Weekly summary",
+    ):
+        assert f"<h2>{surface}</h2>" in page, surface
+    assert "show me the artifact" in page and "reply by" in page and '<img src="weekly-summary.png"' in page
+    files = sorted((out / "surfaces").glob("*.json"))
+    assert len(files) == 11
+    assert all("text" in json.loads(f.read_text()) for f in files)
