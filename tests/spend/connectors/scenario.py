@@ -1,8 +1,18 @@
-"""One month of provider data shared by the usage tests (org in America/New_York, August 2026)."""
+"""One month of provider data shared by the usage tests (org in America/New_York, August 2026).
+
+Also :func:`assert_key_refused`, every connector's check that a refused key is named, never echoed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from types import ModuleType
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
 
 from .fakes import (
     AnthropicData,
@@ -17,6 +27,15 @@ from .fakes import (
 D = dt.date
 NOW = dt.datetime(2026, 8, 20, 15, 0, tzinfo=dt.UTC)  # 11:00 in New York
 TZ = "America/New_York"
+
+
+def assert_key_refused(connector: ModuleType, settings: Settings, *, variable: str, key: str) -> None:
+    """``connector.fetch`` with a key its provider refuses: a ConfigError naming ``variable``, without ``key``."""
+    with pytest.raises(ConfigError, match=variable) as info:
+        connector.fetch(settings, first=D(2026, 8, 1), last=D(2026, 8, 2), tz=zoneinfo.ZoneInfo(TZ), now=NOW)
+    assert key not in str(info.value)
+
+
 MINI = "gpt-4o-mini-2024-07-18"
 SONNET = "claude-sonnet-4-20250514"
 HAIKU = "claude-3-5-haiku-20241022"

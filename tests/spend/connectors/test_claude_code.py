@@ -15,7 +15,6 @@ from sqlmodel import Session
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, Settings
 from bot.db import session_scope
-from bot.errors import ConfigError
 from bot.models import OutputSignal, Person, SyncCursor, UsageRow
 from bot.scoring import Weights
 from bot.spend.connectors import claude_code
@@ -23,7 +22,7 @@ from bot.spend.connectors.anthropic_admin import AnthropicAdmin
 from bot.spend.sync import sync_usage
 
 from .fakes import AnthropicData, FakeAnthropic, claude_code_record
-from .scenario import NOW, SONNET, TZ, D
+from .scenario import NOW, SONNET, TZ, D, assert_key_refused
 
 NY = zoneinfo.ZoneInfo(TZ)
 OPUS = "claude-opus-4-20250514"
@@ -119,18 +118,9 @@ def test_429_with_retry_after_is_waited_out_and_401_names_the_key() -> None:
         )
         got = fetch(fake, sleep=waits.append)
     assert waits == [3.0] and len(got.rows) == 3
-    with (
-        FakeAnthropic(data(), key="the-right-key") as fake,
-        pytest.raises(ConfigError, match="ANTHROPIC_ADMIN_KEY") as info,
-    ):
-        claude_code.fetch(
-            Settings(anthropic_admin_key="a-wrong-key", anthropic_base_url=fake.url),
-            first=D(2026, 8, 1),
-            last=D(2026, 8, 2),
-            tz=NY,
-            now=NOW,
-        )
-    assert "a-wrong-key" not in str(info.value)
+    with FakeAnthropic(data(), key="the-right-key") as fake:
+        settings = Settings(anthropic_admin_key="a-wrong-key", anthropic_base_url=fake.url)
+        assert_key_refused(claude_code, settings, variable="ANTHROPIC_ADMIN_KEY", key="a-wrong-key")
 
 
 def snapshot(engine: Engine) -> list[tuple[Any, ...]]:

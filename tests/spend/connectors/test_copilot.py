@@ -14,7 +14,6 @@ from sqlmodel import Session
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, Settings
 from bot.db import session_scope
-from bot.errors import ConfigError
 from bot.models import OutputSignal, Person, SyncCursor, UsageRow
 from bot.scoring import Weights
 from bot.spend.connectors import copilot
@@ -22,7 +21,7 @@ from bot.spend.connectors.base import UNATTRIBUTED
 from bot.spend.sync import reconcile, suggested_evidence, sync_usage
 
 from .fakes import FakeGitHub, GitHubData, copilot_user, premium_item
-from .scenario import NOW, TZ, D
+from .scenario import NOW, TZ, D, assert_key_refused
 
 NY = zoneinfo.ZoneInfo(TZ)
 USAGE = "/organizations/acme/settings/billing/premium_request/usage"
@@ -76,15 +75,9 @@ def test_429_retry_after_is_waited_out_and_401_names_the_token() -> None:
         fake.fail(USAGE, (429, {"retry-after": "5"}, {"message": "API rate limit exceeded"}))
         got = fetch(fake, sleep=waits.append)
     assert waits == [5.0] and sum(got.totals.values()) == Decimal("3.2")
-    with FakeGitHub(data(), token="ghp_right") as fake, pytest.raises(ConfigError, match="GITHUB_TOKEN") as info:
-        copilot.fetch(
-            Settings(github_token="ghp_wrong", github_org="acme", github_api_url=fake.url),
-            first=D(2026, 8, 1),
-            last=D(2026, 8, 2),
-            tz=NY,
-            now=NOW,
-        )
-    assert "ghp_wrong" not in str(info.value)
+    with FakeGitHub(data(), token="ghp_right") as fake:
+        settings = Settings(github_token="ghp_wrong", github_org="acme", github_api_url=fake.url)
+        assert_key_refused(copilot, settings, variable="GITHUB_TOKEN", key="ghp_wrong")
 
 
 def test_copilot_needs_both_its_variables() -> None:

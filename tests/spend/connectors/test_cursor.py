@@ -14,7 +14,6 @@ from sqlmodel import Session
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, Settings
 from bot.db import session_scope
-from bot.errors import ConfigError
 from bot.models import OutputSignal, Person, SyncCursor, UsageRow
 from bot.scoring import Weights
 from bot.spend.connectors import cursor_admin
@@ -22,7 +21,7 @@ from bot.spend.connectors.base import UNATTRIBUTED
 from bot.spend.sync import reconcile, suggested_evidence, sync_usage
 
 from .fakes import CursorData, FakeCursor, cursor_day, cursor_spend
-from .scenario import NOW, TZ, D
+from .scenario import NOW, TZ, D, assert_key_refused
 
 NY = zoneinfo.ZoneInfo(TZ)
 
@@ -96,15 +95,9 @@ def test_429_retry_after_is_waited_out_and_401_names_the_key() -> None:
         fake.fail("/teams/spend", (429, {"retry-after": "4"}, {"error": "Too Many Requests"}))
         got = fetch(fake, sleep=waits.append)
     assert waits == [4.0] and sum(got.totals.values()) == Decimal("14.01")
-    with FakeCursor(data(), key="key_right") as fake, pytest.raises(ConfigError, match="CURSOR_ADMIN_KEY") as info:
-        cursor_admin.fetch(
-            Settings(cursor_admin_key="key_wrong", cursor_api_url=fake.url),
-            first=D(2026, 8, 1),
-            last=D(2026, 8, 2),
-            tz=NY,
-            now=NOW,
-        )
-    assert "key_wrong" not in str(info.value)
+    with FakeCursor(data(), key="key_right") as fake:
+        settings = Settings(cursor_admin_key="key_wrong", cursor_api_url=fake.url)
+        assert_key_refused(cursor_admin, settings, variable="CURSOR_ADMIN_KEY", key="key_wrong")
 
 
 def snapshot(engine: Engine) -> list[tuple[Any, ...]]:
