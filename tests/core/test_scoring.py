@@ -161,13 +161,18 @@ TEAMS = {"A": ["U1", "U2"], "B": ["U3"], "C": ["U3", "U4"]}
 PW = Weights(max_artifacts_per_person=3, kind_weights={"agent": 2.0})
 
 
-def _load(engine, facts_, spend_):
+def _people_and_spend(engine, spend_):
+    """U1..U4 in TEAMS, each with the spend ``spend_`` gives them (none when 0)."""
     for uid in ("U1", "U2", "U3", "U4"):
         f.person(engine, uid)
     f.teams(engine, TEAMS)
     for uid, usd in spend_.items():
         if usd:
             f.spend(engine, uid, usd)
+
+
+def _load(engine, facts_, spend_):
+    _people_and_spend(engine, spend_)
     seen = set()
     for uid, n, kind, status in facts_:
         if (uid, n) in seen:
@@ -334,12 +339,7 @@ MW = Weights(max_artifacts_per_person=3, max_unreviewed_per_person=2, kind_weigh
 @given(facts_=multi_facts, spend_=spends)
 def test_sql_board_equals_the_formula_across_months(tmp_path_factory, facts_, spend_):
     engine = _fresh(tmp_path_factory)
-    for uid in ("U1", "U2", "U3", "U4"):
-        f.person(engine, uid)
-    f.teams(engine, TEAMS)
-    for uid, usd in spend_.items():
-        if usd:
-            f.spend(engine, uid, usd)
+    _people_and_spend(engine, spend_)
     seen, ref_facts = set(), []
     for uid, n, kind, status, period in facts_:
         if (uid, n, period) in seen:
