@@ -357,19 +357,9 @@ def upsert_records(
 
 # (date, identity, person_id, provider, model, input, output, cached, requests, cost_usd or None, batch)
 _Item = tuple[dt.date, str, int | None, str, str, int, int, int, int, float | None, bool]
-_item: Callable[[UsageRecord], _Item] = operator.attrgetter(
-    "date",
-    "identity",
-    "person_id",
-    "provider",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "requests",
-    "cost_usd",
-    "batch",
-)
+# A record's own columns, in _COLUMNS order (the store adds source, period, priced, imported_at), then batch.
+_RECORD_FIELDS = (*(c for c in _COLUMNS if c not in ("source", "period", "priced", "imported_at")), "batch")
+_item: Callable[[UsageRecord], _Item] = operator.attrgetter(*_RECORD_FIELDS)
 
 
 @_gc_paused()
