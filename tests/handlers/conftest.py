@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -114,6 +115,15 @@ def running_bot(
         env.update(extra_env or {})
         with serving(["--no-scheduler", *serve_args], env=env, cwd=tmp_path, port=port, timeout=30) as served:
             yield Bot(url=served.url, emu=emu, env=env, cwd=tmp_path, pid=served.proc.pid, log_path=served.log_path)
+
+
+@contextmanager
+def synced_bot(template: Path, tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Bot]:
+    """:func:`running_bot` on a copy of the migrated SQLite ``template``, after ``people sync``."""
+    shutil.copy(template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, extra_env) as bot:
+        assert bot.cli("people", "sync").returncode == 0
+        yield bot
 
 
 @pytest.fixture

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from testing.signing import command_body
-from tests.handlers.conftest import running_bot
+from tests.handlers.conftest import synced_bot
 
 
 @pytest.fixture(scope="module")
 def two_months(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("bar")
-    shutil.copy(sqlite_template, tmp / "p.db")
-    with running_bot(f"sqlite:///{tmp / 'p.db'}", tmp) as bot:
-        assert bot.cli("people", "sync").returncode == 0
+    with synced_bot(sqlite_template, tmp) as bot:
         # Growth spends in October and November and ships nothing: 0 artifacts/$100 both months.
         # Infra ships in both months: its bar is October's score.
         (bot.cwd / "u.csv").write_text(

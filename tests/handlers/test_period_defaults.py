@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 
 import pytest
 
 from bot.periods import bounds, collecting_period, month_name, period_at
 from testing.signing import app_home_opened_event, command_body, event_body
-from tests.handlers.conftest import ORG, running_bot
+from tests.handlers.conftest import ORG, synced_bot
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +24,9 @@ def collecting(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
     period = collecting_period(now, "UTC", 28)
     if period == period_at(now, "UTC"):
         pytest.skip("days 29-31: the period being collected is the current month under any reply_until_day")
-    shutil.copy(sqlite_template, tmp_path / "p.db")
     cfg = tmp_path / "collect.yaml"
     cfg.write_text(ORG + "checkin:\n  reply_until_day: 28\n")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, extra_env={"ARTIFACT_BOT_CONFIG": str(cfg)}) as bot:
-        assert bot.cli("people", "sync").returncode == 0
+    with synced_bot(sqlite_template, tmp_path, extra_env={"ARTIFACT_BOT_CONFIG": str(cfg)}) as bot:
         day = bounds(period)[0] + dt.timedelta(days=1)
         (bot.cwd / "u.csv").write_text(
             "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
