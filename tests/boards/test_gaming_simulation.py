@@ -280,5 +280,7 @@ def test_the_board_cannot_be_bought(engine, capsys):
     "(e.g. a higher spend floor, or unreviewed credit bounded by spend)",
 )
 def test_zero_spend_self_claimers_stay_out_of_the_top_decile(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the same simulation as test_the_board_cannot_be_bought, which runs on PostgreSQL too")
     out = simulate(engine)
     assert [r.slack_user_id for r in out.top if r.slack_user_id in out.gamers] == []
