@@ -66,21 +66,28 @@ def _spend(engine: Engine, period: str, ids: list[int]) -> dict[int, tuple[float
 
 
 def _evidence(engine: Engine, period: str, ids: list[int]) -> dict[int, str]:
-    """Claude Code's pull requests and commits per person, as suggestion lines (suggestions only)."""
+    """The coding tools' output per person as suggestion lines (suggestions only, never artifacts):
+    Claude Code's pull requests and commits, Cursor's accepted lines, Copilot's accepted suggestions."""
     from bot.spend.sync import evidence_text
 
     sql = text(
-        "SELECT person_id, metric, SUM(value) FROM output_signal WHERE period = :p AND metric IN "
-        "('pull_requests', 'commits') AND person_id IN (" + ", ".join(str(int(i)) for i in ids) + ") "
-        "GROUP BY person_id, metric"
+        "SELECT person_id, source, metric, SUM(value) FROM output_signal WHERE period = :p AND metric IN "
+        "('pull_requests', 'commits', 'lines_accepted', 'code_acceptances') "
+        "AND person_id IN (" + ", ".join(str(int(i)) for i in ids) + ") "
+        "GROUP BY person_id, source, metric"
     )
-    sums: dict[int, dict[str, int]] = {}
+    sums: dict[int, dict[tuple[str, str], int]] = {}
     with session_scope(engine) as s:
-        for pid, metric, value in s.execute(sql, {"p": period}):
-            sums.setdefault(pid, {})[metric] = int(value or 0)
+        for pid, source, metric, value in s.execute(sql, {"p": period}):
+            sums.setdefault(pid, {})[(source, metric)] = int(value or 0)
     out = {}
     for pid, m in sums.items():
-        line = evidence_text(m.get("pull_requests", 0), m.get("commits", 0))
+        line = evidence_text(
+            m.get(("claude_code", "pull_requests"), 0),
+            m.get(("claude_code", "commits"), 0),
+            cursor_lines=m.get(("cursor", "lines_accepted"), 0),
+            copilot_acceptances=m.get(("copilot", "code_acceptances"), 0),
+        )
         if line:
             out[pid] = line
     return out
