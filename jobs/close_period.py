@@ -13,7 +13,7 @@ from jobs.common import JobResult, Progress, dispatch_outbox
 def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Progress | None = None) -> JobResult:
     """``jobs run close-period``: close ``period`` (default: last month) now, then send the final posts."""
     period = period or previous(period_at(now, deps.org.tz))
-    res = closing.close_period(deps.engine, deps.org, period, now)
+    res = closing.close_period(deps.engine, deps.org, period, now, llm=deps.llm)
     stats = dispatch_outbox(deps, now=now, progress=progress)
     note = f"froze {res.frozen_rows} board line(s)" if res.closed_now else "already closed: scores unchanged"
     return JobResult(job="close-period", period=period, queued=res.queued, stats=stats, notes=[note])
@@ -24,5 +24,5 @@ def enqueue_due(deps: Deps, *, now: dt.datetime) -> JobResult:
     period = closing.period_to_close(deps.org, now)
     if period is None:
         return JobResult(job="close-period")
-    res = closing.close_period(deps.engine, deps.org, period, now)
+    res = closing.close_period(deps.engine, deps.org, period, now, llm=deps.llm)
     return JobResult(job="close-period", period=period, queued=res.queued)

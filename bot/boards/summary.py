@@ -107,7 +107,7 @@ def build_summary(
         .join(Team, Team.id == TeamMember.team_id)
         .join(Person, Person.id == Artifact.person_id)
         .where(Artifact.created_at >= since, Artifact.removed.is_(False), Artifact.status != "killed")  # type: ignore[attr-defined]
-        .order_by(Artifact.created_at.desc())
+        .order_by(Artifact.created_at.desc(), Artifact.id)  # ties in a fixed order on every database
         .limit(NEW_ARTIFACTS_READ)
     )  # type: ignore[attr-defined]
     if team_id is not None:
@@ -128,9 +128,9 @@ def build_summary(
             .order_by(ArtifactLink.position)
         ):  # type: ignore[attr-defined]
             links.setdefault(aid, []).append(link_url)
-    new = [
-        (", ".join(v["teams"]), v["title"], links.get(v["id"], []), ", ".join(v["people"])) for v in lines.values()
-    ]
+    # A link several people logged first (the team's shared work), then newest first as read.
+    ordered = sorted(lines.values(), key=lambda v: -len(v["people"]))
+    new = [(", ".join(v["teams"]), v["title"], links.get(v["id"], []), ", ".join(v["people"])) for v in ordered]
     chosen = [r for r in visible if team_id is None or r.team_id == team_id]
     forecasts = [forecast(r.spend_usd, r.monthly_budget_usd, period, today, r.name) for r in chosen]
     cq = (

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.artifacts.links import escape_mrkdwn
 from bot.boards.leaderboard import BoardRow, board
 from bot.config import OrgConfig, weights_of
 from bot.db import session_scope
 from bot.models import BoardSnapshot, Period, Team
-from bot.periods import period_at, previous, reply_deadline
+from bot.periods import month_name, period_at, previous, reply_deadline
 from bot.slack import outbox
 from bot.slack.blocks import leaderboard_message
 
@@ -97,8 +98,33 @@ def frozen_board(engine: Engine, period: str, *, by: str = "team") -> list[dict[
     return sorted(rows, key=lambda r: r.get("rank") or 0)
 
 
+def final_narrative(period: str, rows: list[dict[str, Any]], *, llm: Any = None) -> str | None:
+    """The period-close post's narrative: the language model's when one is configured (checked
+    against the figures), the template's otherwise."""
+    from bot.llm.narrative import write_narrative
+
+    teams = [
+        {
+            "name": r.get("name"),
+            "rank": r.get("rank"),
+            "artifacts_per_100_usd": r.get("artifacts_per_100_usd"),
+            "artifacts": r.get("artifacts"),
+            "spend_usd": r.get("spend_usd"),
+        }
+        for r in rows
+    ]
+    data = {
+        "scope": "The organisation",
+        "period": month_name(period),
+        "spend_usd": round(sum(float(r.get("spend_usd") or 0) for r in rows), 2),
+        "artifacts": round(sum(float(r.get("artifacts") or 0) for r in rows), 2),
+        "teams": teams,
+    }
+    return write_narrative(llm, data)
+
+
 def _final_items(
-    engine: Engine, org: OrgConfig, period: str, rows: list[dict[str, Any]] | None = None
+    engine: Engine, org: OrgConfig, period: str, rows: list[dict[str, Any]] | None = None, *, llm: Any = None
 ) -> Iterator[outbox.OutboxItem]:
     if rows is None:
         rows = frozen_board(engine, period, by="team")
@@ -112,6 +138,9 @@ def _final_items(
     text, blocks = leaderboard_message(
         period=period, rows=visible, hidden=hidden, final=True, floor_usd=org.spend_floor_usd
     )
+    story = final_narrative(period, [vars(r) for r in visible], llm=llm)
+    if story:
+        blocks = [*blocks, {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(story)}}]
     with session_scope(engine) as s:
         team_channels = [
             c for (c,) in s.execute(select(Team.channel).where(Team.channel.is_not(None)).order_by(Team.name))
@@ -128,21 +157,22 @@ def _final_items(
         )
 
 
-def close_period(engine: Engine, org: OrgConfig, period: str, now: dt.datetime) -> CloseResult:
-    """Freeze ``period`` (once) and queue the final leaderboard for the summary and team channels."""
+def close_period(engine: Engine, org: OrgConfig, period: str, now: dt.datetime, *, llm: Any = None) -> CloseResult:
+    """Freeze ``period`` (once) and queue the final leaderboard, with its narrative, for the summary and
+    team channels."""
     closed_now, written = freeze(engine, org, period, now)
-    queued = outbox.enqueue(engine, _final_items(engine, org, period), now=now)
+    queued = outbox.enqueue(engine, _final_items(engine, org, period, llm=llm), now=now)
     return CloseResult(period=period, closed_now=closed_now, frozen_rows=written, queued=queued)
 
 
-def preview_close(engine: Engine, org: OrgConfig, period: str) -> list[outbox.OutboxItem]:
+def preview_close(engine: Engine, org: OrgConfig, period: str, *, llm: Any = None) -> list[outbox.OutboxItem]:
     """A dry run of :func:`close_period`: the final posts it would queue, from the board as it stands
     (a closed period's frozen board). Freezes nothing, queues nothing."""
     rows = frozen_board(engine, period, by="team")
     if not rows:
         with session_scope(engine) as s:
             rows = [_snapshot_row(r, "team") for r in board(s, period, weights_of(org), by="team")]
-    return list(_final_items(engine, org, period, rows))
+    return list(_final_items(engine, org, period, rows, llm=llm))
 
 
 def period_to_close(org: OrgConfig, now: dt.datetime) -> str | None:
