@@ -402,6 +402,17 @@ def edit_artifact(
     if artifact.status == KEPT:
         artifact.status = SUBMITTED  # a kept artifact changed after review must be confirmed again
     artifact.updated_at = now.astimezone(dt.UTC).replace(tzinfo=None)
+    session.flush()
+    # A keep that committed after this edit read the artifact approved the old links: the database's
+    # latest status decides, not the one read (compare-and-set, as reviews are).
+    reset = session.execute(
+        update(Artifact)
+        .where(col(Artifact.id) == artifact.id, col(Artifact.status) == KEPT)
+        .values(status=SUBMITTED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if reset:
+        artifact.status = SUBMITTED
     _audit(
         session,
         editor.slack_user_id or str(editor.id),
