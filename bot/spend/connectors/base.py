@@ -13,6 +13,7 @@ import logging
 import random
 import time
 import zoneinfo
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -245,7 +246,7 @@ def get_json(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class AdminClient:
+class AdminClient(ABC):
     """An HTTP client of one provider's admin API: retries (:func:`get_json`), a request count, ``with``.
 
     Subclasses set ``provider`` (named in errors), ``key_variable`` (named when the key is
@@ -277,9 +278,9 @@ class AdminClient:
             transport=transport or httpx.HTTPTransport(retries=2),
         )
 
+    @abstractmethod
     def _headers(self, api_key: str) -> dict[str, str]:
         """The headers of every request: the key, the API version, what it accepts."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Close the connection pool."""
