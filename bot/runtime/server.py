@@ -97,27 +97,16 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
                 # Unsigned, stale or with headers that do not parse (a timestamp that is not a number):
                 # refused before Bolt sees it, with one line in the log and no traceback.
                 log.info("refused an unsigned or badly signed request (%d bytes)", len(raw))
-                body = b'{"error": "invalid request"}'
-                start_response(
-                    "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                )
-                return [body]
-            if not _our_app(raw, deps.settings.slack_app_id):
+                return _refuse(start_response, 401, "invalid request")
+            kind, parsed = _read_body(raw, str(headers.get("content-type", "")))
+            app_id = deps.settings.slack_app_id
+            if app_id and (parsed or {}).get("api_app_id") != app_id:
                 log.info("refused a signed request for another app id")
-                body = b'{"error": "not this app"}'
-                start_response(
-                    "403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                )
-                return [body]
-            if not _well_formed(raw, str(headers.get("content-type", ""))):
-                status = 400  # signed but unreadable, or fields of the wrong types
+                return _refuse(start_response, 403, "not this app")
+            if not _well_formed(kind, parsed):
+                # Signed but unreadable, or fields of the wrong types.
                 log.info("refused a signed request of an unexpected shape (%d bytes)", len(raw))
-                body = json.dumps({"error": "malformed request"}).encode()
-                start_response(
-                    f"{status} {_reason(status)}",
-                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-                )
-                return [body]
+                return _refuse(start_response, 400, "malformed request")
             resp = app.dispatch(BoltRequest(body=raw, query=query, headers=headers))
             out = (resp.body or "").encode("utf-8")
             hdrs = [(k, v) for k, values in resp.headers.items() for v in values if k.lower() != "content-length"]
@@ -130,51 +119,48 @@ def make_wsgi(app: App, deps: Deps) -> Callable[..., Iterable[bytes]]:
     return wsgi
 
 
-def _well_formed(raw: str, content_type: str) -> bool:
-    """A JSON body must be an event envelope; a form ``payload`` an interaction of Slack's shape."""
+def _refuse(start_response: Callable[..., Any], status: int, error: str) -> list[bytes]:
+    body = json.dumps({"error": error}).encode()
+    start_response(
+        f"{status} {_reason(status)}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+def _read_body(raw: str, content_type: str) -> tuple[str, dict[str, Any] | None]:
+    """The request parsed once: ``("event", envelope)``, ``("interaction", payload)`` or ``("form", fields)``
+    (a slash command's fields, first values); the dict is None when the body cannot be read."""
     from urllib.parse import parse_qs
 
     text = raw.lstrip()
     if not text:
-        return False  # nothing Slack sends is empty
+        return "empty", None  # nothing Slack sends is empty
     if text.startswith("{") or "json" in content_type:
         try:
-            body = json.loads(raw or "null")
+            body = json.loads(raw)
         except ValueError:
-            return False
-        return isinstance(body, dict) and _event_shape_ok(body)
+            return "event", None
+        return "event", body if isinstance(body, dict) else None
+    form = parse_qs(raw)
     if "payload=" in raw:
-        values = parse_qs(raw).get("payload")
-        if not values:
-            return False
+        values = form.get("payload")
         try:
-            payload = json.loads(values[0])
+            payload = json.loads(values[0]) if values else None
         except ValueError:
-            return False
-        return isinstance(payload, dict) and _interaction_shape_ok(payload)
-    return True
+            return "interaction", None
+        return "interaction", payload if isinstance(payload, dict) else None
+    return "form", {k: v[0] for k, v in form.items()}
 
 
-def _our_app(raw: str, app_id: str | None) -> bool:
-    """With ``SLACK_APP_ID`` set, the request's ``api_app_id`` must be it (a secret shared by two apps)."""
-    if not app_id:
-        return True
-    from urllib.parse import parse_qs
-
-    found: Any = None
-    text = raw.lstrip()
-    try:
-        if text.startswith("{"):
-            found = json.loads(raw).get("api_app_id")
-        else:
-            form = parse_qs(raw)
-            values = form.get("api_app_id")
-            found = values[0] if values else None
-            if found is None and form.get("payload"):
-                found = json.loads(form["payload"][0]).get("api_app_id")
-    except (ValueError, AttributeError):
+def _well_formed(kind: str, body: dict[str, Any] | None) -> bool:
+    """A JSON body must be an event envelope; a form ``payload`` an interaction of Slack's shape."""
+    if body is None:
         return False
-    return found == app_id
+    if kind == "event":
+        return _event_shape_ok(body)
+    if kind == "interaction":
+        return _interaction_shape_ok(body)
+    return True
 
 
 def _str_or_none(*values: Any) -> bool:
