@@ -22,35 +22,22 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import text
 
+from testing.serve import DidNotStart, free_port, wait_healthy
 from testing.signing import event_body, message_event, post_signed, retry_headers
 from testing.slack_emulator import SlackEmulator, make_user
 
 SECRET = "drill-signing-secret"
 USERS = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"]
 ORG = "timezone: UTC\nadmins: [U0ALICE]\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-        return r.status == 200
-    return False
 
 
 def drill(*, kills: int, db: str | None, seed: int = 7) -> dict:
@@ -67,7 +54,7 @@ def drill(*, kills: int, db: str | None, seed: int = 7) -> dict:
     db_url = db or f"sqlite:///{work / 'bot.db'}"
     users = [make_user(u, u[3:].lower(), email=f"{u[3:].lower()}@example.com") for u in USERS]
     with SlackEmulator(users=users) as emu:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "SLACK_API_URL": emu.base_url, "SLACK_BOT_TOKEN": "xoxb-drill",
                "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": db_url, "ARTIFACT_BOT_CONFIG": str(work / "org.yaml"),
@@ -81,11 +68,10 @@ def drill(*, kills: int, db: str | None, seed: int = 7) -> dict:
         def start() -> subprocess.Popen:
             proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--no-scheduler"], env=env, cwd=work,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            deadline = time.monotonic() + 60
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"serve did not start: {(work / 'serve.log').read_text()[-3000:]}")
-                time.sleep(0.05)
+            try:
+                wait_healthy(url, proc, log_path=work / "serve.log", interval=0.05)
+            except DidNotStart as exc:
+                raise SystemExit(str(exc)) from None
             return proc
 
         acked: dict[int, str] = {}  # message number -> link
