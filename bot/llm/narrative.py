@@ -187,6 +187,7 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
     scope = str(report_data.get("scope") or "The team")
     period = str(report_data.get("period") or "this month")
     parts: list[str] = []
+    counted = _num(report_data.get("artifacts"))
     if items:
         by_status = counts["items_by_status"]
         status_bits = [
@@ -196,10 +197,9 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
         ]
         head = f"{scope} logged {len(items)} artifact{'s' if len(items) != 1 else ''} in {period}"
         parts.append(head + (f" ({', '.join(status_bits)})" if status_bits else "") + ".")
-    else:
+    elif not counted:  # an org-wide summary has counts, not items: "no artifact" only when there were none
         parts.append(f"{scope} logged no artifact in {period}.")
     score = _num(report_data.get("artifacts_per_100_usd"))
-    counted = _num(report_data.get("artifacts"))
     if spend is not None:
         line = f"AI spend was {_money(spend)}"
         if counted is not None:
