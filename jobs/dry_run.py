@@ -91,6 +91,8 @@ def write(result: Preview, folder: Path) -> list[Path]:
     for i, item in enumerate(result.first, 1):
         path = folder / f"{i:02d}-{item.kind}-{item.channel}.json"
         body: dict[str, Any] = {"channel": item.channel, "kind": item.kind, "text": item.text, "blocks": item.blocks}
+        if item.thread_of:
+            body["thread_of"] = item.thread_of  # a reply in that message's thread
         if item.file:
             body["file"] = {k: v for k, v in item.file.items() if "content" not in k}
         path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")

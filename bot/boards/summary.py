@@ -19,7 +19,7 @@ from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamManager, TeamMember, UsageRow
 from bot.periods import bounds, collecting_period, days_elapsed, days_in, month_name, period_of
 from bot.slack import outbox
-from bot.slack.blocks import model_cost_text, money, summary_message
+from bot.slack.blocks import model_cost_text, money, summary_details, summary_headline
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class WeeklySummary:
     response_rate: float | None
     chart_png: bytes = b""
     extra: dict[str, Any] = field(default_factory=dict)
+    spend_usd: float | None = None  # the month's spend of the audience (every team, or the one team)
 
-    def message(self, title: str) -> tuple[str, list[dict[str, Any]]]:
+    def budget_lines(self) -> list[str]:
+        """Each team's spend against its budget, and the spend by model."""
         lines = []
         for f in self.forecasts:
             if f.budget_usd:
@@ -62,11 +64,25 @@ class WeeklySummary:
             parts = [model_cost_text(m) for m in models[:5]]  # an unknown model: "unpriced (N rows, T tokens)"
             premium = sum(m.share for m in models if m.premium)
             lines.append("Spend by model: " + "; ".join(parts) + f". Premium models: {premium:.0%} of spend.")
-        return summary_message(
+        return lines
+
+    def headline(self, title: str) -> tuple[str, list[dict[str, Any]]]:
+        """The short top-level post."""
+        return summary_headline(
             title=title,
             board_rows=self.rows,
+            new_count=len(self.new_artifacts),
+            response_rate=self.response_rate,
+            spend_usd=self.spend_usd,
+        )
+
+    def details(self) -> tuple[str, list[dict[str, Any]]]:
+        """The thread reply under the headline: the whole board, new artifacts, budgets."""
+        return summary_details(
+            period=self.period,
+            board_rows=self.rows,
             new_artifacts=self.new_artifacts,
-            budget_lines=lines,
+            budget_lines=self.budget_lines(),
             response_rate=self.response_rate,
             hidden=self.hidden,
         )
@@ -159,6 +175,7 @@ def build_summary(
         forecasts=forecasts,
         response_rate=rate,
         chart_png=png,
+        spend_usd=sum(r.spend_usd for r in (rows if team_id is None else chosen)),
         extra={"models": _model_costs(session, period, team_id, sum(r.artifacts for r in chosen))},
     )
 
@@ -433,7 +450,7 @@ class WeeklyRun:
 
 NEW_ARTIFACTS_READ = 500  # new artifacts read per summary: enough to count "+N more" past the shown ones
 
-CHART_DELAY = dt.timedelta(seconds=1.2)  # the chart follows its message (Slack: ~1 message/s per channel)
+CHART_DELAY = dt.timedelta(seconds=1.2)  # thread replies follow their post (Slack: ~1 message/s per channel)
 
 
 def weekly_items(
@@ -449,51 +466,73 @@ def weekly_items(
         period = org_summary.period
         chart = org_summary.chart_png
         targets: list[tuple[str, WeeklySummary, str]] = []
-        monday = week_start(now, org.tz)
-        week_of = f"week of {monday.day} {month_name(period_of(monday))}"  # "week of 16 November 2026"
         if org.summary_channel:
-            title = f"Weekly AI artifacts summary, {week_of} ({month_name(period)})"
-            targets.append((org.summary_channel, org_summary, title))
+            targets.append((org.summary_channel, org_summary, weekly_title(now, org.tz, period)))
         for team in s.scalars(select(Team).where(Team.channel.is_not(None)).order_by(Team.name)):
             if team.channel and team.channel not in {c for c, _, _ in targets}:
                 summary = build_summary(s, org, now, team_id=team.id, chart=False)
-                title = f"Weekly AI artifacts summary: {team.name}, {week_of} ({month_name(period)})"
-                targets.append((team.channel, summary, title))
+                targets.append((team.channel, summary, weekly_title(now, org.tz, period, team=team.name)))
         for channel, summary, title in targets:
-            text_, blocks = summary.message(title)
-            items.append(
-                outbox.OutboxItem(
-                    dedupe_key=f"summary:{week}:{channel}",
-                    kind="summary",
-                    channel=channel,
-                    text=text_,
-                    blocks=blocks,
-                    period=period,
-                )
-            )
-            if chart:
-                items.append(
-                    outbox.OutboxItem(
-                        dedupe_key=f"summary_chart:{week}:{channel}",
-                        kind="summary_chart",
-                        channel=channel,
-                        text="",
-                        blocks=[],
-                        period=period,
-                        not_before=now + CHART_DELAY,
-                        file=outbox.file_payload(
-                            chart,
-                            filename=f"artifacts-per-100-usd-{period}.png",
-                            title=f"Artifacts per $100 of AI spend, {period}",
-                            alt_txt="Bar chart of artifacts per $100 of AI spend per team, "
-                            "with each team's bar (last month's score) marked",
-                        ),
-                    )
-                )
+            items += summary_items(summary, title, channel=channel, week=week, chart=chart, now=now)
             channels.append(channel)
         anomalies = find_anomalies(s, org, now, rule)
         items += anomaly_alerts(s, org, anomalies, week=week, rule=rule)
     return WeeklyRun(week=week, period=period, channels=channels, queued=0, anomalies=anomalies), items
+
+
+def weekly_title(now: dt.datetime, tz: Any, period: str, *, team: str | None = None) -> str:
+    """``Weekly AI artifacts summary, week of 16 November 2026 (November 2026)``: the week, and the month it scores."""
+    monday = week_start(now, tz)
+    week_of = f"week of {monday.day} {month_name(period_of(monday))}"
+    who = f": {team}" if team else ""
+    return f"Weekly AI artifacts summary{who}, {week_of} ({month_name(period)})"
+
+
+def summary_items(
+    summary: WeeklySummary, title: str, *, channel: str, week: str, chart: bytes, now: dt.datetime
+) -> list[outbox.OutboxItem]:
+    """One channel's summary: the short post, then in its thread the details and the chart."""
+    head_key = f"summary:{week}:{channel}"
+    text_, blocks = summary.headline(title)
+    items = [
+        outbox.OutboxItem(
+            dedupe_key=head_key, kind="summary", channel=channel, text=text_, blocks=blocks, period=summary.period
+        )
+    ]
+    text_, blocks = summary.details()
+    items.append(
+        outbox.OutboxItem(
+            dedupe_key=f"summary_thread:{week}:{channel}",
+            kind="summary_thread",
+            channel=channel,
+            text=text_,
+            blocks=blocks,
+            period=summary.period,
+            not_before=now + CHART_DELAY,
+            thread_of=head_key,
+        )
+    )
+    if chart:
+        items.append(
+            outbox.OutboxItem(
+                dedupe_key=f"summary_chart:{week}:{channel}",
+                kind="summary_chart",
+                channel=channel,
+                text="",
+                blocks=[],
+                period=summary.period,
+                not_before=now + 2 * CHART_DELAY,
+                thread_of=head_key,
+                file=outbox.file_payload(
+                    chart,
+                    filename=f"artifacts-per-100-usd-{summary.period}.png",
+                    title=f"Artifacts per $100 of AI spend, {month_name(summary.period)}",
+                    alt_txt="Bar chart of artifacts per $100 of AI spend per team, "
+                    "with each team's bar (last month's score) marked",
+                ),
+            )
+        )
+    return items
 
 
 def enqueue_weekly(engine: Engine, org: OrgConfig, now: dt.datetime, *, rule: AnomalyRule | None = None) -> WeeklyRun:

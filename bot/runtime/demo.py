@@ -14,13 +14,14 @@ from sqlalchemy.engine import Engine
 from bot.artifacts.store import NewArtifact, add_artifact, capture_reply, review
 from bot.boards.leaderboard import BoardRow, board
 from bot.boards.reports import TeamReport, team_report
-from bot.boards.summary import build_summary
+from bot.boards.summary import build_summary, weekly_title
 from bot.checkins import checkin as checkins
+from bot.checkins.closing import preview_close
 from bot.config import OrgConfig, TeamConfig, weights_of
 from bot.db import make_engine, session_scope, upgrade
 from bot.people.store import SlackUser, find_person, upsert_slack_user
 from bot.people.teams import import_teams
-from bot.periods import bounds, last_weekday, month_name, period_at, previous
+from bot.periods import bounds, last_weekday, period_at, previous
 from bot.slack import outbox
 from bot.slack.blocks import leaderboard_message, report_message
 from bot.spend.usage import UsageRecord, upsert_records
@@ -275,13 +276,22 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
         people = board(s, period, w, by="person")
         report = team_report(s, team_name="Growth", period=period, org=org)
         summary = build_summary(s, org, checkin_at)
-    text, blocks = leaderboard_message(period=period, rows=teams, final=True)
+    final = preview_close(engine, org, period)  # the real final post: the frozen board and its narrative
+    if final:
+        text, blocks = final[0].text, final[0].blocks
+    else:
+        text, blocks = leaderboard_message(period=period, rows=teams, final=True)
     (out_dir / "leaderboard.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2))
     text, blocks = report_message(report)
     (out_dir / "report-Growth.json").write_text(json.dumps({"text": text, "blocks": blocks}, indent=2))
-    text, blocks = summary.message(f"Weekly AI artifacts summary, {month_name(summary.period)}")
+    text, blocks = summary.headline(weekly_title(checkin_at, org.tz, summary.period))
     (out_dir / "weekly-summary.json").write_text(
         json.dumps({"channel": org.summary_channel, "text": text, "blocks": blocks}, indent=2)
+    )
+    text, blocks = summary.details()
+    (out_dir / "weekly-summary-thread.json").write_text(
+        json.dumps({"channel": org.summary_channel, "thread_of": "weekly-summary", "text": text, "blocks": blocks},
+                   indent=2)
     )
     (out_dir / "weekly-summary.png").write_bytes(summary.chart_png)
     write_surfaces(out_dir, engine=engine, org=org, period=period, now=reply_at, sent=sent, summary=summary)
@@ -340,6 +350,7 @@ def _surfaces(
         ("Leaderboard (final post)", "the summary and team channels", "leaderboard.json"),
         ("Artifact report", "a team's managers (/artifact-report)", "report-Growth.json"),
         ("Weekly summary", "the summary channel", "weekly-summary.json"),
+        ("Weekly summary thread", "the summary channel, in the summary's thread", "weekly-summary-thread.json"),
     ):
         out.append((name, who, json.loads((out_dir / path).read_text())))
     return out
@@ -357,8 +368,8 @@ def write_surfaces(
     for i, (name, who, msg) in enumerate(shown, 1):
         (folder / f"{i:02d}-{_slugify(name)}.json").write_text(json.dumps(msg, indent=2, ensure_ascii=False))
         chart = ""
-        if name == "Weekly summary" and (out_dir / "weekly-summary.png").exists():
-            chart = '<img src="weekly-summary.png" alt="the chart posted with the summary" style="max-width:100%">'
+        if name == "Weekly summary thread" and (out_dir / "weekly-summary.png").exists():
+            chart = '<img src="weekly-summary.png" alt="the chart, in the thread" style="max-width:100%">'
         parts.append(
             f'<section><h2>{_esc(name)}</h2><p class="who">Seen by: {_esc(who)}</p>'
             f'<div class="msg">{_render(msg)}{chart}</div></section>'

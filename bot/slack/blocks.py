@@ -494,21 +494,48 @@ def home_view(
 
 
 NEW_SHOWN = 15  # new artifacts listed in a summary; the rest are counted as "+N more"
+SUMMARY_TOP = 3  # teams named in the top-level post
+SUMMARY_IN_THREAD = "The whole board, new artifacts and spend against budget are in the thread :thread:"
 
 
-def summary_message(
+def summary_headline(
     *,
     title: str,
+    board_rows: Sequence[Any],
+    new_count: int,
+    response_rate: float | None,
+    spend_usd: float | None = None,
+) -> tuple[str, Blocks]:
+    """The weekly summary's short top-level post: the top three teams and the week in a line; details in its thread."""
+    top = " · ".join(
+        f"{r.rank}. *{escape_mrkdwn(r.name)}* {r.artifacts_per_100_usd:.2f}/$100" for r in board_rows[:SUMMARY_TOP]
+    )
+    facts = [f"{count(new_count, 'new artifact')} this week"]
+    if spend_usd is not None:
+        facts.append(f"{money(spend_usd)} of AI spend this month")
+    if response_rate is not None:
+        facts.append(f"check-in response rate {response_rate:.0%}")
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        _section((f"Top teams: {top}\n" if top else "No teams on the board yet.\n") + "; ".join(facts) + "."),
+        _context(SUMMARY_IN_THREAD),
+    ]
+    plain_top = "; ".join(f"{r.rank}. {r.name}" for r in board_rows[:SUMMARY_TOP])
+    return f"{title}: " + (plain_top or "no teams yet") + f"; {count(new_count, 'new artifact')}", blocks
+
+
+def summary_details(
+    *,
+    period: str,
     board_rows: Sequence[Any],
     new_artifacts: Sequence[tuple[str, ...] | tuple[Any, ...]],
     budget_lines: Sequence[str],
     response_rate: float | None,
     hidden: int = 0,
 ) -> tuple[str, Blocks]:
-    """The weekly summary: board, new artifacts, spend vs budget, response rate."""
+    """The weekly summary's thread reply: the whole board, new artifacts (one line per link, "+N more"), budgets."""
     blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
-        _section("*Output-weighted leaderboard*\n" + board_lines(board_rows)),
+        _section(f"*Output-weighted leaderboard, {month_name(period)}*\n" + board_lines(board_rows)),
     ]
     if hidden:
         blocks.append(_context(f"{count(hidden, 'team')} too small to show."))
@@ -521,11 +548,16 @@ def summary_message(
         more = len(new_artifacts) - NEW_SHOWN
         tail = f"\n+{more} more" if more > 0 else ""
         blocks.append(_section(f"*New artifacts this week* ({len(new_artifacts)})\n" + "\n".join(shown) + tail))
+    else:
+        blocks.append(_section("*New artifacts this week*\nNone yet."))
     if budget_lines:
         blocks.append(_section("*Spend against budget*\n" + "\n".join(budget_lines)))
     rate = "n/a" if response_rate is None else f"{response_rate:.0%}"
     blocks.append(_context(f"Check-in response rate: {rate}"))
-    return f"{title}: " + "; ".join(f"{r.rank}. {r.name}" for r in board_rows[:5]), blocks
+    text = f"Details for {month_name(period)}: " + "; ".join(
+        f"{r.rank}. {r.name} {r.artifacts_per_100_usd:.2f}/$100" for r in board_rows[:10]
+    )
+    return text, blocks
 
 
 def ephemeral(text: str) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -23,13 +21,3 @@ def make_client(settings: Settings, *, token: str | None = None, rate_limit_retr
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
     return client
-
-
-def post_message(client: WebClient) -> Any:
-    """A ``send(channel, text, blocks) -> (channel, ts)`` function for the outbox."""
-
-    def send(channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str | None, str | None]:
-        resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks or None, unfurl_links=False)
-        return resp.get("channel"), resp.get("ts")
-
-    return send

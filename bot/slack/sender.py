@@ -1,7 +1,8 @@
 """The sender: one queued message becomes one Slack Web API call (chat.postMessage or a file upload).
 
 The outbox dispatcher calls ``send(channel, text, blocks)`` (with ``team_id=`` when the row
-belongs to a workspace of an org-wide install) and ``upload(channel, file)`` (likewise); both answer
+belongs to a workspace of an org-wide install, ``thread_ts=`` when it replies in a thread) and
+``upload(channel, file)`` (likewise); both answer
 ``(slack_channel, ts_or_file_id)`` and raise ``SlackApiError`` when Slack refuses, or
 :class:`PermanentSendError` when the row itself can never be sent.
 
@@ -16,8 +17,8 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-Send = Callable[..., tuple[str | None, str | None]]  # (channel, text, blocks, *, team_id=None)
-Upload = Callable[..., tuple[str | None, str | None]]  # (channel, file, *, team_id=None)
+Send = Callable[..., tuple[str | None, str | None]]  # (channel, text, blocks, *, team_id=None, thread_ts=None)
+Upload = Callable[..., tuple[str | None, str | None]]  # (channel, file, *, team_id=None, thread_ts=None)
 
 
 class PermanentSendError(Exception):
@@ -50,15 +51,24 @@ def slack_sender(client: Any) -> tuple[Send, Upload]:
     c = without_rate_limit_retries(client)
 
     def send(
-        channel: str, text: str, blocks: list[dict[str, Any]], *, team_id: str | None = None
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        *,
+        team_id: str | None = None,
+        thread_ts: str | None = None,
     ) -> tuple[str | None, str | None]:
         extra = {"team_id": team_id} if team_id else {}
+        if thread_ts:
+            extra["thread_ts"] = thread_ts
         resp = c.chat_postMessage(
             channel=channel, text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False, **extra
         )
         return resp.get("channel"), resp.get("ts")
 
-    def upload(channel: str, file: dict[str, Any], *, team_id: str | None = None) -> tuple[str | None, str | None]:
+    def upload(
+        channel: str, file: dict[str, Any], *, team_id: str | None = None, thread_ts: str | None = None
+    ) -> tuple[str | None, str | None]:
         try:
             content = base64.b64decode(file["content"])
         except (KeyError, ValueError) as exc:
@@ -71,6 +81,7 @@ def slack_sender(client: Any) -> tuple[Send, Upload]:
             alt_txt=file.get("alt_txt") or None,
             initial_comment=file.get("comment") or None,
             request_file_info=False,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
             **({"team_id": team_id} if team_id else {}),  # files.completeUploadExternal's workspace
         )
         found = resp.get("file") or (resp.get("files") or [{}])[0]

@@ -24,6 +24,14 @@ class ChatAPI(UsersAPI):
         with self._lock:
             return [dict(m) for (ch, _), m in self._messages.items() if channel is None or ch == channel]
 
+    def top_level(self, channel: str) -> list[dict[str, Any]]:
+        """Messages of ``channel`` that are not replies in a thread."""
+        return [m for m in self.messages(channel) if not m.get("thread_ts")]
+
+    def replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """Replies in the thread of the message ``ts`` of ``channel``, oldest first."""
+        return [m for m in self.messages(channel) if m.get("thread_ts") == ts and m["ts"] != ts]
+
     def dm_messages(self, user_id: str) -> list[dict[str, Any]]:
         """Messages in the app's DM with ``user_id``."""
         return self.messages(channel=dm_channel_id(user_id))

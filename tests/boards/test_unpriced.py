@@ -113,7 +113,7 @@ def test_weekly_summary_never_says_zero_for_unpriced(org_with_unpriced):
             build_summary(s, org, NOW, chart=False),
             build_summary(s, org, NOW, team_id=team_id, chart=False),
         ):
-            _text, blocks = summary.message("Weekly")
+            _text, blocks = summary.details()
             rendered = json.dumps(blocks, ensure_ascii=False)
             assert f"{UNKNOWN} unpriced (3 rows, 7,700 tokens)" in rendered
             assert "$0.00 (0%)" not in rendered

@@ -22,6 +22,10 @@ def test_dry_run_previews_and_forget_asks(sqlite_template, tmp_path) -> None:
         res = bot.cli("jobs", "run", "weekly-summary", "--dry-run", "--out", "weekly")
         assert res.returncode == 0 and "(dry run)" in res.stdout + res.stderr
         assert bot.emu.call_count("chat.postMessage") == 0
+        previews = [json.loads(f.read_text()) for f in sorted((bot.cwd / "weekly").glob("*.json"))]
+        head = next(p for p in previews if p["kind"] == "summary")
+        thread = next(p for p in previews if p["kind"] == "summary_thread")
+        assert "thread_of" not in head and thread["thread_of"].startswith("summary:")  # details go in its thread
         # The real run afterwards sends all six: the preview marked nobody as asked.
         assert bot.cli("jobs", "run", "checkin", "--period", "2026-11").returncode == 0
         assert bot.emu.call_count("chat.postMessage") == 6

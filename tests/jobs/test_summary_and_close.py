@@ -195,9 +195,14 @@ def test_weekly_summary_lists_a_shared_link_once_with_its_people_and_counts_the_
     team(engine, "Growth", ["U0ALICE", "U0BOB"], managers=["U0CAROL"])
     made = at(2026, 11, 13, 15)
     for who in ("U0ALICE", "U0BOB"):
-        artifact_at(engine, who, "https://dash.example.com/shared", period="2026-11", title="Shared board", created=at(
-            2026, 11, 13, 15
-        ))
+        artifact_at(
+            engine,
+            who,
+            "https://dash.example.com/shared",
+            period="2026-11",
+            title="Shared board",
+            created=at(2026, 11, 13, 15),
+        )
     for i in range(20):
         artifact_at(engine, "U0ALICE", f"https://x.example.com/p/{i}", period="2026-11", title=f"T{i}", created=made)
     deps = make_deps(engine, emu, clock=lambda: MONDAY)
@@ -207,3 +212,51 @@ def test_weekly_summary_lists_a_shared_link_once_with_its_people_and_counts_the_
     line = "Shared board* (Growth) <https://dash.example.com/shared|dash.example.com> \\u2014 Alice Person, Bob Person"
     assert line in post
     assert "New artifacts this week* (21)" in post and "+6 more" in post
+
+
+def test_weekly_summary_is_a_short_post_with_the_details_and_chart_in_its_thread(
+    org_with_history: Engine, emu: SlackEmulator
+) -> None:
+    # Before: the whole board, every new artifact and the budgets went into one long channel post,
+    # with the chart as a second top-level message.
+    deps = make_deps(org_with_history, emu, clock=lambda: MONDAY)
+    assert run_job(deps, "weekly-summary", console=quiet_console()) == 0
+    for channel in ("C0SUMMARY", "C0GROWTH"):
+        [post] = emu.top_level(channel)
+        short = post["text"] + json.dumps(post["blocks"])
+        assert "week of 16 November 2026" in short and "Top teams: 1. *" in short
+        assert "new artifact" in short and "in the thread" in short
+        assert "New artifacts this week*" not in short and "Spend against budget" not in short
+        assert len(post["blocks"]) <= 3
+        [details] = emu.replies(channel, post["ts"])
+        long = details["text"] + json.dumps(details["blocks"])
+        assert "Output-weighted leaderboard, November 2026" in long and "Churn dashboard" in long
+        assert "Spend against budget" in long and "Check-in response rate" in long
+    charts = {u.channel_id: u for u in emu.completed_uploads()}
+    assert charts["C0SUMMARY"].thread_ts == emu.top_level("C0SUMMARY")[0]["ts"]
+    assert charts["C0GROWTH"].thread_ts == emu.top_level("C0GROWTH")[0]["ts"]
+
+
+def test_thread_details_wait_for_their_post_and_survive_its_failure(
+    org_with_history: Engine, emu: SlackEmulator
+) -> None:
+    from bot.slack.outbox.store import counts
+
+    # The top-level post fails for good in the summary channel (say the blocks are refused): the details
+    # are not lost, they go as a message of their own; the team channel is threaded as usual.
+    emu.fail(
+        "chat.postMessage",
+        "invalid_blocks",
+        when=lambda p: (
+            p.get("channel") == "C0SUMMARY" and not p.get("thread_ts") and "Top teams" in str(p.get("blocks"))
+        ),
+        times=1,
+    )
+    deps = make_deps(org_with_history, emu, clock=lambda: MONDAY)
+    run_job(deps, "weekly-summary", console=quiet_console())
+    summary = emu.messages("C0SUMMARY")
+    assert len(summary) == 1 and "thread_ts" not in summary[0]
+    assert "Output-weighted leaderboard, November 2026" in json.dumps(summary[0]["blocks"])
+    [post] = emu.top_level("C0GROWTH")
+    assert len(emu.replies("C0GROWTH", post["ts"])) == 1
+    assert counts(org_with_history, kind_prefix="summary").get("pending", 0) == 0

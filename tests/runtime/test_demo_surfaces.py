@@ -13,18 +13,37 @@ def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'unused.db'}"
     res = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "out")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stderr
     out = tmp_path / "out"
     page = (out / "index.html").read_text()
     for surface in (
-        "Month-end DM", "Reminder", "Answer to a reply with links", "Answer to a reply without a link",
-        "Review queue", "Author notice (kept)", "Author notice (killed)", "App Home",
-        "Leaderboard (final post)", "Artifact report", "Weekly summary",
+        "Month-end DM",
+        "Reminder",
+        "Answer to a reply with links",
+        "Answer to a reply without a link",
+        "Review queue",
+        "Author notice (kept)",
+        "Author notice (killed)",
+        "App Home",
+        "Leaderboard (final post)",
+        "Artifact report",
+        "Weekly summary",
+        "Weekly summary thread",
     ):
         assert f"<h2>{surface}</h2>" in page, surface
     assert "show me the artifact" in page and "reply by" in page and '<img src="weekly-summary.png"' in page
     files = sorted((out / "surfaces").glob("*.json"))
-    assert len(files) == 11
+    assert len(files) == 12
     assert all("text" in json.loads(f.read_text()) for f in files)
+    head = json.loads((out / "weekly-summary.json").read_text())
+    thread = json.loads((out / "weekly-summary-thread.json").read_text())
+    assert "Top teams" in json.dumps(head["blocks"]) and "New artifacts this week" not in json.dumps(head["blocks"])
+    assert "New artifacts this week" in json.dumps(thread["blocks"])
+    final = json.dumps(json.loads((out / "leaderboard.json").read_text())["blocks"])
+    assert "Top team:" in final and "logged no artifact" not in final  # the final post carries its narrative

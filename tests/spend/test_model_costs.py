@@ -59,7 +59,7 @@ def test_weekly_summary_shows_spend_by_model(engine):
     now = dt.datetime(2026, 10, 26, 13, 0, tzinfo=dt.UTC)
     with session_scope(engine) as s:
         summary = build_summary(s, OrgConfig(), now, chart=False)
-    _text, blocks = summary.message("Weekly")
+    _text, blocks = summary.details()
     dump = str(blocks)
     assert "Spend by model: claude-sonnet-4-5 (premium) $75.00 (75%)" in dump
     assert "Premium models: 75% of spend" in dump

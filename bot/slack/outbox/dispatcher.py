@@ -71,6 +71,7 @@ FATAL_ERRORS = frozenset(
     }
 )
 MAX_ATTEMPTS = 8
+THREAD_WAIT = dt.timedelta(seconds=2)  # how long a thread reply waits before looking for its parent again
 
 
 class FatalSlackError(RuntimeError):
@@ -86,6 +87,7 @@ class DispatchStats:
     retried: int = 0
     rate_limited: int = 0
     cancelled: int = 0
+    waiting: int = 0  # thread replies put back until their parent message is sent
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -157,20 +159,51 @@ class _Dispatcher:
         seconds = min(self.retry_base * (2**attempts), 300.0) * random.uniform(0.75, 1.25)
         return self.clock() + dt.timedelta(seconds=seconds)
 
-    def _deliver(self, row: Claimed) -> tuple[str | None, str | None]:
+    def _deliver(self, row: Claimed, thread_ts: str | None = None) -> tuple[str | None, str | None]:
         payload = row.payload
+        extra: dict[str, str] = {}
+        if row.team_id:
+            extra["team_id"] = row.team_id
+        if thread_ts:
+            extra["thread_ts"] = thread_ts
         if payload.get("file"):
             if self.upload is None:
                 raise PermanentSendError("no_uploader")
-            if row.team_id:
-                return self.upload(row.channel, payload["file"], team_id=row.team_id)
-            return self.upload(row.channel, payload["file"])
-        if row.team_id:
-            return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [], team_id=row.team_id)
-        return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [])
+            return self.upload(row.channel, payload["file"], **extra)
+        return self.send(row.channel, payload.get("text", ""), payload.get("blocks") or [], **extra)
+
+    def _thread(self, row: Claimed) -> tuple[bool, str | None]:
+        """Whether ``row`` may go now, and the ``thread_ts`` to reply in.
+
+        A reply waits (put back, no attempt counted) while its parent is unsent; a parent that failed or
+        is gone leaves the reply to go as a message of its own, so its content is never lost.
+        """
+        key = row.payload.get("thread_of")
+        if not key:
+            return True, None
+        parent = store.thread_parent(self.engine, key)
+        if parent is None or parent.state in ("failed", "cancelled"):
+            return True, None
+        if parent.state == "sent" and parent.ts:
+            return True, parent.ts
+        store.finish(
+            self.engine,
+            row,
+            self.worker,
+            state="pending",
+            now=self.clock(),
+            error="waiting_for_thread",
+            retry_at=self.clock() + THREAD_WAIT,
+            count_attempt=False,
+        )
+        self.stats.add(waiting=1)
+        return False, None
 
     def process(self, row: Claimed) -> None:
         """Send one claimed row, retrying it in place after 429 pauses."""
+        ready, thread_ts = self._thread(row)
+        if not ready:
+            return
         pacer = self.pacers.get(row.team_id)
         while True:
             if not pacer.acquire() or self.stop.is_set():
@@ -189,7 +222,7 @@ class _Dispatcher:
                 self.stats.add(cancelled=1)
                 return
             try:
-                channel, ts = self._deliver(row)
+                channel, ts = self._deliver(row, thread_ts)
             except PermanentSendError as exc:
                 self._fail(row, str(exc))
                 return

@@ -37,6 +37,9 @@ class OutboxItem:
 
     ``team_id`` is the workspace to send it in; left None, :func:`enqueue` takes the person's
     home workspace (or, for a channel post, the channel's) when the install spans workspaces.
+
+    ``thread_of`` is the ``dedupe_key`` of an earlier item: this one is sent as a reply in that
+    message's thread once it has been sent (see :func:`thread_parent`).
     """
 
     dedupe_key: str
@@ -49,6 +52,7 @@ class OutboxItem:
     file: dict[str, Any] | None = None
     not_before: dt.datetime | None = None
     team_id: str | None = None
+    thread_of: str | None = None
 
 
 def file_payload(content: bytes, *, filename: str, title: str, alt_txt: str = "") -> dict[str, Any]:
@@ -93,6 +97,8 @@ def enqueue(engine: Engine, items: Iterable[OutboxItem], *, now: dt.datetime, ba
         payload: dict[str, Any] = {"text": it.text, "blocks": it.blocks}
         if it.file is not None:
             payload["file"] = it.file
+        if it.thread_of is not None:
+            payload["thread_of"] = it.thread_of
         due = naive(it.not_before) if it.not_before else at
         buf.append(
             {
@@ -336,6 +342,26 @@ def finish(
                 elif state == "failed" and c.status in ("pending", "sent"):
                     c.status, c.error = "failed", error
     return True
+
+
+@dataclass
+class Parent:
+    """The message a threaded row replies to: its state, and where Slack put it once sent."""
+
+    state: str
+    channel: str | None
+    ts: str | None
+
+
+def thread_parent(engine: Engine, dedupe_key: str) -> Parent | None:
+    """The row ``dedupe_key`` names (a threaded row's parent), or None when there is no such row."""
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(OutboxMessage.state, OutboxMessage.slack_channel, OutboxMessage.slack_ts).where(
+                OutboxMessage.dedupe_key == dedupe_key
+            )
+        ).first()
+    return Parent(state=got[0], channel=got[1], ts=got[2]) if got is not None else None
 
 
 def obsolete(engine: Engine, row: Claimed) -> bool:
