@@ -29,6 +29,7 @@ from testing.signing import (
 )
 from testing.slack_emulator import SlackEmulator
 from tests.handlers.conftest import ORG, SECRET, Bot, child_pids, running_bot
+from tests.handlers.helpers import count, rows
 from tests.handlers.test_scenarios import command, current_period, dm_texts, response, setup_org
 
 SLOW = 8.0  # seconds every Web API call takes while the acks are checked
@@ -87,33 +88,15 @@ def test_an_error_after_the_ack_reaches_the_person(caplog: pytest.LogCaptureFixt
 
 
 def _audited(db_url: str, action: str) -> int:
-    from sqlalchemy import text
-
-    from bot.db import make_engine
-
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM audit_log WHERE action = :a"), {"a": action}).scalar())
-    finally:
-        engine.dispose()
+    return count(db_url, "SELECT count(*) FROM audit_log WHERE action = :a", a=action)
 
 
 def _stored(db_url: str) -> dict[str, int]:
-    from sqlalchemy import text
-
-    from bot.db import make_engine
-
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT p.slack_user_id, count(*) FROM artifact a JOIN person p ON p.id = a.person_id "
-                     "GROUP BY p.slack_user_id")
-            ).all()
-        return {str(u): int(n) for u, n in rows}
-    finally:
-        engine.dispose()
+    stored = rows(
+        db_url,
+        "SELECT p.slack_user_id, count(*) FROM artifact a JOIN person p ON p.id = a.person_id GROUP BY p.slack_user_id",
+    )
+    return {str(u): int(n) for u, n in stored}
 
 
 def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path):
@@ -121,8 +104,9 @@ def test_several_worker_processes_answer_and_reload(db_url: str, tmp_path: Path)
         assert len(child_pids(bot.pid)) == 2  # the gunicorn master and two workers
         setup_org(bot)
         # Every surface, several times, so both workers serve some of it.
-        urls = [command(bot, "/artifact", f"https://github.com/acme/app/pull/{n} Agent {n}", "U0ALICE")
-                for n in range(6)]
+        urls = [
+            command(bot, "/artifact", f"https://github.com/acme/app/pull/{n} Agent {n}", "U0ALICE") for n in range(6)
+        ]
         for url in urls:
             assert "Recorded 1 artifact" in response(bot, url)["text"]
         for n in range(4):

@@ -12,13 +12,8 @@ from bot import ids
 from bot.db import make_engine, session_scope
 from bot.models import Checkin, Person
 from testing.signing import block_actions_payload, command_body, interaction_body
-from tests.handlers.conftest import USERS, Bot, running_bot
-
-
-def _respond(bot: Bot, body_for) -> dict:
-    url = bot.emu.response_url()
-    assert bot.post(body_for(url)).status == 200
-    return bot.wait_for(lambda: bot.emu.responses_to(url), timeout=15)[-1].body
+from tests.handlers.conftest import USERS, running_bot
+from tests.handlers.helpers import answer
 
 
 def test_away_status_datepicker_and_snooze(sqlite_template, tmp_path) -> None:
@@ -39,23 +34,24 @@ def test_away_status_datepicker_and_snooze(sqlite_template, tmp_path) -> None:
         assert next(e for e in elements if e["action_id"] == ids.ACTION_AWAY)["type"] == "datepicker"
 
         report = json.dumps(
-            _respond(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=u)),
+            answer(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=u)),
             ensure_ascii=False,
         )
         assert "Bob Jones* — $0.00, 0 artifacts, 0.00/$100, check-in: away" in report
         assert "Alice Smith* — $0.00, 0 artifacts, 0.00/$100, check-in: unanswered" in report
 
-        said = _respond(
+        said = answer(
             bot,
             lambda u: interaction_body(block_actions_payload("U0ALICE", ids.ACTION_SNOOZE, "2026-11", response_url=u)),
         )
         assert "no reminder before this time tomorrow" in said["text"]
-        payload = block_actions_payload("U0ERIN", ids.ACTION_AWAY, None, action_type="datepicker", response_url="")
-        url = bot.emu.response_url()
-        payload["response_url"] = url
-        payload["actions"][0]["selected_date"] = "2099-01-01"  # too far: refused, nothing stored
-        assert bot.post(interaction_body(payload)).status == 200
-        refused = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=15)[-1].body["text"]
+
+        def too_far(url: str) -> bytes:
+            payload = block_actions_payload("U0ERIN", ids.ACTION_AWAY, None, action_type="datepicker", response_url=url)
+            payload["actions"][0]["selected_date"] = "2099-01-01"  # too far: refused, nothing stored
+            return interaction_body(payload)
+
+        refused = answer(bot, too_far)["text"]
         assert "Pick a day from today to a year ahead" in refused
         with session_scope(engine) as s:
             alice = s.scalars(select(Person).where(Person.slack_user_id == "U0ALICE")).one()

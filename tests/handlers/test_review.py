@@ -4,7 +4,6 @@ one audit entry, the loser told who decided), and the author hears of it through
 from __future__ import annotations
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -15,17 +14,17 @@ from bot.db import make_engine, session_scope
 from bot.models import Artifact, AuditLog, OutboxMessage
 from bot.slack import outbox
 from testing.signing import block_actions_payload, command_body, interaction_body
-from tests.handlers.conftest import Bot, running_bot
+from tests.handlers.conftest import Bot, synced_bot
+from tests.handlers.helpers import answer, import_artifacts
 
-
-def _respond(bot: Bot, body_for) -> dict:
-    url = bot.emu.response_url()
-    assert bot.post(body_for(url)).status == 200
-    return bot.wait_for(lambda: bot.emu.responses_to(url), timeout=15)[-1].body
+SUBMITTED = (
+    "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted",
+    "2026-11,bob@example.com,https://github.com/acme/b/pull/2,Bob's dashboard,submitted",
+)
 
 
 def _click(bot: Bot, user: str, action_id: str, value: str) -> str:
-    return _respond(
+    return answer(
         bot,
         lambda u: interaction_body(block_actions_payload(user, action_id, value, response_url=u)),
     )["text"]
@@ -42,21 +41,14 @@ def _buttons(report: dict) -> dict[tuple[str, int], str]:
 
 
 def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite_template, tmp_path) -> None:
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        assert bot.cli("people", "sync").returncode == 0
-        (bot.cwd / "a.csv").write_text(
-            "period,email,url,title,status\n"
-            "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted\n"
-            "2026-11,bob@example.com,https://github.com/acme/b/pull/2,Bob's dashboard,submitted\n"
-        )
-        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        engine = make_engine(bot.env["DATABASE_URL"])
+        import_artifacts(bot, *SUBMITTED)
         with session_scope(engine) as s:
             arts = {a.title: a.id for a in s.scalars(select(Artifact))}
         churn, dash = arts["Churn agent"], arts["Bob's dashboard"]
 
-        report = _respond(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=u))
+        report = answer(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", "U0CAROL", response_url=u))
         assert "overflow" not in json.dumps(report["blocks"])
         buttons = _buttons(report)
         assert set(buttons) == {(a, i) for a in (ids.ACTION_KEEP, ids.ACTION_KILL) for i in (churn, dash)}
@@ -94,15 +86,8 @@ def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite
 
 
 def test_the_review_queue_dm_is_redrawn_in_place_as_items_are_reviewed(sqlite_template, tmp_path) -> None:
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        assert bot.cli("people", "sync").returncode == 0
-        (bot.cwd / "a.csv").write_text(
-            "period,email,url,title,status\n"
-            "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted\n"
-            "2026-11,bob@example.com,https://github.com/acme/b/pull/2,Bob's dashboard,submitted\n"
-        )
-        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        import_artifacts(bot, *SUBMITTED)
         res = bot.cli("jobs", "run", "review-queue", "--period", "2026-11")
         assert res.returncode == 0, res.stderr
         [queue] = bot.emu.dm_messages("U0CAROL")

@@ -6,23 +6,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
 
-from bot.db import make_engine
 from testing.signing import event_body, message_event
 from tests.handlers.conftest import Bot
+from tests.handlers.helpers import count
 from tests.handlers.test_scenarios import dm_texts, setup_org
 
 pytestmark = pytest.mark.slow
 
 
 def _live_artifacts(db_url: str) -> int:
-    eng = make_engine(db_url)
-    try:
-        with eng.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM artifact WHERE removed = :no"), {"no": False}).scalar())
-    finally:
-        eng.dispose()
+    return count(db_url, "SELECT count(*) FROM artifact WHERE removed = :no", no=False)
 
 
 def test_twenty_simultaneous_replies_with_one_link_store_it_once(bot: Bot, db_url: str) -> None:

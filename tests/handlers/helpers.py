@@ -1,0 +1,47 @@
+"""What the scenario tests over ``artifact-bot serve`` share beyond the ``Bot`` itself.
+
+:func:`answer` (the JSON Slack got on a ``response_url``), :func:`import_artifacts` (an artifacts
+CSV through the CLI) and :func:`rows` / :func:`count` (a look at the database the bot writes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from bot.db import make_engine
+from tests.handlers.conftest import Bot
+
+ARTIFACTS_HEADER = "period,email,url,title,status"
+
+
+def answer(bot: Bot, body_for: Callable[[str], bytes], timeout: float = 15.0) -> dict[str, Any]:
+    """Post ``body_for(response_url)``; the last answer posted to that ``response_url``, as a JSON object."""
+    body: dict[str, Any] = json.loads(bot.answer_text(body_for, timeout=timeout))
+    return body
+
+
+def import_artifacts(bot: Bot, *lines: str) -> None:
+    """Import ``lines`` (``period,email,url,title,status``) with ``artifacts import``, which must succeed."""
+    (bot.cwd / "a.csv").write_text("".join(f"{line}\n" for line in (ARTIFACTS_HEADER, *lines)))
+    res = bot.cli("artifacts", "import", "a.csv")
+    assert res.returncode == 0, res.stderr
+
+
+def rows(db_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Every row ``sql`` selects in the database at ``db_url`` (a connection of its own, closed after)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def count(db_url: str, sql: str, **params: Any) -> int:
+    """The one number a ``SELECT count(*) ...`` answers."""
+    [(n,)] = rows(db_url, sql, **params)
+    return int(n)
