@@ -67,13 +67,14 @@ from bot.spend.connectors.base import (
     bucket_date,
     decimal_amount,
     log_fetch,
+    name_by_email,
     parse_rfc3339,
     query_window,
     required_settings,
     rfc3339,
     spender,
+    token_row,
 )
-from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
@@ -299,11 +300,15 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
     inp = r.uncached_input_tokens + r.cache_read_input_tokens + w5 + w1
     if inp == 0 and r.output_tokens == 0 and searches == 0:
         return None
-    model = (r.model or "unknown").strip() or "unknown"
-    cost = token_cost(
+    # The spender is the user account when Anthropic names one (OAuth requests); otherwise the
+    # API key, which the config may map by id or name.
+    identity, aliases = spender(("anthropic-account", r.account_id), ("anthropic-key", r.api_key_id))
+    return token_row(
         PROVIDER,
-        model,
+        (r.model or "unknown").strip() or "unknown",
         day,
+        identity=identity,
+        aliases=aliases,
         uncached_input=r.uncached_input_tokens,
         cache_read=r.cache_read_input_tokens,
         cache_write_5m=w5,
@@ -311,20 +316,6 @@ def _spend_row(day: dt.date, r: MessagesUsageResult) -> SpendRow | None:
         output=r.output_tokens,
         web_searches=searches,
         batch=r.service_tier == "batch",
-    )
-    # The spender is the user account when Anthropic names one (OAuth requests); otherwise the
-    # API key, which the config may map by id or name.
-    identity, aliases = spender(("anthropic-account", r.account_id), ("anthropic-key", r.api_key_id))
-    return SpendRow(
-        date=day,
-        provider=PROVIDER,
-        model=model[:120],
-        identity=identity,
-        aliases=aliases,
-        input_tokens=inp,
-        output_tokens=r.output_tokens,
-        cached_tokens=r.cache_read_input_tokens,
-        cost_usd=cost,
     )
 
 
@@ -353,13 +344,9 @@ def fetch_anthropic(
     keys = {r.identity for r in result.rows if r.identity.startswith("anthropic-key:")}
     emails = client.user_emails() if accounts else {}
     names = client.api_key_names() if keys else {}
+    name_by_email(result.rows, "anthropic-account:", emails)
     for row in result.rows:
-        if row.identity.startswith("anthropic-account:"):
-            email = emails.get(row.identity.removeprefix("anthropic-account:"))
-            if email:
-                row.email = email
-                row.identity = email
-        elif row.identity.startswith("anthropic-key:"):
+        if row.identity.startswith("anthropic-key:"):
             name = names.get(row.identity.removeprefix("anthropic-key:"))
             if name:
                 row.aliases = (*row.aliases, name)

@@ -14,7 +14,7 @@ import random
 import time
 import zoneinfo
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Self
@@ -23,6 +23,7 @@ import httpx
 
 from bot.errors import ArtifactBotError, ConfigError
 from bot.spend.connectors import setting
+from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +340,69 @@ def spender(*candidates: tuple[str, str | None]) -> tuple[str, tuple[str, ...]]:
         if ident:
             return f"{prefix}:{ident}", (ident,)
     return UNATTRIBUTED, ()
+
+
+def token_row(
+    provider: str,
+    model: str,
+    day: dt.date,
+    *,
+    identity: str,
+    aliases: tuple[str, ...] = (),
+    email: str | None = None,
+    uncached_input: int = 0,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    cache_write_5m: int = 0,
+    cache_write_1h: int = 0,
+    output: int = 0,
+    web_searches: int = 0,
+    batch: bool = False,
+    requests: int = 0,
+    cost_usd: float | None = None,
+) -> SpendRow:
+    """A usage line of token counts, priced by :func:`~bot.spend.prices.token_cost` unless ``cost_usd`` is given.
+
+    The row's input tokens are all of them (uncached, cache reads and cache writes), its cached
+    tokens the reads; the model name is kept to 120 characters (it is priced whole).
+    """
+    if cost_usd is None:
+        cost_usd = token_cost(
+            provider,
+            model,
+            day,
+            uncached_input=uncached_input,
+            cache_read=cache_read,
+            cache_write=cache_write,
+            cache_write_5m=cache_write_5m,
+            cache_write_1h=cache_write_1h,
+            output=output,
+            web_searches=web_searches,
+            batch=batch,
+        )
+    return SpendRow(
+        date=day,
+        provider=provider,
+        model=model[:120],
+        identity=identity,
+        aliases=aliases,
+        email=email,
+        input_tokens=uncached_input + cache_read + cache_write + cache_write_5m + cache_write_1h,
+        output_tokens=output,
+        cached_tokens=cache_read,
+        requests=requests,
+        cost_usd=cost_usd,
+    )
+
+
+def name_by_email(rows: Iterable[SpendRow], prefix: str, emails: Mapping[str, str]) -> None:
+    """Rows of identity ``prefix`` + a provider id that ``emails`` knows take that email as identity and email."""
+    for row in rows:
+        if row.identity.startswith(prefix):
+            email = emails.get(row.identity.removeprefix(prefix))
+            if email:
+                row.email = email
+                row.identity = email
 
 
 def required_settings(settings: Any, *variables: str, source: str) -> list[str]:

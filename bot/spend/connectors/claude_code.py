@@ -63,9 +63,9 @@ from bot.spend.connectors.base import (
     log_fetch,
     parse_rfc3339,
     query_window,
+    token_row,
     utc_midnight,
 )
-from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
@@ -103,35 +103,24 @@ def spend_rows(day: dt.date, rec: ClaudeCodeRecord) -> list[SpendRow]:
     for mb in rec.model_breakdown:
         model = ((mb.model or "unknown").strip() or "unknown")[:120]
         t = mb.tokens or ClaudeCodeTokens()
-        cost: float | None
+        cost: float | None = None  # none estimated: priced from the tokens
         if mb.estimated_cost is not None and mb.estimated_cost.amount is not None:
             cost = float(_usd(mb.estimated_cost.amount, mb.estimated_cost.currency))
-        else:
-            cost = token_cost(
-                PROVIDER,
-                model,
-                day,
-                uncached_input=t.input,
-                cache_read=t.cache_read,
-                cache_write_5m=t.cache_creation,
-                output=t.output,
-            )
-        if not cost and not (t.input or t.output or t.cache_read or t.cache_creation):
-            continue
-        rows.append(
-            SpendRow(
-                date=day,
-                provider=PROVIDER,
-                model=model,
-                identity=identity,
-                aliases=aliases,
-                email=email,
-                input_tokens=t.input + t.cache_read + t.cache_creation,
-                output_tokens=t.output,
-                cached_tokens=t.cache_read,
-                cost_usd=cost,
-            )
+        row = token_row(
+            PROVIDER,
+            model,
+            day,
+            identity=identity,
+            aliases=aliases,
+            email=email,
+            uncached_input=t.input,
+            cache_read=t.cache_read,
+            cache_write_5m=t.cache_creation,
+            output=t.output,
+            cost_usd=cost,
         )
+        if row.cost_usd or row.input_tokens or row.output_tokens:
+            rows.append(row)
     return rows
 
 

@@ -61,11 +61,12 @@ from bot.spend.connectors.base import (
     bucket_date,
     decimal_amount,
     log_fetch,
+    name_by_email,
     query_window,
     required_settings,
     spender,
+    token_row,
 )
-from bot.spend.prices import token_cost
 
 log = logging.getLogger(__name__)
 
@@ -185,32 +186,23 @@ def _row(endpoint: TokenEndpoint, day: dt.date, data: dict[str, object]) -> Spen
         batch = False
     if inp == 0 and out == 0 and requests == 0:
         return None
-    cost = token_cost(
-        PROVIDER,
-        model,
-        day,
-        uncached_input=inp - cached - write,
-        cache_read=cached,
-        cache_write=write,
-        output=out,
-        batch=batch,
-    )
     # The spender is the user when OpenAI names one; the API key only for keys without a user
     # (service accounts), so a config mapping of a shared key never captures a user's own calls.
     user_id = _text(data, "user_id")
     key_id = _text(data, "api_key_id")
     identity, aliases = spender(("openai-user", user_id), ("openai-key", key_id))
-    return SpendRow(
-        date=day,
-        provider=PROVIDER,
-        model=model[:120],
+    return token_row(
+        PROVIDER,
+        model,
+        day,
         identity=identity,
         aliases=aliases,
-        input_tokens=inp,
-        output_tokens=out,
-        cached_tokens=cached,
+        uncached_input=inp - cached - write,
+        cache_read=cached,
+        cache_write=write,
+        output=out,
+        batch=batch,
         requests=requests,
-        cost_usd=cost,
     )
 
 
@@ -269,13 +261,7 @@ def _fetch(client: OpenAI, *, first: dt.date, last: dt.date, tz: zoneinfo.ZoneIn
                     if row is not None:
                         result.rows.append(row)
     if any(r.identity.startswith("openai-user:") for r in result.rows):
-        emails = _user_emails(client)
-        for row in result.rows:
-            if row.identity.startswith("openai-user:"):
-                email = emails.get(row.identity.removeprefix("openai-user:"))
-                if email:
-                    row.email = email
-                    row.identity = email
+        name_by_email(result.rows, "openai-user:", _user_emails(client))
     costs = client.admin.organization.usage.costs
     for resp in _daily_pages(costs, "costs", start_s, end_s, limit=COST_PAGE_BUCKETS):
         result.requests_made += 1
