@@ -237,25 +237,13 @@ class AnthropicAdmin(AdminClient):
 
     def messages_usage(self, start: dt.datetime, end: dt.datetime) -> Iterator[MessagesBucket]:
         """Daily messages usage buckets in ``[start, end)`` grouped by account, key, model and tier."""
-        params: list[tuple[str, str | int]] = [
-            ("starting_at", rfc3339(start)),
-            ("ending_at", rfc3339(end)),
-            ("bucket_width", "1d"),
-            ("limit", USAGE_PAGE_BUCKETS),
-        ]
-        params += [("group_by[]", g) for g in MESSAGES_GROUP_BY]
+        params = _daily(start, end) + [("group_by[]", g) for g in MESSAGES_GROUP_BY]
         for item in self._paged("/v1/organizations/usage_report/messages", params):
             yield _parse(MessagesBucket, item, "usage_report/messages")
 
     def cost_report(self, start: dt.datetime, end: dt.datetime) -> Iterator[CostBucket]:
         """Daily cost buckets in ``[start, end)`` (organisation totals)."""
-        params: list[tuple[str, str | int]] = [
-            ("starting_at", rfc3339(start)),
-            ("ending_at", rfc3339(end)),
-            ("bucket_width", "1d"),
-            ("limit", USAGE_PAGE_BUCKETS),
-        ]
-        for item in self._paged("/v1/organizations/cost_report", params):
+        for item in self._paged("/v1/organizations/cost_report", _daily(start, end)):
             yield _parse(CostBucket, item, "cost_report")
 
     def claude_code(self, day: dt.date) -> Iterator[ClaudeCodeRecord]:
@@ -279,6 +267,16 @@ class AnthropicAdmin(AdminClient):
             for k in self._listed("/v1/organizations/api_keys")
             if k.get("id") and k.get("name")
         }
+
+
+def _daily(start: dt.datetime, end: dt.datetime) -> list[tuple[str, str | int]]:
+    """The query of a daily report (messages usage, cost) over ``[start, end)``, a page's worth of days."""
+    return [
+        ("starting_at", rfc3339(start)),
+        ("ending_at", rfc3339(end)),
+        ("bucket_width", "1d"),
+        ("limit", USAGE_PAGE_BUCKETS),
+    ]
 
 
 def _parse(model: type[_M], item: Any, what: str) -> _M:
