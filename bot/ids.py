@@ -4,7 +4,7 @@ CMD_ARTIFACT = "/artifact"
 CMD_REPORT = "/artifact-report"
 CMD_LEADERBOARD = "/leaderboard"
 COMMANDS = (CMD_ARTIFACT, CMD_REPORT, CMD_LEADERBOARD)
-EVENTS = ("message", "app_home_opened")  # manifest bot events: message.im, app_home_opened
+EVENTS = ("message", "app_home_opened", "team_join", "user_change")  # manifest: message.im and the rest as named
 
 ACTION_ADD_ARTIFACT = "add_artifact"
 ACTION_NOTHING = "nothing_this_month"

@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events, messages, views
+from handlers import actions, commands, directory, errors, events, messages, views
 from handlers.context import guard_workspace, make_deps_middleware, store_dm_first
 
 # Context values an ack sets for the work after it: carried to a work process (``bot.runtime.work``).
@@ -14,5 +14,5 @@ def register_all(app: App, deps: object) -> None:
     app.use(make_deps_middleware(deps))
     app.use(guard_workspace)
     app.use(store_dm_first)
-    for module in (commands, messages, actions, views, events, errors):
+    for module in (commands, messages, actions, views, events, directory, errors):
         module.register(app)

@@ -167,6 +167,9 @@ def _str_or_none(*values: Any) -> bool:
     return all(v is None or isinstance(v, str) for v in values)
 
 
+USER_OBJECT_EVENTS = frozenset({"user_change", "team_join"})
+
+
 def _event_shape_ok(body: dict[str, Any]) -> bool:
     """The fields the listeners read have the types Slack sends (a signed body can still be forged)."""
     if body.get("type") != "event_callback":
@@ -174,7 +177,12 @@ def _event_shape_ok(body: dict[str, Any]) -> bool:
     event = body.get("event")
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return False
-    if not _str_or_none(event.get("text"), event.get("user"), event.get("channel"), event.get("ts"),
+    user = event.get("user")
+    if event["type"] in USER_OBJECT_EVENTS:  # these carry a whole user object, not an id
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return False
+        user = None
+    if not _str_or_none(event.get("text"), user, event.get("channel"), event.get("ts"),
                         event.get("subtype"), body.get("event_id"), body.get("team_id")):
         return False
     return event.get("blocks") is None or isinstance(event.get("blocks"), list)

@@ -18,7 +18,7 @@ MANIFEST = REPO / "manifest.yml"
 SCHEMA = REPO / "tests" / "data" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
 
 COMMANDS = {"/artifact", "/artifact-report", "/leaderboard"}
-BOT_EVENTS = {"message.im", "app_home_opened"}
+BOT_EVENTS = {"message.im", "app_home_opened", "team_join", "user_change"}
 BOT_SCOPES = {
     "chat:write",
     "commands",
