@@ -19,10 +19,12 @@ ACTIONS = (ACTION_ADD_ARTIFACT, ACTION_NOTHING, ACTION_EDIT, ACTION_REMOVE, ACTI
 
 VIEW_ADD_ARTIFACT = "add_artifact_view"
 VIEW_EDIT_ARTIFACT = "edit_artifact_view"
-VIEWS = (VIEW_ADD_ARTIFACT, VIEW_EDIT_ARTIFACT)
+VIEW_KILL_ARTIFACT = "kill_artifact_view"  # Kill's modal: an optional reason, private_metadata = what was shown
+VIEWS = (VIEW_ADD_ARTIFACT, VIEW_EDIT_ARTIFACT, VIEW_KILL_ARTIFACT)
 
 BLOCK_TITLE = "title"
 BLOCK_LINKS = "links"
 BLOCK_KIND = "kind"
 BLOCK_DESCRIPTION = "description"
+BLOCK_REASON = "reason"
 INPUT = "value"

@@ -12,14 +12,13 @@ from bot import ids
 from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
-from bot.checkins import review_queue
 from bot.checkins.answers import away_until, skip_month, snooze
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
-from bot.slack.words import day_name, month_name
+from bot.slack.words import day_name, reviewed
 from handlers.errors import ack_now, reported
-from handlers.notify import queue_notices
+from handlers.notify import queue_notices, redraw_queue
 
 OUT_OF_DATE = "That button is out of date."
 REVIEW_OUT_OF_DATE = "That button is out of date; run /artifact-report again."
@@ -149,10 +148,13 @@ def handle_away(body: dict[str, Any], action: dict[str, Any], context: BoltConte
 def handle_review(
     body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
 ) -> None:
-    """*Keep* / *Kill* from the report (buttons, or the older overflow menu)."""
+    """*Keep* (at once) / *Kill* (a modal for the reason) from the report, the queue DM or App Home."""
     deps = context["deps"]
     value = (action.get("selected_option") or {}).get("value") or action.get("value") or ""
     artifact_id, keep, seen = review_value(value)
+    if not keep:
+        _open_kill(body, action, context, respond, client, artifact_id=artifact_id, seen=seen)
+        return
     done = answers.review_artifact(
         engine=deps.engine,
         org=deps.org,
@@ -164,28 +166,46 @@ def handle_review(
     )
     if done.notice is not None:
         queue_notices(deps, [done.notice])
-    if str(action.get("block_id") or "").startswith("queue_"):
-        _redraw_queue(body, deps, period=done.period, client=client)
-    _ephemeral(
-        respond,
-        f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(done.title)}* ({month_name(done.period)}). "
-        + ("The leaderboard reflects it now; its author has been told." if done.changed else "It already was."),
-    )
+    where = queue_message_of(body, action)
+    if where is not None:
+        redraw_queue(deps, client, manager_id=body["user"]["id"], channel=where[0], ts=where[1], period=done.period)
+    _ephemeral(respond, reviewed(keep=keep, title=done.title, period=done.period, changed=done.changed))
 
 
-def _redraw_queue(body: dict[str, Any], deps: Any, *, period: str, client: WebClient) -> None:
-    """The manager's review-queue DM, redrawn in place (chat.update) without what was just reviewed."""
-    channel = (body.get("channel") or body.get("container") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
+def _open_kill(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+    client: WebClient,
+    *,
+    artifact_id: int,
+    seen: str | None,
+) -> None:
+    """Open the Kill modal, checked first as the kill will be (a stale button is refused here)."""
+    deps = context["deps"]
+    form = answers.kill_form(
+        engine=deps.engine, org=deps.org, user_id=body["user"]["id"], artifact_id=artifact_id, seen=seen
     )
-    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-    if not channel or not ts:
+    if form.already:
+        _ephemeral(respond, reviewed(keep=False, title=form.title, period=form.period, changed=False))
         return
-    drawn = review_queue.manager_queue_message(
-        engine=deps.engine, org=deps.org, manager_id=body["user"]["id"], period=period, now=deps.clock()
-    )
-    if drawn is not None:
-        client.chat_update(channel=channel, ts=ts, text=drawn[0], blocks=drawn[1])
+    where = queue_message_of(body, action)
+    meta = {"artifact_id": form.artifact_id, "seen": form.seen}
+    if where is not None:
+        meta.update(channel=where[0], ts=where[1])
+    view = bk.kill_modal(title=form.title, period=form.period, author=form.author, private_metadata=json.dumps(meta))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def queue_message_of(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str] | None:
+    """``(channel, ts)`` of the manager's review-queue DM a button was pressed in; None elsewhere."""
+    if not str(action.get("block_id") or "").startswith("queue_"):
+        return None
+    container = body.get("container") or {}
+    channel = (body.get("channel") or container).get("id") or container.get("channel_id")
+    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+    return (str(channel), str(ts)) if channel and ts else None
 
 
 def register(app: App) -> None:

@@ -1,8 +1,9 @@
-"""Modal submissions: Add artifact and Edit artifact."""
+"""Modal submissions: Add artifact, Edit artifact and Kill (with a reason)."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -12,13 +13,19 @@ from bot import ids
 from bot.artifacts import intake
 from bot.artifacts.links import escape_mrkdwn
 from bot.artifacts.store import NewArtifact
-from bot.errors import ArtifactBotError
+from bot.boards import answers
+from bot.errors import ArtifactBotError, InputError
 from bot.people.directory import person_for_user
+from bot.scoring import STATUSES
 from bot.slack import blocks as bk
+from bot.slack.words import KILL_OUT_OF_DATE, reviewed
 from handlers.errors import reported
-from handlers.notify import queue_notices
+from handlers.notify import queue_notices, redraw_queue
 
 CONFIRMATION = "artifact_confirmation"  # context key: what the ack saved, for the message sent after it
+KILL = "kill"  # under CONFIRMATION: the kill a Kill modal's ack checked, done after it
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
+_TS = re.compile(r"\d{1,12}\.\d{1,8}")
 FIELD_BLOCKS = {
     "title": ids.BLOCK_TITLE,
     "links": ids.BLOCK_LINKS,
@@ -86,7 +93,11 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
         return
     try:
         period = intake.check_new(
-            engine=deps.engine, org=deps.org, person=person, new=new, asked_period=str(meta.get("period") or ""),
+            engine=deps.engine,
+            org=deps.org,
+            person=person,
+            new=new,
+            asked_period=str(meta.get("period") or ""),
             now=deps.clock(),
         )
     except intake.FieldErrors as exc:
@@ -152,6 +163,73 @@ def confirm(body: dict[str, Any], context: BoltContext, client: WebClient) -> No
         )
 
 
+def kill_target(view: dict[str, Any]) -> dict[str, Any]:
+    """What a Kill modal carries: the artifact, the status its button showed, and the queue DM to redraw (if any).
+
+    Raises:
+        InputError: anything else (an old or forged modal).
+    """
+    meta = _metadata(view)
+    artifact_id, seen = meta.get("artifact_id"), meta.get("seen")
+    if type(artifact_id) is not int or artifact_id <= 0 or seen not in STATUSES:
+        raise InputError(KILL_OUT_OF_DATE)
+    target: dict[str, Any] = {"artifact_id": artifact_id, "seen": seen, "channel": None, "ts": None}
+    channel, ts = meta.get("channel"), meta.get("ts")
+    if channel is not None or ts is not None:
+        if not (
+            isinstance(channel, str) and _SLACK_ID.fullmatch(channel) and isinstance(ts, str) and _TS.fullmatch(ts)
+        ):
+            raise InputError(KILL_OUT_OF_DATE)
+        target.update(channel=channel, ts=ts)
+    return target
+
+
+def check_kill(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    """Check the Kill modal (an out-of-date form or a reason too long: a field error, nothing changed) and ack at once;
+    the kill itself runs after the ack."""
+    values = ((view or {}).get("state") or {}).get("values") or {}
+    try:
+        target = kill_target(view or {})
+        reason = answers.clean_reason(_field(values, ids.BLOCK_REASON))
+    except InputError as exc:
+        ack(response_action="errors", errors={ids.BLOCK_REASON: str(exc)[:150]})
+        return
+    context[CONFIRMATION] = {KILL: {**target, "reason": reason}}
+    ack()
+
+
+def kill(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Kill the artifact (compare-and-set on the status the button showed), tell its author with the reason, redraw
+    the queue DM, and DM the reviewer what happened."""
+    pending = (context.get(CONFIRMATION) or {}).get(KILL)
+    if not pending:
+        return
+    deps = context["deps"]
+    user_id = body["user"]["id"]
+    try:
+        done = answers.review_artifact(
+            engine=deps.engine,
+            org=deps.org,
+            user_id=user_id,
+            artifact_id=pending["artifact_id"],
+            keep=False,
+            now=deps.clock(),
+            seen=pending["seen"],
+            reason=pending["reason"],
+        )
+    except ArtifactBotError as exc:  # someone decided first, or the artifact is gone: the modal has closed already
+        client.chat_postMessage(channel=user_id, text=str(exc))
+        return
+    if done.notice is not None:
+        queue_notices(deps, [done.notice])
+    if pending["channel"] and pending["ts"]:
+        redraw_queue(deps, client, manager_id=user_id, channel=pending["channel"], ts=pending["ts"], period=done.period)
+    client.chat_postMessage(
+        channel=user_id, text=reviewed(keep=False, title=done.title, period=done.period, changed=done.changed)
+    )
+
+
 def register(app: App) -> None:
     app.view(ids.VIEW_ADD_ARTIFACT)(ack=save_new, lazy=[reported(confirm)])
     app.view(ids.VIEW_EDIT_ARTIFACT)(ack=save_edit, lazy=[reported(confirm)])
+    app.view(ids.VIEW_KILL_ARTIFACT)(ack=check_kill, lazy=[reported(kill)])

@@ -304,27 +304,31 @@ def review(
     )[0]
 
 
-def review_once(
+def _decided_first(session: Session, artifact: Artifact) -> InputError:
+    """The refusal for a reviewer who came second: "Already killed by Grace: nothing was changed."."""
+    by = session.scalar(select(Person.name).where(col(Person.slack_user_id) == artifact.reviewed_by))
+    who = f" by {by}" if by else ""
+    return InputError(f"Already {artifact.status}{who}: nothing was changed.")
+
+
+def check_review(
     session: Session,
     *,
     artifact_id: int,
     status: str,
     reviewer: Person,
-    now: dt.datetime,
     may_review: bool,
     seen: str | None = None,
-) -> tuple[Artifact, bool]:
-    """Keep or kill an artifact, compare-and-set: it changes only if its status is still ``seen`` (the one
-    the reviewer's button showed; default: the one read now). One winner when two managers (or a double
-    click) race: the change is audited once and the others are told who decided first.
+) -> Artifact:
+    """What :func:`review_once` would refuse, checked without writing (before a Kill modal opens).
 
     Returns:
-        The artifact and whether this call changed it (False: it already had ``status``).
+        The artifact, whose status is still ``seen`` (when given).
 
     Raises:
         NotFound: no such artifact.
         PermissionDenied: the reviewer made it, or may not review this team.
-        InputError: someone else reviewed it since the button was shown ("already killed by Grace").
+        InputError: its status is no longer ``seen`` (someone reviewed it since the button was shown).
     """
     if status not in STATUSES:
         raise InputError(f"unknown status {status!r}")
@@ -335,6 +339,36 @@ def review_once(
         raise PermissionDenied("You cannot keep or kill your own artifact: someone who did not make it must.")
     if not may_review:
         raise PermissionDenied("Only a manager of this person's team or an admin can review this artifact.")
+    if seen is not None and artifact.status != seen:
+        raise _decided_first(session, artifact)
+    return artifact
+
+
+def review_once(
+    session: Session,
+    *,
+    artifact_id: int,
+    status: str,
+    reviewer: Person,
+    now: dt.datetime,
+    may_review: bool,
+    seen: str | None = None,
+    reason: str | None = None,
+) -> tuple[Artifact, bool]:
+    """Keep or kill an artifact, compare-and-set: it changes only if its status is still ``seen`` (the one
+    the reviewer's button showed; default: the one read now). One winner when two managers (or a double
+    click) race: the change is audited once and the others are told who decided first. ``reason`` (the
+    reviewer's, optional) is kept in the audit entry's detail.
+
+    Returns:
+        The artifact and whether this call changed it (False: it already had ``status``).
+
+    Raises:
+        NotFound: no such artifact.
+        PermissionDenied: the reviewer made it, or may not review this team.
+        InputError: someone else reviewed it since the button was shown ("already killed by Grace").
+    """
+    artifact = check_review(session, artifact_id=artifact_id, status=status, reviewer=reviewer, may_review=may_review)
     before = artifact.status if seen is None else seen
     if before == status and artifact.status == status:
         return artifact, False
@@ -347,23 +381,39 @@ def review_once(
     ).rowcount
     if not won:
         session.refresh(artifact)
-        by = session.scalar(select(Person.name).where(col(Person.slack_user_id) == artifact.reviewed_by))
-        who = f" by {by}" if by else ""
-        raise InputError(f"Already {artifact.status}{who}: nothing was changed.")
+        raise _decided_first(session, artifact)
     # The row is ours; the same values through the ORM so the flush marks the roll-ups dirty.
     artifact.status = status
     artifact.reviewed_by = reviewer.slack_user_id
     artifact.reviewed_at = at
     artifact.updated_at = at
-    _audit(
-        session,
-        reviewer.slack_user_id or str(reviewer.id),
-        f"artifact_{status}",
-        artifact,
-        {"before": before, "after": status, "title": artifact.title},
-    )
+    detail: dict[str, object] = {"before": before, "after": status, "title": artifact.title}
+    if reason:
+        detail["reason"] = reason
+    _audit(session, reviewer.slack_user_id or str(reviewer.id), f"artifact_{status}", artifact, detail)
     session.flush()
     return artifact, True
+
+
+def kill_reasons(session: Session, artifact_ids: list[int]) -> dict[int, str]:
+    """The reason given with each artifact's latest kill (for the report's "killed by Grace: duplicate of X").
+
+    Artifacts killed without a reason, or never killed, are left out; whether one is killed now is the caller's
+    to check (its status).
+    """
+    if not artifact_ids:
+        return {}
+    rows = session.execute(
+        select(AuditLog.target_id, AuditLog.detail)
+        .where(
+            col(AuditLog.target_type) == "artifact",
+            col(AuditLog.action) == f"artifact_{KILLED}",
+            col(AuditLog.target_id).in_([str(i) for i in artifact_ids]),
+        )
+        .order_by(col(AuditLog.id))
+    ).all()
+    latest = {int(target): (detail or {}).get("reason") for target, detail in rows}
+    return {i: str(reason) for i, reason in latest.items() if reason}
 
 
 def edit_artifact(

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.artifacts.intake import Notice
 from bot.artifacts.links import escape_mrkdwn
-from bot.artifacts.store import review_once
+from bot.artifacts.store import check_review, review_once
 from bot.boards.home import HomeData, home_data
 from bot.boards.leaderboard import BoardRow, board
 from bot.boards.reports import TeamReport, report_for_team
@@ -28,13 +28,14 @@ from bot.people.store import find_person
 from bot.people.teams import find_team
 from bot.periods import collecting_period
 from bot.scoring import KEPT, KILLED
-from bot.slack.words import review_notice
+from bot.slack.words import reason_too_long, review_notice
 
 log = logging.getLogger(__name__)
 
 REFUSAL = "Only managers and admins can run /artifact-report, and only for their own teams."
 WHICH_TEAM = "Which team? Usage: /artifact-report TEAM [YYYY-MM] [csv]"
 NOT_A_REVIEWER = "Only a manager of this person's team or an admin can review this artifact."
+MAX_REASON = 500  # characters of a reviewer's reason, as the Kill modal's field allows
 
 
 @dataclass
@@ -64,6 +65,18 @@ class Reviewed:
     status: str
     changed: bool = True
     notice: Notice | None = None  # the author's DM (through the outbox) when this review changed the status
+
+
+@dataclass
+class KillForm:
+    """What the Kill modal shows and carries: the artifact and the status the button showed."""
+
+    artifact_id: int
+    title: str
+    period: str
+    seen: str
+    author: str | None = None
+    already: bool = False  # killed before the button was pressed: no modal, "It already was."
 
 
 def team_report(
@@ -134,6 +147,53 @@ def home(*, engine: Engine, org: OrgConfig, person: Person, now: dt.datetime) ->
     return Home(data=data, suggestion=suggestion)
 
 
+def clean_reason(text: str | None) -> str | None:
+    """A reviewer's reason, trimmed; None when blank.
+
+    Raises:
+        InputError: longer than :data:`MAX_REASON` characters.
+    """
+    reason = (text or "").strip()
+    if len(reason) > MAX_REASON:
+        raise InputError(reason_too_long(len(reason), MAX_REASON))
+    return reason or None
+
+
+def kill_form(*, engine: Engine, org: OrgConfig, user_id: str, artifact_id: int, seen: str | None = None) -> KillForm:
+    """The Kill modal of an artifact, checked as the kill itself will be before the modal opens.
+
+    Raises:
+        NotFound: no such artifact (or removed).
+        PermissionDenied: the asker may not review it.
+        InputError: its status is no longer ``seen`` ("Already kept by Grace").
+    """
+    with session_scope(engine) as s:
+        art = s.get(Artifact, artifact_id)
+        if art is None:
+            raise NotFound("That artifact no longer exists.")
+        v = access.viewer(s, org, user_id)
+        me = find_person(s, user_id)
+        if me is None:
+            raise PermissionDenied(NOT_A_REVIEWER)
+        art = check_review(
+            s,
+            artifact_id=artifact_id,
+            status=KILLED,
+            reviewer=me,
+            may_review=access.can_review_person(s, v, art.person_id),
+            seen=seen,
+        )
+        author = s.get(Person, art.person_id)
+        return KillForm(
+            artifact_id=artifact_id,
+            title=art.title,
+            period=art.period,
+            seen=art.status,
+            author=author.name if author is not None else None,
+            already=art.status == KILLED,
+        )
+
+
 def review_artifact(
     *,
     engine: Engine,
@@ -153,9 +213,10 @@ def review_artifact(
     Raises:
         NotFound: no such artifact (or removed).
         PermissionDenied: the asker may not review it.
-        InputError: someone reviewed it first ("Already killed by Grace").
+        InputError: someone reviewed it first ("Already killed by Grace"), or the reason is too long.
     """
     status = KEPT if keep else KILLED
+    reason = clean_reason(reason)
     with session_scope(engine) as s:
         art = s.get(Artifact, artifact_id)
         if art is None:
@@ -172,6 +233,7 @@ def review_artifact(
             now=now,
             may_review=access.can_review_person(s, v, art.person_id),
             seen=seen,
+            reason=reason,
         )
         author = s.get(Person, art.person_id)
         notice = None

@@ -11,7 +11,20 @@ from bot import ids
 from bot.artifacts.links import display_host, escape_mrkdwn
 from bot.config import ARTIFACT_KINDS
 from bot.periods import month_name
-from bot.slack.words import STATUS_MEANING, checkin_status, count, day_name, floor_explained, reply_by
+from bot.slack.words import (
+    KILL_CLOSE,
+    KILL_REASON_HINT,
+    KILL_REASON_LABEL,
+    KILL_SUBMIT,
+    STATUS_MEANING,
+    checkin_status,
+    count,
+    day_name,
+    floor_explained,
+    kill_question,
+    kill_title,
+    reply_by,
+)
 
 Blocks = list[dict[str, Any]]
 
@@ -563,3 +576,26 @@ def summary_details(
 def ephemeral(text: str) -> dict[str, Any]:
     """An ephemeral answer body for ``respond``."""
     return {"response_type": "ephemeral", "text": text}
+
+
+def kill_modal(*, title: str, period: str, author: str | None, private_metadata: str) -> dict[str, Any]:
+    """The *Kill* modal: ``Kill <title>?`` with an optional multi-line reason for the author, and a Kill button."""
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_KILL_ARTIFACT,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": kill_title(title)},
+        "submit": {"type": "plain_text", "text": KILL_SUBMIT},
+        "close": {"type": "plain_text", "text": KILL_CLOSE},
+        "blocks": [
+            _section(kill_question(title=title, period=period, author=author)),
+            {
+                "type": "input",
+                "block_id": ids.BLOCK_REASON,
+                "optional": True,
+                "label": {"type": "plain_text", "text": KILL_REASON_LABEL},
+                "hint": {"type": "plain_text", "text": KILL_REASON_HINT},
+                "element": {"type": "plain_text_input", "action_id": ids.INPUT, "multiline": True},
+            },
+        ],
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.artifacts.links import escape_mrkdwn
 from bot.periods import month_name, period_of
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # English in any locale
@@ -16,15 +17,25 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 __all__ = [
     "CHECKIN_STATUS",
     "FLOOR_EXPLAINED",
+    "KILL_CLOSE",
+    "KILL_OUT_OF_DATE",
+    "KILL_REASON_HINT",
+    "KILL_REASON_LABEL",
+    "KILL_SUBMIT",
     "STATUS_MEANING",
     "checkin_status",
     "count",
     "day_name",
     "floor_explained",
+    "kill_question",
+    "kill_title",
+    "killed_by",
     "month_name",
     "plural",
+    "reason_too_long",
     "reply_by",
     "review_notice",
+    "reviewed",
 ]
 
 # What a person's check-in status reads as in a report: "sent" means we asked and heard nothing back.
@@ -100,5 +111,49 @@ def review_notice(*, reviewer: str, title: str, period: str, status: str, reason
         "kept": "it now counts fully",
         "killed": "it counts 0",
     }.get(status, "it counts half until reviewed")
-    because = f" Reason: {reason.strip()}" if reason and reason.strip() else " No reason was given."
-    return f"{reviewer} {what} your artifact *{title}* ({month_name(period)}): {effect}.{because}"
+    because = f" Reason: {escape_mrkdwn(reason.strip())}" if reason and reason.strip() else " No reason was given."
+    return f"{reviewer} {what} your artifact *{escape_mrkdwn(title)}* ({month_name(period)}): {effect}.{because}"
+
+
+def reviewed(*, keep: bool, title: str, period: str, changed: bool) -> str:
+    """The reviewer's answer after Keep or Kill: ``Killed *Churn agent* (November 2026). …``."""
+    done = "The leaderboard reflects it now; its author has been told." if changed else "It already was."
+    return f"{'Kept' if keep else 'Killed'} *{escape_mrkdwn(title)}* ({month_name(period)}). {done}"
+
+
+# The Kill modal: a reviewer's optional reason goes to the author with the notice.
+KILL_SUBMIT = "Kill"
+KILL_CLOSE = "Cancel"
+KILL_REASON_LABEL = "Reason (optional)"
+KILL_REASON_HINT = "Its author sees this in the notice that their artifact was killed."
+KILL_OUT_OF_DATE = "This form is out of date; nothing was changed. Close it and press Kill again."
+_MODAL_TITLE_MAX = 24  # Slack's limit on a modal's title
+
+
+def kill_title(title: str) -> str:
+    """The Kill modal's title, ``Kill Churn agent?``, shortened to fit Slack's 24 characters."""
+    full = f"Kill {title.strip()}?"
+    if len(full) <= _MODAL_TITLE_MAX:
+        return full
+    return f"Kill {title.strip()[: _MODAL_TITLE_MAX - len('Kill …?')].rstrip()}…?"
+
+
+def kill_question(*, title: str, period: str, author: str | None = None) -> str:
+    """The Kill modal's question: what is killed and what follows."""
+    by = f" by {escape_mrkdwn(author)}" if author else ""
+    return (
+        f"Kill *{escape_mrkdwn(title)}*{by} ({month_name(period)})? It will count 0, and its author is told, "
+        "with your reason if you give one."
+    )
+
+
+def killed_by(reviewer: str | None, reason: str | None) -> str:
+    """A killed artifact's status where it is listed: ``killed by Grace: duplicate of X``."""
+    by = f" by {escape_mrkdwn(reviewer)}" if reviewer else ""
+    because = f": {escape_mrkdwn(' '.join(reason.split()))}" if reason and reason.strip() else ""
+    return f"killed{by}{because}"
+
+
+def reason_too_long(length: int, limit: int) -> str:
+    """The field error for a reviewer's reason over ``limit`` characters."""
+    return f"At most {count(limit, 'character')}, please: this reason has {length:,}."
