@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from genai_prices import Usage
@@ -153,51 +153,59 @@ def unit_prices(provider: str, model: str, day: dt.date) -> UnitPrices | None:
     )
 
 
-def token_cost(
-    provider: str,
-    model: str,
-    day: dt.date,
-    *,
-    uncached_input: int = 0,
-    cache_read: int = 0,
-    cache_write: int = 0,
-    cache_write_5m: int = 0,
-    cache_write_1h: int = 0,
-    output: int = 0,
-    web_searches: int = 0,
-    batch: bool = False,
-) -> float | None:
-    """Cost in USD of one day's usage of a model; None when the model is not in the price table.
+class Tokens(TypedDict, total=False):
+    """One day's usage of a model by kind; a kind left out counts 0.
 
-    Args:
-        uncached_input: input tokens neither read from nor written to the prompt cache.
-        cache_read: input tokens read from the prompt cache.
-        cache_write: cache-write tokens of unknown lifetime (OpenAI).
-        cache_write_5m: cache-write tokens of 5-minute entries (Anthropic).
-        cache_write_1h: cache-write tokens of 1-hour entries (Anthropic).
-        output: output tokens.
-        web_searches: server-side web searches (charged per search).
-        batch: the tokens went through a Batch API: half price at OpenAI and Anthropic (the
-            price table has no batch prices). Web searches are charged per search, not halved.
+    ``uncached_input``: input tokens neither read from nor written to the prompt cache;
+    ``cache_read``: input tokens read from the prompt cache; ``cache_write``: cache-write tokens
+    of unknown lifetime (OpenAI); ``cache_write_5m`` / ``cache_write_1h``: cache-write tokens of
+    5-minute / 1-hour entries (Anthropic); ``output``: output tokens; ``web_searches``:
+    server-side web searches (charged per search); ``batch``: the tokens went through a Batch
+    API: half price at OpenAI and Anthropic (the price table has no batch prices). Web searches
+    are charged per search, not halved.
     """
+
+    uncached_input: int
+    cache_read: int
+    cache_write: int
+    cache_write_5m: int
+    cache_write_1h: int
+    output: int
+    web_searches: int
+    batch: bool
+
+
+def input_tokens(tokens: Tokens) -> int:
+    """Every input token of a bundle: uncached, cache reads and cache writes."""
+    return (
+        tokens.get("uncached_input", 0)
+        + tokens.get("cache_read", 0)
+        + tokens.get("cache_write", 0)
+        + tokens.get("cache_write_5m", 0)
+        + tokens.get("cache_write_1h", 0)
+    )
+
+
+def token_cost(provider: str, model: str, day: dt.date, **tokens: Unpack[Tokens]) -> float | None:
+    """Cost in USD of one day's usage of a model (:class:`Tokens`); None when the model is not in the price table."""
     core = _core(provider, model, day)
     if core is None:
         return None
     inp, out, cached = core
-    w = _NO_WRITES
-    if cache_write or cache_write_5m or cache_write_1h or web_searches:
-        w = _writes(provider, model, day, inp)
-    tokens = (
-        uncached_input * inp
-        + cache_read * cached
-        + cache_write * w.cache_write
-        + cache_write_5m * w.cache_write_5m
-        + cache_write_1h * w.cache_write_1h
-        + output * out
+    write, write_5m, write_1h = (tokens.get(k, 0) for k in ("cache_write", "cache_write_5m", "cache_write_1h"))
+    searches = tokens.get("web_searches", 0)
+    w = _writes(provider, model, day, inp) if write or write_5m or write_1h or searches else _NO_WRITES
+    cost = (
+        tokens.get("uncached_input", 0) * inp
+        + tokens.get("cache_read", 0) * cached
+        + write * w.cache_write
+        + write_5m * w.cache_write_5m
+        + write_1h * w.cache_write_1h
+        + tokens.get("output", 0) * out
     )
-    if batch:
-        tokens *= 0.5
-    return tokens + web_searches * w.web_search
+    if tokens.get("batch", False):
+        cost *= 0.5
+    return cost + searches * w.web_search
 
 
 def price_tokens(

@@ -17,13 +17,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import httpx
 
 from bot.errors import ArtifactBotError, ConfigError
 from bot.spend.connectors import setting
-from bot.spend.prices import token_cost
+from bot.spend.prices import Tokens, input_tokens, token_cost
 
 log = logging.getLogger(__name__)
 
@@ -350,36 +350,15 @@ def token_row(
     identity: str,
     aliases: tuple[str, ...] = (),
     email: str | None = None,
-    uncached_input: int = 0,
-    cache_read: int = 0,
-    cache_write: int = 0,
-    cache_write_5m: int = 0,
-    cache_write_1h: int = 0,
-    output: int = 0,
-    web_searches: int = 0,
-    batch: bool = False,
     requests: int = 0,
     cost_usd: float | None = None,
+    **tokens: Unpack[Tokens],
 ) -> SpendRow:
-    """A usage line of token counts, priced by :func:`~bot.spend.prices.token_cost` unless ``cost_usd`` is given.
+    """A usage line of ``tokens``, priced by :func:`~bot.spend.prices.token_cost` unless ``cost_usd`` is given.
 
     The row's input tokens are all of them (uncached, cache reads and cache writes), its cached
     tokens the reads; the model name is kept to 120 characters (it is priced whole).
     """
-    if cost_usd is None:
-        cost_usd = token_cost(
-            provider,
-            model,
-            day,
-            uncached_input=uncached_input,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            cache_write_5m=cache_write_5m,
-            cache_write_1h=cache_write_1h,
-            output=output,
-            web_searches=web_searches,
-            batch=batch,
-        )
     return SpendRow(
         date=day,
         provider=provider,
@@ -387,11 +366,11 @@ def token_row(
         identity=identity,
         aliases=aliases,
         email=email,
-        input_tokens=uncached_input + cache_read + cache_write + cache_write_5m + cache_write_1h,
-        output_tokens=output,
-        cached_tokens=cache_read,
+        input_tokens=input_tokens(tokens),
+        output_tokens=tokens.get("output", 0),
+        cached_tokens=tokens.get("cache_read", 0),
         requests=requests,
-        cost_usd=cost_usd,
+        cost_usd=token_cost(provider, model, day, **tokens) if cost_usd is None else cost_usd,
     )
 
 
