@@ -490,3 +490,17 @@ class InboundMessage(SQLModel, table=True):
     received_at: NaiveDatetime = Field(default_factory=utcnow)
     processed_at: NaiveDatetime | None = Field(default=None, index=True)
     attempts: int = 0
+
+
+class HomeChartFile(SQLModel, table=True):
+    """The App Home trend chart last uploaded for a person: Slack's file id and the hash of its data.
+
+    The same data shows the same file again (no upload on every App Home open); new data replaces the row.
+    """
+
+    __tablename__ = "home_chart_file"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    data_hash: str = Field(max_length=64)
+    file_id: str = Field(max_length=32)
+    uploaded_at: NaiveDatetime = Field(default_factory=utcnow)

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.boards import answers
+from bot.boards.home import forget_home_chart, home_chart_file
 from bot.checkins import review_queue
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
+
+log = logging.getLogger(__name__)
+
+
+def upload_chart(client: WebClient, png: bytes, *, period: str, alt_text: str) -> str:
+    """Upload an App Home chart as a private file of the bot (shared in no channel); its file id."""
+    resp = client.files_upload_v2(
+        file=png,
+        filename=f"artifact-trend-{period}.png",
+        title="Artifacts per $100, last six months",
+        alt_txt=alt_text,
+    )
+    file_id = (resp.get("file") or {}).get("id")
+    if not file_id:
+        raise SlackApiError("files.completeUploadExternal answered no file", resp)
+    return str(file_id)
+
+
+def _chart_is_refused(exc: SlackApiError) -> bool:
+    """True when Slack refused the view for its ``slack_file`` (a chart file deleted since it was uploaded)."""
+    body = exc.response.data if isinstance(exc.response.data, dict) else {}
+    messages = [*body.get("errors", []), *(body.get("response_metadata") or {}).get("messages", [])]
+    return body.get("error") == "invalid_blocks" and any("slack_file" in str(m) for m in messages)
 
 
 def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -21,21 +47,48 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
     deps = context["deps"]
     person = person_for_user(deps.engine, deps.slack, event["user"])
     got = answers.home(engine=deps.engine, org=deps.org, person=person, now=deps.clock())
-    view = bk.home_view(
-        suggestion=got.suggestion,
-        name=got.data.name,
-        period=got.data.period,
-        spend_usd=got.data.spend_usd,
-        tokens=got.data.tokens,
-        artifacts=got.data.artifacts,
-        team_lines=got.data.team_lines,
-        unpriced_rows=got.data.unpriced_rows,
-        unpriced_tokens=got.data.unpriced_tokens,
-        history=got.data.history,
-        by_status=got.data.by_status,
-        queue=review_queue.queue_for(engine=deps.engine, slack_user_id=event["user"], period=got.data.period),
-    )
-    client.views_publish(user_id=event["user"], view=view)
+    history = got.data.history
+    chart: str | None = None
+    try:
+        chart = home_chart_file(
+            engine=deps.engine,
+            person_id=person.id or 0,
+            history=history,
+            upload=lambda png: upload_chart(
+                client, png, period=got.data.period, alt_text=bk.home_chart_alt_text(history)
+            ),
+            now=deps.clock(),
+        )
+    except Exception:
+        # The chart is the only optional part of Home: without it Home still shows every number.
+        log.exception("App Home chart not uploaded; publishing Home without it")
+    queue = review_queue.queue_for(engine=deps.engine, slack_user_id=event["user"], period=got.data.period)
+
+    def view(chart_file_id: str | None) -> dict[str, Any]:
+        return bk.home_view(
+            suggestion=got.suggestion,
+            name=got.data.name,
+            period=got.data.period,
+            spend_usd=got.data.spend_usd,
+            tokens=got.data.tokens,
+            artifacts=got.data.artifacts,
+            team_lines=got.data.team_lines,
+            unpriced_rows=got.data.unpriced_rows,
+            unpriced_tokens=got.data.unpriced_tokens,
+            history=history,
+            by_status=got.data.by_status,
+            queue=queue,
+            chart_file_id=chart_file_id,
+        )
+
+    try:
+        client.views_publish(user_id=event["user"], view=view(chart))
+    except SlackApiError as exc:
+        if chart is None or not _chart_is_refused(exc):
+            raise
+        log.warning("Slack refused the App Home chart file %s; publishing Home without it", chart)
+        forget_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart)
+        client.views_publish(user_id=event["user"], view=view(None))
 
 
 def register(app: App) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 
 def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
@@ -39,6 +40,74 @@ def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[fl
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+TREND_CHART_VERSION = 1  # part of each App Home chart's data hash: a new drawing uploads every chart afresh
+
+# (period, artifacts per $100, artifacts, spend); the numbers are None for a month with no data
+TrendMonth = tuple[str, float | None, float | None, float | None]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_labels(periods: Sequence[str]) -> list[str]:
+    """``Jul 2026``, ``Aug``, … ``Jan 2027``: the year on the first month and where it changes."""
+    out = []
+    year = None
+    for p in periods:
+        name = _MONTHS[int(p[5:7]) - 1]
+        out.append(name if p[:4] == year else f"{name} {p[:4]}")
+        year = p[:4]
+    return out
+
+
+def trend_tick_labels(months: Sequence[TrendMonth]) -> list[str]:
+    """Under each month: its name (and year where it changes), its artifacts and its spend, or "no data"."""
+    labels = []
+    for label, (_, _, arts, usd) in zip(month_labels([m[0] for m in months]), months, strict=True):
+        if arts is None or usd is None:
+            labels.append(f"{label}\nno data")
+        else:
+            plural = "" if arts == 1 else "s"
+            labels.append(f"{label}\n{arts:g} artifact{plural}\n${usd:,.2f}")
+    return labels
+
+
+def _trend_figure(months: Sequence[TrendMonth]) -> Any:
+    """The App Home trend as a matplotlib Figure (see ``trend_chart``)."""
+    from matplotlib.figure import Figure
+
+    x = list(range(len(months)))
+    # NaN breaks the line: a month with no data is a gap, never a fall to zero.
+    y = [float("nan") if s is None else s for _, s, _, _ in months]
+    fig = Figure(figsize=(8, 4.2), dpi=100)
+    ax = fig.subplots()
+    ax.plot(x, y, color="#2eb67d", linewidth=2.5, marker="o", markersize=7, label="artifacts per $100")
+    for xi, yi in zip(x, y, strict=True):
+        if yi != yi:  # NaN: shade the month, so the gap reads as "no data"
+            ax.axvspan(xi - 0.5, xi + 0.5, color="#e8e8e8", alpha=0.6, linewidth=0)
+        else:
+            ax.annotate(f"{yi:.2f}", (xi, yi), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+    ax.set_xticks(x)
+    ax.set_xticklabels(trend_tick_labels(months), fontsize=8)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    top = max((v for v in y if v == v), default=0.0)
+    top = top if top > 0 else 1.0
+    ax.set_ylim(-0.05 * top, top * 1.25)
+    ax.set_ylabel("artifacts per $100 of AI spend")
+    ax.set_title("Your last six months: artifacts per $100 of AI spend")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def trend_chart(months: Sequence[TrendMonth]) -> bytes:
+    """A person's monthly trend as PNG bytes: artifacts per $100 as a line (a gap where a month has no
+    data), each month's artifacts and spend written under it."""
+    fig = _trend_figure(months)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.artifacts.flags import carried_over
 from bot.artifacts.store import artifacts_of, links_of
+from bot.boards.charts import TREND_CHART_VERSION, TrendMonth
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, weights_of
-from bot.models import Person, PersonPeriodTotal
+from bot.db import session_scope
+from bot.models import HomeChartFile, Person, PersonPeriodTotal
 from bot.people.teams import teams_of
 from bot.periods import collecting_period, month_name, period_at
 from bot.spend.model_costs import unpriced_by_person
@@ -30,15 +36,18 @@ class HomeData:
     team_lines: list[str] = field(default_factory=list)
     unpriced_rows: int = 0  # usage the price table could not price: not in spend_usd, never shown as $0
     unpriced_tokens: int = 0
-    history: list[tuple[str, float, float, float]] = field(default_factory=list)  # (period, score, artifacts, $)
+    history: list[TrendMonth] = field(default_factory=list)  # (period, score, artifacts, $); None: no data
     by_status: dict[str, int] = field(default_factory=dict)  # the period's artifacts per status
 
 
 HISTORY_MONTHS = 6
 
 
-def history_of(session: Session, person_id: int, period: str, org: OrgConfig) -> list[tuple[str, float, float, float]]:
-    """The last six months up to ``period``, oldest first: (period, artifacts per $100, artifacts, spend)."""
+def history_of(session: Session, person_id: int, period: str, org: OrgConfig) -> list[TrendMonth]:
+    """The last six months up to ``period``, oldest first: (period, artifacts per $100, artifacts, spend).
+
+    A month with no data (no usage and no counted artifact) has None for its three numbers: a gap, not a zero.
+    """
     from bot.boards.rollups import ensure_fresh
     from bot.periods import previous
     from bot.scoring import score
@@ -47,15 +56,21 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
     while len(periods) < HISTORY_MONTHS:
         periods.append(previous(periods[-1]))
     w = weights_of(org)
-    out = []
+    out: list[TrendMonth] = []
     for p in reversed(periods):
         ensure_fresh(session, p, w)
         row = session.execute(
-            select(PersonPeriodTotal.artifacts, PersonPeriodTotal.cost_usd).where(
-                PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == p
-            )
+            select(
+                PersonPeriodTotal.artifacts,
+                PersonPeriodTotal.cost_usd,
+                PersonPeriodTotal.usage_rows,
+                PersonPeriodTotal.artifact_count,
+            ).where(PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == p)
         ).first()
-        arts, spend = (float(row[0]), float(row[1])) if row is not None else (0.0, 0.0)
+        if row is None or not (row[2] or row[3] or row[0] or row[1]):
+            out.append((p, None, None, None))
+            continue
+        arts, spend = float(row[0]), float(row[1])
         out.append((p, score(arts, spend, w.spend_floor_usd), arts, spend))
     return out
 
@@ -125,3 +140,58 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
         unpriced_rows=unpriced[0],
         unpriced_tokens=unpriced[1],
     )
+
+
+def chart_key(history: Sequence[TrendMonth]) -> str | None:
+    """The hash of a trend chart's data (the numbers as drawn, and the drawing's version); None when
+    no month has data: no chart at all."""
+    if all(m[1] is None for m in history):
+        return None
+    data = [[p, *(None if v is None else round(v, 2) for v in (s, a, usd))] for p, s, a, usd in history]
+    return hashlib.sha256(json.dumps([TREND_CHART_VERSION, data]).encode()).hexdigest()
+
+
+def home_chart_file(
+    *, engine: Engine, person_id: int, history: Sequence[TrendMonth], upload: Callable[[bytes], str], now: dt.datetime
+) -> str | None:
+    """The Slack file id of a person's App Home trend chart; None when they have no history.
+
+    The chart uploaded for the same data is shown again; otherwise it is drawn and ``upload`` (PNG
+    bytes -> file id) sends it, and its id is kept for the next opening. No session is held during
+    the upload. Errors of ``upload`` propagate and nothing is stored.
+    """
+    key = chart_key(history)
+    if key is None:
+        return None
+    with session_scope(engine) as s:
+        row = s.get(HomeChartFile, person_id)
+        if row is not None and row.data_hash == key:
+            return row.file_id
+    from bot.boards.charts import trend_chart  # matplotlib: loaded only when a chart is drawn
+
+    file_id = upload(trend_chart(history))
+    values = {
+        "person_id": person_id,
+        "data_hash": key,
+        "file_id": file_id,
+        "uploaded_at": now.astimezone(dt.UTC).replace(tzinfo=None),
+    }
+    with session_scope(engine) as s:
+        # An upsert: two App Home openings at once both upload, the last one's file is kept.
+        if engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(HomeChartFile).values(**values)
+            s.execute(pg.on_conflict_do_update(index_elements=["person_id"], set_=values))
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(HomeChartFile).values(**values)
+            s.execute(lite.on_conflict_do_update(index_elements=["person_id"], set_=values))
+    return file_id
+
+
+def forget_home_chart(*, engine: Engine, person_id: int, file_id: str) -> None:
+    """Forget a chart Slack no longer shows (a deleted file): the next App Home opening uploads it again."""
+    with session_scope(engine) as s:
+        s.execute(delete(HomeChartFile).where(HomeChartFile.person_id == person_id, HomeChartFile.file_id == file_id))

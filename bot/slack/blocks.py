@@ -460,12 +460,14 @@ def home_view(
     suggestion: str | None = None,
     unpriced_rows: int = 0,
     unpriced_tokens: int = 0,
-    history: Sequence[tuple[str, float, float, float]] = (),
+    history: Sequence[tuple[str, float | None, float | None, float | None]] = (),
     by_status: dict[str, int] | None = None,
     queue: Sequence[Any] = (),
+    chart_file_id: str | None = None,
 ) -> dict[str, Any]:
-    """App Home: my spend, my artifacts (by status, with what each status means), my last six months,
-    my team's rank and bar, a manager's review queue, an *Add artifact* button."""
+    """App Home: my spend, my artifacts (by status, with what each status means), my last six months
+    (with the trend chart uploaded as ``chart_file_id``, if any), my team's rank and bar, a manager's
+    review queue, an *Add artifact* button."""
     mine = "\n".join(artifact_line(t, links, s) for t, links, s in artifacts[:15]) or "_Nothing logged yet._"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {month_name(period)}"}},
@@ -482,16 +484,25 @@ def home_view(
     if suggestion:
         blocks.append(_context(escape_mrkdwn(suggestion)))
     if by_status:
-        lines = [
-            f"*{status}* {by_status.get(status, 0)}: {meaning}" for status, meaning in STATUS_MEANING.items()
-        ]
+        lines = [f"*{status}* {by_status.get(status, 0)}: {meaning}" for status, meaning in STATUS_MEANING.items()]
         blocks.append(_context("\n".join(lines)))
     if history:
         rows = [
-            f"{month_name(p)}: *{s:.2f}* artifacts/$100 — {count(a, 'artifact')}, {money(usd)}"
+            f"{month_name(p)}: no data"
+            if s is None or a is None or usd is None
+            else f"{month_name(p)}: *{s:.2f}* artifacts/$100 — {count(a, 'artifact')}, {money(usd)}"
             for p, s, a, usd in history
         ]
         blocks.append(_section("*Last six months*\n" + "\n".join(rows)))
+        if chart_file_id:
+            blocks.append(
+                {
+                    "type": "image",
+                    "slack_file": {"id": chart_file_id},
+                    "alt_text": home_chart_alt_text(history),
+                    "title": {"type": "plain_text", "text": "Artifacts per $100, last six months"},
+                }
+            )
     if team_lines:
         blocks.append(_section("*My team*\n" + "\n".join(team_lines)))
     if queue:
@@ -599,3 +610,14 @@ def kill_modal(*, title: str, period: str, author: str | None, private_metadata:
             },
         ],
     }
+
+
+def home_chart_alt_text(history: Sequence[tuple[str, float | None, float | None, float | None]]) -> str:
+    """The App Home trend chart in words (its image block's ``alt_text``, at most 2000 characters)."""
+    months = [
+        f"{month_name(p)}: no data"
+        if s is None or a is None or usd is None
+        else f"{month_name(p)}: {s:.2f} artifacts per $100 ({count(a, 'artifact')}, {money(usd)} spent)"
+        for p, s, a, usd in history
+    ]
+    return ("Line chart of your artifacts per $100 of AI spend by month. " + "; ".join(months) + ".")[:2000]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit): surface -> max blocks.
@@ -43,6 +44,53 @@ def _element_problems(element: Any, pointer: str, action_ids: set[str]) -> list[
         if "style" in element and element["style"] not in ("primary", "danger"):
             problems.append(f"[ERROR] must be one of primary, danger [json-pointer:{pointer}/style]")
     return problems
+
+
+def _slack_file_shape_problems(obj: Any, pointer: str) -> list[str]:
+    # A Slack file object names its file by id or by URL, never both (docs: "Slack file object").
+    if not isinstance(obj, dict):
+        return [f"[ERROR] must provide an object [json-pointer:{pointer}]"]
+    given = [k for k in ("id", "url") if obj.get(k)]
+    if len(given) != 1 or not isinstance(obj[given[0]], str):
+        return [f"[ERROR] must provide exactly one of id or url [json-pointer:{pointer}]"]
+    return []
+
+
+def slack_files(blocks: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every ``slack_file`` object in ``blocks`` with its JSON pointer: image blocks, image accessories
+    of sections and image elements of context blocks."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if not isinstance(blocks, list):
+        return found
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        ptr = f"/blocks/{i}"
+        images: list[tuple[str, Any]] = [(ptr, block)] if block.get("type") == "image" else []
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") == "image":
+            images.append((f"{ptr}/accessory", accessory))
+        elements = block.get("elements") if block.get("type") == "context" else None
+        for j, element in enumerate(elements if isinstance(elements, list) else []):
+            if isinstance(element, dict) and element.get("type") == "image":
+                images.append((f"{ptr}/elements/{j}", element))
+        for where, image in images:
+            if isinstance(image.get("slack_file"), dict):
+                found.append((f"{where}/slack_file", image["slack_file"]))
+    return found
+
+
+def slack_file_problems(blocks: Any, images: Mapping[str, str]) -> list[str]:
+    """Slack's ``invalid slack file`` for each ``slack_file`` that names no image file the app may show.
+
+    ``images`` maps the id, ``url_private`` and ``permalink`` of each image file the app can see to its
+    id. Slack reports these with ``invalid_blocks`` (even on views.*), unprefixed in ``errors``.
+    """
+    return [
+        f"invalid slack file [json-pointer:{ptr}]"
+        for ptr, ref in slack_files(blocks)
+        if str(ref.get("id") or ref.get("url") or "") not in images
+    ]
 
 
 def block_problems(blocks: Any, surface: str = "message") -> list[str]:
@@ -107,6 +155,10 @@ def block_problems(blocks: Any, surface: str = "message") -> list[str]:
         elif kind == "image":
             if not block.get("image_url") and not block.get("slack_file"):
                 problems.append(f"[ERROR] must provide image_url [json-pointer:{ptr}/image_url]")
+            if block.get("image_url") and "slack_file" in block:
+                problems.append(f"[ERROR] must provide either image_url or slack_file, not both [json-pointer:{ptr}]")
+            if "slack_file" in block:
+                problems += _slack_file_shape_problems(block["slack_file"], f"{ptr}/slack_file")
             if not isinstance(block.get("alt_text"), str) or not 0 < len(block["alt_text"]) <= 2000:
                 problems.append(f"[ERROR] must be 1..2000 characters [json-pointer:{ptr}/alt_text]")
     return problems

@@ -1,21 +1,47 @@
-"""files.getUploadURLExternal and files.completeUploadExternal (what files_upload_v2 calls)."""
+"""files.getUploadURLExternal and files.completeUploadExternal (what files_upload_v2 calls), files.delete."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from testing.slack.records import SlackError, Upload, _RealClock
 from testing.slack.server import int_param
 from testing.slack.users import UsersAPI
 
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})  # what a Block Kit slack_file may show
+
+
+def file_type(upload: Upload) -> str:
+    """The file's extension, lower case (``binary`` without one), as Slack's ``filetype``."""
+    return upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else "binary"
+
+
+def file_urls(upload: Upload, *, origin: str, team_id: str, bot_user_id: str) -> tuple[str, str]:
+    """The file's ``url_private`` and ``permalink``."""
+    private = f"{origin}/files-pri/{team_id}-{upload.file_id}/{upload.filename}"
+    return private, f"https://test.slack.com/files/{bot_user_id}/{upload.file_id}/{upload.filename}"
+
+
+def image_files(uploads: Iterable[Upload], *, origin: str, team_id: str, bot_user_id: str) -> dict[str, str]:
+    """Each completed image upload's id, ``url_private`` and ``permalink``, mapped to its id: the files a
+    Block Kit ``slack_file`` may name (the bot uploaded every file here, so it may show each one)."""
+    out: dict[str, str] = {}
+    for u in uploads:
+        if u.completed and u.data is not None and file_type(u) in IMAGE_TYPES:
+            for ref in (u.file_id, *file_urls(u, origin=origin, team_id=team_id, bot_user_id=bot_user_id)):
+                out[ref] = u.file_id
+    return out
+
 
 class FilesAPI(UsersAPI):
-    """files.getUploadURLExternal and files.completeUploadExternal (what files_upload_v2 calls)."""
+    """files.getUploadURLExternal and files.completeUploadExternal (what files_upload_v2 calls), files.delete."""
 
     API_METHODS = {
         "files.getUploadURLExternal": "_files_get_upload_url_external",
         "files.completeUploadExternal": "_files_complete_upload_external",
+        "files.delete": "_files_delete",
     }
 
     @property
@@ -51,7 +77,7 @@ class FilesAPI(UsersAPI):
 
     def _file_object(self, upload: Upload) -> dict[str, Any]:
         now = int(_RealClock.time())
-        extension = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else "binary"
+        extension = file_type(upload)
         mimetype = {
             "png": "image/png",
             "csv": "text/csv",
@@ -60,7 +86,10 @@ class FilesAPI(UsersAPI):
             "pdf": "application/pdf",
         }.get(extension, "application/octet-stream")
         channels = [c for c in [upload.channel_id, *upload.channels] if c]
-        private = f"{self.origin}/files-pri/{self.team_id}-{upload.file_id}"
+        url_private, permalink = file_urls(
+            upload, origin=self.origin, team_id=self.team_id, bot_user_id=self.bot_user_id
+        )
+        private = url_private.rsplit("/", 1)[0]
         return {
             "id": upload.file_id,
             "created": now,
@@ -81,9 +110,9 @@ class FilesAPI(UsersAPI):
             "public_url_shared": False,
             "display_as_bot": False,
             "username": "",
-            "url_private": f"{private}/{upload.filename}",
+            "url_private": url_private,
             "url_private_download": f"{private}/download/{upload.filename}",
-            "permalink": f"https://test.slack.com/files/{self.bot_user_id}/{upload.file_id}/{upload.filename}",
+            "permalink": permalink,
             "comments_count": 0,
             "is_starred": False,
             "shares": {},
@@ -118,3 +147,15 @@ class FilesAPI(UsersAPI):
                 upload.thread_ts = params.get("thread_ts")
                 upload.completed = True
         return {"files": [self._file_object(upload) for upload, _ in chosen]}
+
+    def _files_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file") or "")
+        if not file_id:
+            raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: file"])
+        with self._lock:
+            tokens = [t for t, u in self._uploads.items() if u.file_id == file_id and u.completed]
+            if not tokens:
+                raise SlackError("file_not_found")
+            for token in tokens:
+                del self._uploads[token]
+        return {}

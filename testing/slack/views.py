@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from testing.slack.blockkit import view_problems
+from testing.slack.blockkit import slack_file_problems, view_problems
+from testing.slack.files import image_files
 from testing.slack.records import SlackError, _RealClock
 from testing.slack.users import UsersAPI
 
@@ -62,6 +63,15 @@ class ViewsAPI(UsersAPI):
             problems = view_problems(view, surface=surface)
             if problems:
                 raise SlackError("invalid_arguments", messages=problems)
+            with self._lock:
+                images = image_files(
+                    self._uploads.values(), origin=self.origin, team_id=self.team_id, bot_user_id=self.bot_user_id
+                )
+            # A slack_file naming no image the app may show (never uploaded, not completed, deleted):
+            # Slack answers invalid_blocks, as chat.postMessage does.
+            unknown = slack_file_problems(view.get("blocks"), images)
+            if unknown:
+                raise SlackError("invalid_blocks", errors=unknown, messages=[f"[ERROR] {m}" for m in unknown])
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("trigger_id") and not params.get("interactivity_pointer"):

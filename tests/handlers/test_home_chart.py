@@ -1,0 +1,117 @@
+"""Issue 16, App Home's trend chart through the real path: a signed app_home_opened to the running app,
+files_upload_v2 and views.publish against the Slack emulator over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from typing import Any
+
+from bot.periods import collecting_period, month_name, previous
+from testing.signing import app_home_opened_event, event_body
+from tests.handlers.conftest import Bot, running_bot
+
+
+def _open_home(bot: Bot, user: str) -> dict[str, Any]:
+    """Open ``user``'s App Home tab and return the view the app publishes (the next one Slack accepts)."""
+    published = bot.emu.call_count("views.publish", ok=True)
+    assert bot.post(event_body(app_home_opened_event(user))).status == 200
+    bot.wait_for(lambda: bot.emu.call_count("views.publish", ok=True) > published, timeout=20)
+    return bot.emu.home_views[user]
+
+
+def _images(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in view["blocks"] if b["type"] == "image"]
+
+
+def _seed(bot: Bot, period: str, last: str) -> None:
+    assert bot.cli("people", "sync").returncode == 0
+    (bot.cwd / "u.csv").write_text(
+        "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
+        f"{last}-03,alice@example.com,openai,gpt-4o-mini,10,1,40\n"
+        f"{period}-03,alice@example.com,openai,gpt-4o-mini,10,1,20\n"
+    )
+    assert bot.cli("usage", "import", "u.csv").returncode == 0
+    (bot.cwd / "a.csv").write_text(
+        f"period,email,url,title,status\n{last},alice@example.com,https://github.com/acme/a/pull/1,Old agent,kept\n"
+    )
+    assert bot.cli("artifacts", "import", "a.csv").returncode == 0
+
+
+def _periods() -> tuple[str, str]:
+    period = collecting_period(dt.datetime.now(dt.UTC), "UTC", 7)
+    return period, previous(period)
+
+
+def test_the_chart_is_uploaded_once_per_data_and_shown_by_file_id(bot: Bot) -> None:
+    period, last = _periods()
+    _seed(bot, period, last)
+
+    home = _open_home(bot, "U0ALICE")
+    (image,) = _images(home)
+    (upload,) = bot.emu.completed_uploads()
+    assert image["slack_file"] == {"id": upload.file_id}
+    assert upload.data is not None and upload.data[:8] == b"\x89PNG\r\n\x1a\n"
+    (complete,) = bot.emu.calls("files.completeUploadExternal")
+    assert not complete.params.get("channel_id") and not complete.params.get("channels")  # private to the bot
+    assert f"{month_name(last)}: 2.50 artifacts per $100 (1 artifact, $40.00 spent)" in image["alt_text"]
+    assert f"{month_name(period)}: 0.00 artifacts per $100 (0 artifacts, $20.00 spent)" in image["alt_text"]
+    assert f"{month_name(previous(last))}: no data" in image["alt_text"]
+
+    again = _open_home(bot, "U0ALICE")
+    assert _images(again) == [image]  # the same file, shown again
+    assert bot.emu.call_count("files.getUploadURLExternal") == 1  # same data: nothing uploaded
+    assert bot.emu.call_count("views.publish", ok=True) == 2
+
+    (bot.cwd / "b.csv").write_text(
+        f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,kept\n"
+    )
+    assert bot.cli("artifacts", "import", "b.csv").returncode == 0
+    changed = _open_home(bot, "U0ALICE")
+    (new_image,) = _images(changed)
+    uploads = bot.emu.completed_uploads()
+    assert len(uploads) == 2 and new_image["slack_file"] == {"id": uploads[1].file_id} != image["slack_file"]
+    assert f"{month_name(period)}: 5.00 artifacts per $100 (1 artifact, $20.00 spent)" in new_image["alt_text"]
+
+    nothing = _open_home(bot, "U0BOB")  # no usage, no artifact in six months: no chart at all
+    assert _images(nothing) == []
+    assert "Last six months" in str(nothing)
+    assert bot.emu.call_count("files.getUploadURLExternal") == 2
+
+
+def test_a_failed_upload_still_publishes_home_and_the_next_opening_uploads(sqlite_template, tmp_path) -> None:
+    period, last = _periods()
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        _seed(bot, period, last)
+        bot.emu.fail("files.completeUploadExternal", error="internal_error")
+        home = _open_home(bot, "U0ALICE")
+        assert _images(home) == []
+        assert f"{month_name(last)}: *2.50* artifacts/$100" in str(home)  # every number, without the chart
+        assert bot.emu.call_count("files.completeUploadExternal", ok=False) == 1
+        assert bot.log_path is not None
+        log = bot.wait_for(lambda: "App Home chart not uploaded" in bot.log_path.read_text() and bot.log_path)
+        assert "internal_error" in log.read_text()
+
+        bot.emu.clear_failures()
+        home = _open_home(bot, "U0ALICE")
+        (image,) = _images(home)
+        assert image["slack_file"] == {"id": bot.emu.completed_uploads()[0].file_id}
+
+
+def test_a_chart_deleted_in_slack_is_left_out_then_uploaded_again(sqlite_template, tmp_path) -> None:
+    period, last = _periods()
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        _seed(bot, period, last)
+        (first,) = _images(_open_home(bot, "U0ALICE"))
+        bot.emu.client().files_delete(file=first["slack_file"]["id"])  # someone deletes the bot's file
+
+        home = _open_home(bot, "U0ALICE")
+        assert _images(home) == []
+        refused, published = bot.emu.calls("views.publish")[-2:]
+        assert (refused.error, published.ok) == ("invalid_blocks", True)
+
+        (second,) = _images(_open_home(bot, "U0ALICE"))
+        assert second["slack_file"]["id"] not in (None, first["slack_file"]["id"])
+        assert bot.emu.call_count("files.completeUploadExternal") == 2
