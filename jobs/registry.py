@@ -202,6 +202,16 @@ _SPECS = (
         dry_run=False,
     ),
     JobSpec(
+        "people-sync",
+        "jobs.people_sync",
+        _cron(hour=5, minute=30),
+        "org",
+        12 * HOUR,
+        _org_day("people-sync"),
+        "the Slack directory into people, daily (status events keep them fresh in between)",
+        dry_run=False,
+    ),
+    JobSpec(
         "outbox",
         "jobs.sweep",
         _every(30),

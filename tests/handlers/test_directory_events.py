@@ -68,3 +68,16 @@ def test_team_join_and_removal_update_the_directory(sqlite_template, tmp_path) -
         bot.wait_for(lambda: not _person(engine, "U0NEW").is_active)
         assert _person(engine, "U0ROBOT") is None  # bots are not people
         engine.dispose()
+
+
+def test_the_daily_people_sync_job_catches_what_events_missed(sqlite_template, tmp_path) -> None:
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        engine = make_engine(bot.env["DATABASE_URL"])
+        users = json.loads(json.dumps(USERS))
+        next(u for u in users if u["id"] == "U0ERIN")["profile"].update(status_text="Out of office")
+        bot.emu.set_users(users)  # no event reached the bot (an outage)
+        res = bot.cli("jobs", "run", "people-sync")
+        assert res.returncode == 0, res.stderr
+        assert "people: 0 new, 6 updated" in res.stdout + res.stderr
+        assert _person(engine, "U0ERIN").status_text == "Out of office"
+        engine.dispose()

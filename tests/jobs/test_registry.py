@@ -24,7 +24,7 @@ def _choices(parser: argparse.ArgumentParser, *path: str) -> list[str]:
 def test_jobs_run_choices_are_the_registry_jobs_run_by_hand() -> None:
     assert _choices(build_parser(), "jobs", "run") == registry.manual_names()
     assert registry.manual_names() == ["checkin", "reminders", "weekly-summary", "usage-sync", "close-period",
-                                      "review-queue"]
+                                      "review-queue", "people-sync"]
     assert "outbox" in registry.REGISTRY and "outbox" not in registry.manual_names()
 
 
