@@ -28,7 +28,7 @@ from bot.people.teams import import_teams
 from bot.slack.blocks import report_message
 from bot.spend.focus import import_focus_csv
 from bot.spend.sync import reconcile, sync_usage, unattributed_total
-from tests.spend.connectors.fakes import AnthropicData, FakeAnthropic, message_usage
+from tests.spend.connectors.fakes import AnthropicData, FakeAnthropic, anthropic_api_key, anthropic_user, message_usage
 from tests.spend.connectors.scenario import HAIKU, NOW, SONNET, D
 
 PERIOD = "2026-08"
@@ -72,7 +72,6 @@ def focus_file(tmp_path: Path) -> Path:
 
 
 def anthropic_data() -> AnthropicData:
-    key = {"type": "api_key", "status": "active", "created_at": "2024-10-30T23:58:27.427722Z", "workspace_id": None}
     return AnthropicData(
         messages={
             D(2026, 8, 3): [
@@ -82,31 +81,10 @@ def anthropic_data() -> AnthropicData:
             ]
         },
         costs={D(2026, 8, 3): ["200"]},
-        users=[
-            {
-                "id": "user_01A",
-                "type": "user",
-                "email": "alice@example.com",
-                "name": "Alice",
-                "role": "developer",
-                "added_at": "2024-10-30T23:58:27.427722Z",
-            }
-        ],
+        users=[anthropic_user("user_01A", "alice@example.com", "Alice")],
         api_keys=[
-            {
-                **key,
-                "id": "apikey_G",
-                "name": "growth-batch",
-                "created_by": {"id": "user_01A", "type": "user"},
-                "partial_key_hint": "sk-ant-api03-G...AA",
-            },
-            {
-                **key,
-                "id": "apikey_Z",
-                "name": "orphan-key",
-                "created_by": {"id": "user_01A", "type": "user"},
-                "partial_key_hint": "sk-ant-api03-Z...AA",
-            },
+            anthropic_api_key("apikey_G", "growth-batch", created_by="user_01A", hint="sk-ant-api03-G...AA"),
+            anthropic_api_key("apikey_Z", "orphan-key", created_by="user_01A", hint="sk-ant-api03-Z...AA"),
         ],
     )
 

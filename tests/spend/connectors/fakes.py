@@ -169,9 +169,7 @@ def completion(
     }
 
 
-def embedding(
-    user_id: str | None, model: str, *, inp: int, requests: int = 1, kind: str = "embeddings"
-) -> dict:
+def embedding(user_id: str | None, model: str, *, inp: int, requests: int = 1, kind: str = "embeddings") -> dict:
     return {
         "object": f"organization.usage.{kind}.result",
         "input_tokens": inp,
@@ -286,9 +284,7 @@ class FakeOpenAI(FakeServer):
         data = []
         for day in page:
             begin = int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp())
-            data.append(
-                {"object": "bucket", "start_time": begin, "end_time": begin + 86400, "results": results(day)}
-            )
+            data.append({"object": "bucket", "start_time": begin, "end_time": begin + 86400, "results": results(day)})
         return (
             200,
             {},
@@ -330,6 +326,32 @@ class AnthropicData:
     claude_code: dict[dt.date, list[dict[str, Any]]] = field(default_factory=dict)
     users: list[dict[str, Any]] = field(default_factory=list)
     api_keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+def anthropic_user(user_id: str, email: str, name: str, *, role: str = "developer") -> dict[str, Any]:
+    """A user of ``GET /v1/organizations/users``."""
+    return {
+        "id": user_id,
+        "type": "user",
+        "email": email,
+        "name": name,
+        "role": role,
+        "added_at": "2024-10-30T23:58:27.427722Z",
+    }
+
+
+def anthropic_api_key(key_id: str, name: str, *, created_by: str, hint: str) -> dict[str, Any]:
+    """An active key of ``GET /v1/organizations/api_keys``, made by user ``created_by``."""
+    return {
+        "id": key_id,
+        "type": "api_key",
+        "name": name,
+        "status": "active",
+        "created_at": "2024-10-30T23:58:27.427722Z",
+        "created_by": {"id": created_by, "type": "user"},
+        "partial_key_hint": hint,
+        "workspace_id": None,
+    }
 
 
 def message_usage(
@@ -378,11 +400,7 @@ def claude_code_record(
     cents: float = 0,
     model: str = "claude-sonnet-4-20250514",
 ) -> dict[str, Any]:
-    actor = (
-        {"type": "user_actor", "email_address": email}
-        if email
-        else {"type": "api_actor", "api_key_name": key_name}
-    )
+    actor = {"type": "user_actor", "email_address": email} if email else {"type": "api_actor", "api_key_name": key_name}
     return {
         "date": f"{day.isoformat()}T00:00:00Z",
         "actor": actor,

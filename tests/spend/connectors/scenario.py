@@ -17,6 +17,8 @@ from bot.errors import ConfigError
 from .fakes import (
     AnthropicData,
     OpenAIData,
+    anthropic_api_key,
+    anthropic_user,
     claude_code_record,
     completion,
     embedding,
@@ -67,9 +69,7 @@ def openai_data() -> OpenAIData:
             D(2026, 8, 6): [completion(None, "gpt-unknown-9000", inp=7_000, out=700, api_key_id="key_ci")],
         },
         embeddings={D(2026, 8, 3): [embedding("user-alice", "text-embedding-3-small", inp=1_000_000)]},
-        moderations={
-            D(2026, 8, 4): [embedding("user-alice", "omni-moderation-latest", inp=5_000, kind="moderations")]
-        },
+        moderations={D(2026, 8, 4): [embedding("user-alice", "omni-moderation-latest", inp=5_000, kind="moderations")]},
         costs=dict(OPENAI_COSTS),
         users=[
             openai_user("user-alice", "Alice@Example.com"),
@@ -99,9 +99,7 @@ def anthropic_data() -> AnthropicData:
             D(2026, 8, 4): [message_usage(SONNET, uncached=1_000, out=100, nulls=True)],
             D(2026, 8, 5): [
                 message_usage("claude-mystery-1", account_id="user_01A", uncached=5_000, out=500),
-                message_usage(
-                    SONNET, account_id="user_01A", uncached=None, cache_read=None, out=None, nulls=True
-                ),
+                message_usage(SONNET, account_id="user_01A", uncached=None, cache_read=None, out=None, nulls=True),
             ],
         },
         costs=dict(ANTHROPIC_CENTS),
@@ -125,33 +123,8 @@ def anthropic_data() -> AnthropicData:
             ],
         },
         users=[
-            {
-                "id": "user_01A",
-                "type": "user",
-                "email": "alice@example.com",
-                "name": "Alice",
-                "role": "developer",
-                "added_at": "2024-10-30T23:58:27.427722Z",
-            },
-            {
-                "id": "user_01B",
-                "type": "user",
-                "email": "bob@example.com",
-                "name": "Bob",
-                "role": "user",
-                "added_at": "2024-10-30T23:58:27.427722Z",
-            },
+            anthropic_user("user_01A", "alice@example.com", "Alice"),
+            anthropic_user("user_01B", "bob@example.com", "Bob", role="user"),
         ],
-        api_keys=[
-            {
-                "id": "apikey_01X",
-                "type": "api_key",
-                "name": "eve-laptop",
-                "status": "active",
-                "created_at": "2024-10-30T23:58:27.427722Z",
-                "created_by": {"id": "user_01B", "type": "user"},
-                "partial_key_hint": "sk-ant-api03-R2D...igAA",
-                "workspace_id": None,
-            },
-        ],
+        api_keys=[anthropic_api_key("apikey_01X", "eve-laptop", created_by="user_01B", hint="sk-ant-api03-R2D...igAA")],
     )

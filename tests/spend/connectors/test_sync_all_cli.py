@@ -25,6 +25,7 @@ from .fakes import (
     FakeOpenAI,
     GitHubData,
     OpenAIData,
+    anthropic_user,
     claude_code_record,
     completion,
     copilot_user,
@@ -55,7 +56,7 @@ def fakes() -> tuple[FakeOpenAI, FakeAnthropic, FakeCursor, FakeGitHub]:
                 claude_code_record(DAY, key_name="ci", prs=1, cents=999),  # api_actor: not spend
             ]
         },
-        users=[{"id": "user_01A", "type": "user", "email": "alice@example.com", "name": "Alice", "role": "user"}],
+        users=[anthropic_user("user_01A", "alice@example.com", "Alice", role="user")],
     )
     cursor = CursorData(
         cycle_start=DAY - dt.timedelta(days=3),
