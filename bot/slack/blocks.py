@@ -99,7 +99,7 @@ def artifact_line(title: str, links: Sequence[str], status: str, kind: str | Non
     """``• Title (kind, status) — host, host``."""
     hosts = ", ".join(link_text(u) for u in links[:3])
     bits = ", ".join(x for x in (kind, status) if x)
-    return f"• *{escape_mrkdwn(title)}* ({bits}) {hosts}".rstrip()
+    return f"• *{escape_mrkdwn(title)}*{f' ({bits})' if bits else ''} {hosts}".rstrip()
 
 
 def checkin_message(

@@ -37,6 +37,7 @@ def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
         "Weekly summary thread",
     ):
         assert f"<h2>{surface}</h2>" in page, surface
+    assert "()" not in page  # before: the review queue read "• *Launch campaign* () <…>"
     assert "show me the artifact" in page and "reply by" in page and '<img src="weekly-summary.png"' in page
     files = sorted((out / "surfaces").glob("*.json"))
     assert len(files) == 12
