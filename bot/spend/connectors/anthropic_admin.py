@@ -53,7 +53,7 @@ import logging
 import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
@@ -89,6 +89,7 @@ LIST_PAGE = 1000
 MESSAGES_GROUP_BY = ("account_id", "api_key_id", "model", "service_tier")
 
 _M = TypeVar("_M", bound=BaseModel)
+_R = TypeVar("_R", bound=BaseModel)
 
 
 def _zero_if_null(value: Any) -> Any:
@@ -126,12 +127,6 @@ class MessagesUsageResult(_Model):
     server_tool_use: ServerToolUse | None = None
 
 
-class MessagesBucket(_Model):
-    starting_at: str
-    ending_at: str | None = None
-    results: list[MessagesUsageResult] = []
-
-
 class CostResult(_Model):
     """One result of a cost report bucket: ``amount`` in cents as a decimal string."""
 
@@ -141,10 +136,20 @@ class CostResult(_Model):
     model: str | None = None
 
 
-class CostBucket(_Model):
+class Bucket(_Model, Generic[_R]):
+    """One UTC day of a usage or cost report and its results."""
+
     starting_at: str
     ending_at: str | None = None
-    results: list[CostResult] = []
+    results: list[_R] = []
+
+    def day(self, tz: zoneinfo.ZoneInfo) -> dt.date:
+        """The organisation's day the bucket belongs to (:func:`~bot.spend.connectors.base.bucket_date`)."""
+        return bucket_date(parse_rfc3339(self.starting_at), _maybe_time(self.ending_at), tz)
+
+
+MessagesBucket = Bucket[MessagesUsageResult]
+CostBucket = Bucket[CostResult]
 
 
 class LinesOfCode(_Model):
@@ -331,7 +336,7 @@ def fetch_anthropic(
     start, end = query_window(first, last, now)
     result = ProviderFetch(source=SOURCE, first=first, last=last)
     for bucket in client.messages_usage(start, end):
-        day = bucket_date(parse_rfc3339(bucket.starting_at), _maybe_time(bucket.ending_at), tz)
+        day = bucket.day(tz)
         if not first <= day <= last:
             continue
         for r in bucket.results:
@@ -350,7 +355,7 @@ def fetch_anthropic(
                 row.aliases = (*row.aliases, name)
                 row.identity = f"anthropic-key-name:{name}"
     for cost_bucket in client.cost_report(start, end):
-        day = bucket_date(parse_rfc3339(cost_bucket.starting_at), _maybe_time(cost_bucket.ending_at), tz)
+        day = cost_bucket.day(tz)
         if not first <= day <= last:
             continue
         total = result.totals.get(day, Decimal(0))
