@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from bot.artifacts.store import NewArtifact, add_artifact
 from bot.config import TeamConfig
 from bot.db import session_scope
-from bot.models import Artifact
+from bot.models import Artifact, Checkin
 from bot.people.store import SlackUser, find_person, upsert_slack_user
 from bot.people.teams import import_teams
 from bot.spend.usage import UsageRecord, upsert_records
@@ -17,9 +17,7 @@ from bot.spend.usage import UsageRecord, upsert_records
 NOW = dt.datetime(2026, 10, 30, 20, 0, tzinfo=dt.UTC)
 
 
-def person(
-    engine: Engine, slack_id: str, name: str | None = None, email: str | None = None, tz: str = "UTC"
-) -> int:
+def person(engine: Engine, slack_id: str, name: str | None = None, email: str | None = None, tz: str = "UTC") -> int:
     with session_scope(engine) as s:
         p = upsert_slack_user(
             s,
@@ -34,11 +32,15 @@ def person(
         return p.id
 
 
+def checkin(engine: Engine, person_id: int, period: str, status: str) -> None:
+    """A check-in of ``person_id`` for ``period``, already ``status`` (sent, answered...)."""
+    with session_scope(engine) as s:
+        s.add(Checkin(person_id=person_id, period=period, status=status))
+
+
 def teams(engine: Engine, spec: dict[str, list[str]], managers: dict[str, list[str]] | None = None) -> None:
     with session_scope(engine) as s:
-        import_teams(
-            s, [TeamConfig(name=n, members=m, managers=(managers or {}).get(n, [])) for n, m in spec.items()]
-        )
+        import_teams(s, [TeamConfig(name=n, members=m, managers=(managers or {}).get(n, [])) for n, m in spec.items()])
 
 
 def spend(

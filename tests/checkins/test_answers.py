@@ -27,8 +27,7 @@ def _statuses(engine: Engine, person_id: int) -> dict[str, str]:
 
 def test_skip_records_the_buttons_period(engine: Engine):
     pid = f.person(engine, "U1")
-    with session_scope(engine) as s:
-        s.add(Checkin(person_id=pid, period="2026-09", status="sent"))
+    f.checkin(engine, pid, "2026-09", "sent")
     early = dt.datetime(2026, 10, 3, 9, 0, tzinfo=dt.UTC)  # September's window is open: both months answerable
     assert skip_month(engine=engine, org=ORG, person_id=pid, period="2026-10", now=early) == "2026-10"
     assert _statuses(engine, pid) == {"2026-09": "sent", "2026-10": "skipped"}
@@ -50,8 +49,7 @@ def test_a_missing_or_malformed_period_means_the_open_one(engine: Engine, value:
 
 def test_an_open_checkin_of_last_month_is_the_one_skipped(engine: Engine):
     pid = f.person(engine, "U1")
-    with session_scope(engine) as s:
-        s.add(Checkin(person_id=pid, period="2026-09", status="sent"))
+    f.checkin(engine, pid, "2026-09", "sent")
     early = dt.datetime(2026, 10, 3, 9, 0, tzinfo=dt.UTC)  # before the reply deadline (day 7)
     assert skip_month(engine=engine, org=ORG, person_id=pid, period=None, now=early) == "2026-09"
     assert _statuses(engine, pid) == {"2026-09": "skipped"}
@@ -59,7 +57,6 @@ def test_an_open_checkin_of_last_month_is_the_one_skipped(engine: Engine):
 
 def test_an_answered_checkin_stays_answered(engine: Engine):
     pid = f.person(engine, "U1")
-    with session_scope(engine) as s:
-        s.add(Checkin(person_id=pid, period="2026-10", status="answered"))
+    f.checkin(engine, pid, "2026-10", "answered")
     skip_month(engine=engine, org=ORG, person_id=pid, period="2026-10", now=NOW)
     assert _statuses(engine, pid) == {"2026-10": "answered"}
