@@ -70,6 +70,7 @@ class WeeklySummary:
         """The short top-level post."""
         return summary_headline(
             title=title,
+            period=self.period,
             board_rows=self.rows,
             new_count=len(self.new_artifacts),
             response_rate=self.response_rate,

@@ -525,6 +525,7 @@ SUMMARY_IN_THREAD = "The whole board, new artifacts and spend against budget are
 def summary_headline(
     *,
     title: str,
+    period: str,
     board_rows: Sequence[Any],
     new_count: int,
     response_rate: float | None,
@@ -536,7 +537,7 @@ def summary_headline(
     )
     facts = [f"{count(new_count, 'new artifact')} this week"]
     if spend_usd is not None:
-        facts.append(f"{money(spend_usd)} of AI spend this month")
+        facts.append(f"{money(spend_usd)} of AI spend in {month_name(period)}")
     if response_rate is not None:
         facts.append(f"check-in response rate {response_rate:.0%}")
     blocks: Blocks = [

@@ -186,6 +186,8 @@ def test_weekly_summary_early_in_the_month_shows_the_month_being_collected(
     org_post = channel_text(emu, "C0SUMMARY")
     assert "November 2026" in org_post and "December 2026" not in org_post
     assert "Growth: $153.00 of $300.00" in org_post
+    [post] = emu.top_level("C0SUMMARY")
+    assert "this month" not in json.dumps(post["blocks"])  # the month shown is named, never "this month"
 
 
 def test_weekly_summary_lists_a_shared_link_once_with_its_people_and_counts_the_rest(
@@ -225,7 +227,7 @@ def test_weekly_summary_is_a_short_post_with_the_details_and_chart_in_its_thread
         [post] = emu.top_level(channel)
         short = post["text"] + json.dumps(post["blocks"])
         assert "week of 16 November 2026" in short and "Top teams: 1. *" in short
-        assert "new artifact" in short and "in the thread" in short
+        assert "new artifact" in short and "in the thread" in short and "of AI spend in November 2026" in short
         assert "New artifacts this week*" not in short and "Spend against budget" not in short
         assert len(post["blocks"]) <= 3
         [details] = emu.replies(channel, post["ts"])
