@@ -496,6 +496,7 @@ class HomeChartFile(SQLModel, table=True):
     """The App Home trend chart last uploaded for a person: Slack's file id and the hash of its data.
 
     The same data shows the same file again (no upload on every App Home open); new data replaces the row.
+    ``file_id`` is empty once Slack refused to show the file (``updated_at``: when it was uploaded or refused).
     """
 
     __tablename__ = "home_chart_file"
@@ -503,4 +504,4 @@ class HomeChartFile(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
     data_hash: str = Field(max_length=64)
     file_id: str = Field(max_length=32)
-    uploaded_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)

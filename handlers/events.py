@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.boards import answers
-from bot.boards.home import forget_home_chart, home_chart_file
+from bot.boards.home import home_chart_file, refused_home_chart
 from bot.checkins import review_queue
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
@@ -87,7 +87,7 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
         if chart is None or not _chart_is_refused(exc):
             raise
         log.warning("Slack refused the App Home chart file %s; publishing Home without it", chart)
-        forget_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart)
+        refused_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart, now=deps.clock())
         client.views_publish(user_id=event["user"], view=view(None))
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -151,31 +151,17 @@ def chart_key(history: Sequence[TrendMonth]) -> str | None:
     return hashlib.sha256(json.dumps([TREND_CHART_VERSION, data]).encode()).hexdigest()
 
 
-def home_chart_file(
-    *, engine: Engine, person_id: int, history: Sequence[TrendMonth], upload: Callable[[bytes], str], now: dt.datetime
-) -> str | None:
-    """The Slack file id of a person's App Home trend chart; None when they have no history.
+# After Slack refused a person's chart file (deleted since, or not shown), Home goes without a chart
+# for this long unless the data changes: a refusal that lasts never costs an upload per opening.
+RETRY_REFUSED_CHART = dt.timedelta(hours=6)
 
-    The chart uploaded for the same data is shown again; otherwise it is drawn and ``upload`` (PNG
-    bytes -> file id) sends it, and its id is kept for the next opening. No session is held during
-    the upload. Errors of ``upload`` propagate and nothing is stored.
-    """
-    key = chart_key(history)
-    if key is None:
-        return None
-    with session_scope(engine) as s:
-        row = s.get(HomeChartFile, person_id)
-        if row is not None and row.data_hash == key:
-            return row.file_id
-    from bot.boards.charts import trend_chart  # matplotlib: loaded only when a chart is drawn
 
-    file_id = upload(trend_chart(history))
-    values = {
-        "person_id": person_id,
-        "data_hash": key,
-        "file_id": file_id,
-        "uploaded_at": now.astimezone(dt.UTC).replace(tzinfo=None),
-    }
+def _naive_utc(now: dt.datetime) -> dt.datetime:
+    return now.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _store_chart(engine: Engine, person_id: int, key: str, file_id: str, now: dt.datetime) -> None:
+    values = {"person_id": person_id, "data_hash": key, "file_id": file_id, "updated_at": _naive_utc(now)}
     with session_scope(engine) as s:
         # An upsert: two App Home openings at once both upload, the last one's file is kept.
         if engine.dialect.name == "postgresql":
@@ -188,10 +174,40 @@ def home_chart_file(
 
             lite = sqlite_insert(HomeChartFile).values(**values)
             s.execute(lite.on_conflict_do_update(index_elements=["person_id"], set_=values))
+
+
+def home_chart_file(
+    *, engine: Engine, person_id: int, history: Sequence[TrendMonth], upload: Callable[[bytes], str], now: dt.datetime
+) -> str | None:
+    """The Slack file id of a person's App Home trend chart; None when they have no history.
+
+    The chart uploaded for the same data is shown again; otherwise it is drawn and ``upload`` (PNG
+    bytes -> file id) sends it, and its id is kept for the next opening. No session is held during
+    the upload. Errors of ``upload`` propagate and nothing is stored. A chart Slack refused
+    (``refused_home_chart``) is left out until the data changes or ``RETRY_REFUSED_CHART`` has passed.
+    """
+    key = chart_key(history)
+    if key is None:
+        return None
+    with session_scope(engine) as s:
+        row = s.get(HomeChartFile, person_id)
+        if row is not None and row.data_hash == key:
+            if row.file_id:
+                return row.file_id
+            if _naive_utc(now) - row.updated_at < RETRY_REFUSED_CHART:
+                return None
+    from bot.boards.charts import trend_chart  # matplotlib: loaded only when a chart is drawn
+
+    file_id = upload(trend_chart(history))
+    _store_chart(engine, person_id, key, file_id, now)
     return file_id
 
 
-def forget_home_chart(*, engine: Engine, person_id: int, file_id: str) -> None:
-    """Forget a chart Slack no longer shows (a deleted file): the next App Home opening uploads it again."""
+def refused_home_chart(*, engine: Engine, person_id: int, file_id: str, now: dt.datetime) -> None:
+    """Remember that Slack refused to show a person's chart file (deleted since it was uploaded, say)."""
     with session_scope(engine) as s:
-        s.execute(delete(HomeChartFile).where(HomeChartFile.person_id == person_id, HomeChartFile.file_id == file_id))
+        s.execute(
+            update(HomeChartFile)
+            .where(HomeChartFile.person_id == person_id, HomeChartFile.file_id == file_id)
+            .values(file_id="", updated_at=_naive_utc(now))
+        )

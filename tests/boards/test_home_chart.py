@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.boards import charts
-from bot.boards.home import chart_key, forget_home_chart, history_of, home_chart_file
+from bot.boards.home import RETRY_REFUSED_CHART, chart_key, history_of, home_chart_file, refused_home_chart
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.models import HomeChartFile
@@ -138,16 +138,29 @@ def test_a_failed_upload_stores_nothing(engine: Engine, slack_emulator: SlackEmu
     assert file_id == slack_emulator.completed_uploads()[-1].file_id  # the next opening uploads it
 
 
-def test_a_forgotten_chart_is_uploaded_again(engine: Engine, slack_emulator: SlackEmulator, slack_client: WebClient):
+def test_a_refused_chart_is_left_out_until_the_data_changes_or_hours_pass(
+    engine: Engine, slack_emulator: SlackEmulator, slack_client: WebClient
+):
     pid = f.person(engine, "U1", name="Ann")
     upload = _uploader(slack_client)
     first = home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=NOW)
     assert first is not None
-    forget_home_chart(engine=engine, person_id=pid, file_id="F0OTHER")  # not the stored file: kept
+    refused_home_chart(engine=engine, person_id=pid, file_id="F0OTHER", now=NOW)  # not the stored file: kept
     assert home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=NOW) == first
-    forget_home_chart(engine=engine, person_id=pid, file_id=first)
-    second = home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=NOW)
+
+    refused_home_chart(engine=engine, person_id=pid, file_id=first, now=NOW)
+    soon = NOW + RETRY_REFUSED_CHART - dt.timedelta(minutes=1)
+    assert home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=soon) is None
+    assert slack_emulator.call_count("files.getUploadURLExternal") == 1  # a lasting refusal costs no uploads
+
+    later = NOW + RETRY_REFUSED_CHART
+    second = home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=later)
     assert second not in (None, first)
+    refused_home_chart(engine=engine, person_id=pid, file_id=second, now=later)
+    changed = [*HISTORY[:5], ("2026-10", 3.5, 2.5, 60.0)]
+    third = home_chart_file(engine=engine, person_id=pid, history=changed, upload=upload, now=later)
+    assert third not in (None, first, second)  # new data: drawn and uploaded at once
+    assert slack_emulator.call_count("files.completeUploadExternal") == 3
 
 
 def test_home_shows_the_chart_in_an_image_block_described_in_words():

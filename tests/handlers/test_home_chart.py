@@ -99,7 +99,7 @@ def test_a_failed_upload_still_publishes_home_and_the_next_opening_uploads(sqlit
         assert image["slack_file"] == {"id": bot.emu.completed_uploads()[0].file_id}
 
 
-def test_a_chart_deleted_in_slack_is_left_out_then_uploaded_again(sqlite_template, tmp_path) -> None:
+def test_a_chart_deleted_in_slack_is_left_out_until_the_data_changes(sqlite_template, tmp_path) -> None:
     period, last = _periods()
     shutil.copy(sqlite_template, tmp_path / "p.db")
     with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
@@ -108,10 +108,15 @@ def test_a_chart_deleted_in_slack_is_left_out_then_uploaded_again(sqlite_templat
         bot.emu.client().files_delete(file=first["slack_file"]["id"])  # someone deletes the bot's file
 
         home = _open_home(bot, "U0ALICE")
-        assert _images(home) == []
+        assert _images(home) == [] and f"{month_name(last)}: *2.50* artifacts/$100" in str(home)
         refused, published = bot.emu.calls("views.publish")[-2:]
         assert (refused.error, published.ok) == ("invalid_blocks", True)
+        assert _images(_open_home(bot, "U0ALICE")) == []
+        assert bot.emu.call_count("files.completeUploadExternal") == 1  # no upload on every opening
 
+        (bot.cwd / "b.csv").write_text(
+            f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/2,New,kept\n"
+        )
+        assert bot.cli("artifacts", "import", "b.csv").returncode == 0
         (second,) = _images(_open_home(bot, "U0ALICE"))
-        assert second["slack_file"]["id"] not in (None, first["slack_file"]["id"])
-        assert bot.emu.call_count("files.completeUploadExternal") == 2
+        assert second["slack_file"]["id"] == bot.emu.completed_uploads()[-1].file_id != first["slack_file"]["id"]

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("data_hash", sa.String(length=64), nullable=False),
         sa.Column("file_id", sa.String(length=32), nullable=False),
-        sa.Column("uploaded_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("person_id"),
     )
