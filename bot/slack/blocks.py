@@ -119,14 +119,15 @@ def checkin_message(
     by = f" Please {reply_by(deadline)}." if deadline else ""
     text = (
         f"{lead}Hi {name}, it's the artifact test for {month_name(period)}: show me the artifact. "
-        f"You spent {money(spend_usd)} on AI ({tokens_text(tokens)} tokens) this month. "
+        f"You spent {money(spend_usd)} on AI ({tokens_text(tokens)} tokens) in {month_name(period)}. "
         f"Reply with links to what you built, or use the buttons.{by}"
     )
     blocks: Blocks = [
         _section(
             f"{lead}Hi {escape_mrkdwn(name)} :wave: It's the artifact test for *{month_name(period)}*: "
             "*show me the artifact.*\n"
-            f"This month you spent *{money(spend_usd)}* on AI ({tokens_text(tokens)} tokens). What did it build? "
+            f"In {month_name(period)} you spent *{money(spend_usd)}* on AI ({tokens_text(tokens)} tokens). "
+            "What did it build? "
             "An agent, a workflow, a dashboard, a campaign, a feature that did not exist a month ago?\n"
             "Reply here with links (one message can hold several), or add one with the form."
             + (f"\n*Please {reply_by(deadline)}.*" if deadline else "")

@@ -47,7 +47,9 @@ def test_status_change_event_stops_the_checkin_without_a_sync(sqlite_template, t
         assert bot.post(event_body({"type": "user_change", "user": bob, "event_ts": "1764700000.000100"})).status == 200
         bot.wait_for(lambda: _person(engine, "U0BOB").status_text is None)
         assert bot.cli("jobs", "run", "checkin", "--period", "2026-11").returncode == 0
-        assert len(bot.emu.dm_messages("U0BOB")) == 1
+        [dm] = bot.emu.dm_messages("U0BOB")
+        # Sent in December for November: the DM names the month it is about (before: "This month you spent").
+        assert "In November 2026 you spent" in json.dumps(dm["blocks"]) and "this month you" not in dm["text"].lower()
         engine.dispose()
 
 
