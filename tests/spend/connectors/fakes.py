@@ -108,6 +108,24 @@ class FakeServer:
         return 404, {}, {"error": "not found"}
 
 
+def openai_error(
+    status: int,
+    message: str,
+    kind: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """An OpenAI error answer: ``{"error": {message, type, param, code}}``."""
+    return status, headers or {}, {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def anthropic_error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Answer:
+    """An Anthropic error answer: ``{"type": "error", "error": {type, message}}``."""
+    return status, headers or {}, {"type": "error", "error": {"type": kind, "message": message}}
+
+
 def _token(index: int) -> str:
     return "page_" + base64.urlsafe_b64encode(str(index).encode()).decode()
 
@@ -207,17 +225,8 @@ class FakeOpenAI(FakeServer):
 
     def answer(self, rec: Recorded) -> Answer:
         if rec.headers.get("authorization") != f"Bearer {self.key}":
-            return (
-                401,
-                {},
-                {
-                    "error": {
-                        "message": "Incorrect API key provided: sk-admin-****",
-                        "type": "invalid_request_error",
-                        "param": None,
-                        "code": "invalid_api_key",
-                    }
-                },
+            return openai_error(
+                401, "Incorrect API key provided: sk-admin-****", "invalid_request_error", code="invalid_api_key"
             )
         path = rec.path.removeprefix("/v1")
         if path == "/organization/users":
@@ -246,36 +255,14 @@ class FakeOpenAI(FakeServer):
                     for v in self.data.costs.get(d, [])
                 ],
             )
-        return (
-            404,
-            {},
-            {
-                "error": {
-                    "message": f"no route {path}",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            },
-        )
+        return openai_error(404, f"no route {path}", "invalid_request_error")
 
     def _buckets(self, rec: Recorded, results: Callable[[dt.date], list[dict[str, Any]]]) -> Answer:
         start = dt.datetime.fromtimestamp(int(rec.one("start_time") or 0), tz=dt.UTC).date()
         end_raw = rec.one("end_time")
         end = dt.datetime.fromtimestamp(int(end_raw), tz=dt.UTC).date() if end_raw else start
         if rec.one("bucket_width") not in (None, "1d"):
-            return (
-                400,
-                {},
-                {
-                    "error": {
-                        "message": "bucket_width",
-                        "type": "invalid_request_error",
-                        "param": "bucket_width",
-                        "code": None,
-                    }
-                },
-            )
+            return openai_error(400, "bucket_width", "invalid_request_error", param="bucket_width")
         days = _days(start, end)
         limit = min(int(rec.one("limit") or 7), self.page_buckets)
         at = _untoken(rec.one("page"))
@@ -435,23 +422,9 @@ class FakeAnthropic(FakeServer):
 
     def answer(self, rec: Recorded) -> Answer:
         if rec.headers.get("anthropic-version") != "2023-06-01":
-            return (
-                400,
-                {},
-                {
-                    "type": "error",
-                    "error": {
-                        "type": "invalid_request_error",
-                        "message": "anthropic-version header is required",
-                    },
-                },
-            )
+            return anthropic_error(400, "invalid_request_error", "anthropic-version header is required")
         if rec.headers.get("x-api-key") != self.key:
-            return (
-                401,
-                {},
-                {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
-            )
+            return anthropic_error(401, "authentication_error", "invalid x-api-key")
         path = rec.path
         if path == "/v1/organizations/usage_report/messages":
             return self._buckets(rec, lambda d: self.data.messages.get(d, []))
@@ -492,7 +465,7 @@ class FakeAnthropic(FakeServer):
             return self._listed(rec, self.data.users)
         if path == "/v1/organizations/api_keys":
             return self._listed(rec, self.data.api_keys)
-        return 404, {}, {"type": "error", "error": {"type": "not_found_error", "message": path}}
+        return anthropic_error(404, "not_found_error", path)
 
     def _buckets(self, rec: Recorded, results: Callable[[dt.date], list[dict[str, Any]]]) -> Answer:
         start = dt.datetime.fromisoformat((rec.one("starting_at") or "").replace("Z", "+00:00")).date()

@@ -21,7 +21,7 @@ from bot.spend.connectors import claude_code
 from bot.spend.connectors.anthropic_admin import AnthropicAdmin
 from bot.spend.sync import sync_usage
 
-from .fakes import AnthropicData, FakeAnthropic, claude_code_record
+from .fakes import AnthropicData, FakeAnthropic, anthropic_error, claude_code_record
 from .scenario import NOW, SONNET, TZ, D, assert_key_refused
 
 NY = zoneinfo.ZoneInfo(TZ)
@@ -114,7 +114,7 @@ def test_429_with_retry_after_is_waited_out_and_401_names_the_key() -> None:
     with FakeAnthropic(data()) as fake:
         fake.fail(
             PATH,
-            (429, {"retry-after": "3"}, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}),
+            anthropic_error(429, "rate_limit_error", "slow", {"retry-after": "3"}),
         )
         got = fetch(fake, sleep=waits.append)
     assert waits == [3.0] and len(got.rows) == 3

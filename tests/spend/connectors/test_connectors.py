@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 from bot.spend.connectors import anthropic_admin, openai_admin
 from bot.spend.connectors.base import UNATTRIBUTED, ProviderError, bucket_date, query_window, retry_after_seconds
 
-from .fakes import AnthropicData, FakeAnthropic, FakeOpenAI, OpenAIData, completion
+from .fakes import AnthropicData, FakeAnthropic, FakeOpenAI, OpenAIData, anthropic_error, completion, openai_error
 from .scenario import HAIKU, MINI, NOW, SONNET, TZ, D, anthropic_data, openai_data
 
 NY = zoneinfo.ZoneInfo(TZ)
@@ -22,9 +22,7 @@ WHEN = dt.datetime(2026, 8, 3, 12, tzinfo=dt.UTC)
 
 
 def price(model: str, provider: str, **usage: int) -> float:
-    return float(
-        calc_price(Usage(**usage), model, provider_id=provider, genai_request_timestamp=WHEN).total_price
-    )
+    return float(calc_price(Usage(**usage), model, provider_id=provider, genai_request_timestamp=WHEN).total_price)
 
 
 @pytest.mark.parametrize(
@@ -51,10 +49,7 @@ def test_query_window_has_a_day_of_margin_and_stops_at_the_current_utc_day() -> 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds({"retry-after": "7"}) == 7.0
     assert retry_after_seconds({}) is None
-    assert (
-        retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=lambda: 1445412480.0)
-        == 10.0
-    )
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=lambda: 1445412480.0) == 10.0
 
 
 def openai_fetch(fake: FakeOpenAI, first: dt.date = D(2026, 8, 1), last: dt.date = D(2026, 8, 20)):
@@ -89,9 +84,7 @@ def test_openai_pages_prices_and_maps_users_through_the_sdk() -> None:
     assert plain.cost_usd == pytest.approx(
         price(MINI, "openai", input_tokens=1_000_000, cache_read_tokens=400_000, output_tokens=100_000)
     )
-    assert batch.cost_usd == pytest.approx(
-        price(MINI, "openai", input_tokens=200_000, output_tokens=50_000) / 2
-    )
+    assert batch.cost_usd == pytest.approx(price(MINI, "openai", input_tokens=200_000, output_tokens=50_000) / 2)
     nobody = next(r for r in fetch.rows if r.date == D(2026, 8, 4) and r.model == "gpt-4.1")
     assert nobody.identity == UNATTRIBUTED and nobody.email is None
     unknown = next(r for r in fetch.rows if r.model == "gpt-unknown-9000")
@@ -113,11 +106,7 @@ def test_openai_retries_429_honouring_retry_after() -> None:
     with FakeOpenAI(openai_data()) as fake:
         fake.fail(
             "/v1/organization/usage/completions",
-            (
-                429,
-                {"Retry-After": "1"},
-                {"error": {"message": "slow down", "type": "rate_limit", "param": None, "code": None}},
-            ),
+            openai_error(429, "slow down", "rate_limit", headers={"Retry-After": "1"}),
         )
         started = time.monotonic()
         fetch = openai_fetch(fake, D(2026, 8, 3), D(2026, 8, 3))
@@ -140,11 +129,7 @@ def test_openai_server_errors_after_retries_are_provider_errors() -> None:
         for _ in range(3):
             fake.fail(
                 "/v1/organization/usage/completions",
-                (
-                    500,
-                    {"retry-after-ms": "1"},
-                    {"error": {"message": "boom", "type": "server_error", "param": None, "code": None}},
-                ),
+                openai_error(500, "boom", "server_error", headers={"retry-after-ms": "1"}),
             )
         with pytest.raises(ProviderError):
             openai_fetch(fake, D(2026, 8, 3), D(2026, 8, 3))
@@ -199,9 +184,7 @@ def test_anthropic_usage_and_costs() -> None:
     )
     key = next(r for r in fetch.rows if r.model == HAIKU)
     assert key.identity == "anthropic-key-name:eve-laptop" and key.aliases == ("apikey_01X", "eve-laptop")
-    assert key.cost_usd == pytest.approx(
-        price(HAIKU, "anthropic", input_tokens=1_000_000, output_tokens=100_000) / 2
-    )
+    assert key.cost_usd == pytest.approx(price(HAIKU, "anthropic", input_tokens=1_000_000, output_tokens=100_000) / 2)
     console = next(r for r in fetch.rows if r.date == D(2026, 8, 4))
     assert console.identity == UNATTRIBUTED and console.cost_usd is not None
     mystery = next(r for r in fetch.rows if r.model == "claude-mystery-1")
@@ -222,12 +205,8 @@ def test_anthropic_retries_429_and_5xx_with_retry_after_and_backoff() -> None:
     with FakeAnthropic(anthropic_data()) as fake:
         fake.fail(
             "/v1/organizations/cost_report",
-            (
-                429,
-                {"retry-after": "2"},
-                {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
-            ),
-            (529, {}, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            anthropic_error(429, "rate_limit_error", "slow down", {"retry-after": "2"}),
+            anthropic_error(529, "overloaded_error", "Overloaded"),
         )
         fetch = anthropic_fetch(fake, sleep=waits.append, first=D(2026, 8, 3), last=D(2026, 8, 5))
     assert waits[0] == 2.0 and 0 < waits[1] <= 1.0
@@ -239,11 +218,7 @@ def test_anthropic_gives_up_after_the_retries() -> None:
         for _ in range(4):
             fake.fail(
                 "/v1/organizations/usage_report/messages",
-                (
-                    500,
-                    {},
-                    {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}},
-                ),
+                anthropic_error(500, "api_error", "Internal server error"),
             )
         with pytest.raises(ProviderError, match="Internal server error"):
             anthropic_fetch(fake, sleep=lambda _s: None)
@@ -254,11 +229,7 @@ def test_anthropic_refused_key_names_the_variable(status: int) -> None:
     with FakeAnthropic(anthropic_data()) as fake:
         fake.fail(
             "/v1/organizations/usage_report/messages",
-            (
-                status,
-                {},
-                {"type": "error", "error": {"type": "permission_error", "message": "not an admin key"}},
-            ),
+            anthropic_error(status, "permission_error", "not an admin key"),
         )
         with pytest.raises(ConfigError, match="ANTHROPIC_ADMIN_KEY") as info:
             anthropic_fetch(fake)
