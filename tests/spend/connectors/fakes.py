@@ -136,12 +136,18 @@ def _untoken(token: str | None) -> int:
     return int(base64.urlsafe_b64decode(token.removeprefix("page_")).decode())
 
 
-def _days(start: dt.date, end: dt.date) -> list[dt.date]:
-    out, day = [], start
+def _day_page(rec: Recorded, start: dt.date, end: dt.date, most: int) -> tuple[list[dt.date], str | None]:
+    """The days of ``[start, end)`` on the page ``rec`` asks for (``limit``, ``page``; at most ``most``).
+
+    With the next page's token, None on the last page.
+    """
+    days, day = [], start
     while day < end:
-        out.append(day)
+        days.append(day)
         day += dt.timedelta(days=1)
-    return out
+    limit = min(int(rec.one("limit") or 7), most)
+    at = _untoken(rec.one("page"))
+    return days[at : at + limit], _token(at + limit) if at + limit < len(days) else None
 
 
 @dataclass
@@ -263,11 +269,7 @@ class FakeOpenAI(FakeServer):
         end = dt.datetime.fromtimestamp(int(end_raw), tz=dt.UTC).date() if end_raw else start
         if rec.one("bucket_width") not in (None, "1d"):
             return openai_error(400, "bucket_width", "invalid_request_error", param="bucket_width")
-        days = _days(start, end)
-        limit = min(int(rec.one("limit") or 7), self.page_buckets)
-        at = _untoken(rec.one("page"))
-        page = days[at : at + limit]
-        more = at + limit < len(days)
+        page, nxt = _day_page(rec, start, end, self.page_buckets)
         data = []
         for day in page:
             begin = int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp())
@@ -278,8 +280,8 @@ class FakeOpenAI(FakeServer):
             {
                 "object": "page",
                 "data": data,
-                "has_more": more,
-                "next_page": _token(at + limit) if more else None,
+                "has_more": nxt is not None,
+                "next_page": nxt,
             },
         )
 
@@ -471,11 +473,7 @@ class FakeAnthropic(FakeServer):
         start = dt.datetime.fromisoformat((rec.one("starting_at") or "").replace("Z", "+00:00")).date()
         end_raw = rec.one("ending_at")
         end = dt.datetime.fromisoformat(end_raw.replace("Z", "+00:00")).date() if end_raw else start
-        days = _days(start, end)
-        limit = min(int(rec.one("limit") or 7), self.page_buckets)
-        at = _untoken(rec.one("page"))
-        page = days[at : at + limit]
-        more = at + limit < len(days)
+        page, nxt = _day_page(rec, start, end, self.page_buckets)
         data = [
             {
                 "starting_at": f"{d.isoformat()}T00:00:00Z",
@@ -484,7 +482,7 @@ class FakeAnthropic(FakeServer):
             }
             for d in page
         ]
-        return 200, {}, {"data": data, "has_more": more, "next_page": _token(at + limit) if more else None}
+        return 200, {}, {"data": data, "has_more": nxt is not None, "next_page": nxt}
 
     def _listed(self, rec: Recorded, items: list[dict[str, Any]]) -> Answer:
         after = rec.one("after_id")
