@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -17,6 +18,8 @@ from bot.slack import blocks as bk
 from handlers.errors import ack_now, reported
 
 log = logging.getLogger(__name__)
+
+FRESH_CHART_WAITS = (0.5, 1.0, 2.0)  # seconds between publishing tries while a new chart file is processed
 
 
 def upload_chart(client: WebClient, png: bytes, *, period: str, alt_text: str) -> str:
@@ -49,15 +52,15 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
     got = answers.home(engine=deps.engine, org=deps.org, person=person, now=deps.clock())
     history = got.data.history
     chart: str | None = None
+    uploaded: list[str] = []  # the chart uploaded in this call, if one was
+
+    def upload(png: bytes) -> str:
+        uploaded.append(upload_chart(client, png, period=got.data.period, alt_text=bk.home_chart_alt_text(history)))
+        return uploaded[-1]
+
     try:
         chart = home_chart_file(
-            engine=deps.engine,
-            person_id=person.id or 0,
-            history=history,
-            upload=lambda png: upload_chart(
-                client, png, period=got.data.period, alt_text=bk.home_chart_alt_text(history)
-            ),
-            now=deps.clock(),
+            engine=deps.engine, person_id=person.id or 0, history=history, upload=upload, now=deps.clock()
         )
     except Exception:
         # The chart is the only optional part of Home: without it Home still shows every number.
@@ -81,14 +84,25 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
             chart_file_id=chart_file_id,
         )
 
-    try:
-        client.views_publish(user_id=event["user"], view=view(chart))
-    except SlackApiError as exc:
-        if chart is None or not _chart_is_refused(exc):
-            raise
+    # A file just uploaded is refused until Slack has processed it (a second or two): wait and try again.
+    waits = list(FRESH_CHART_WAITS) if chart is not None and chart in uploaded else []
+    while True:
+        try:
+            client.views_publish(user_id=event["user"], view=view(chart))
+            return
+        except SlackApiError as exc:
+            if chart is None or not _chart_is_refused(exc):
+                raise
+            if waits:
+                time.sleep(waits.pop(0))
+                continue
+        break
+    if chart in uploaded:  # still processing: the next opening shows it, with no new upload
+        log.info("App Home chart file %s not ready yet; publishing Home without it this time", chart)
+    else:
         log.warning("Slack refused the App Home chart file %s; publishing Home without it", chart)
         refused_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart, now=deps.clock())
-        client.views_publish(user_id=event["user"], view=view(None))
+    client.views_publish(user_id=event["user"], view=view(None))
 
 
 def register(app: App) -> None:

@@ -28,8 +28,9 @@ def image_files(uploads: Iterable[Upload], *, origin: str, team_id: str, bot_use
     """Each completed image upload's id, ``url_private`` and ``permalink``, mapped to its id: the files a
     Block Kit ``slack_file`` may name (the bot uploaded every file here, so it may show each one)."""
     out: dict[str, str] = {}
+    now = _RealClock.time()
     for u in uploads:
-        if u.completed and u.data is not None and file_type(u) in IMAGE_TYPES:
+        if u.completed and u.data is not None and file_type(u) in IMAGE_TYPES and u.ready_at <= now:
             for ref in (u.file_id, *file_urls(u, origin=origin, team_id=team_id, bot_user_id=bot_user_id)):
                 out[ref] = u.file_id
     return out
@@ -37,6 +38,10 @@ def image_files(uploads: Iterable[Upload], *, origin: str, team_id: str, bot_use
 
 class FilesAPI(UsersAPI):
     """files.getUploadURLExternal and files.completeUploadExternal (what files_upload_v2 calls), files.delete."""
+
+    # Slack processes an upload for a moment after files.completeUploadExternal; until then its
+    # file object has no mimetype and a slack_file naming it is refused. Tests set this to see that.
+    file_processing_s: float = 0.0
 
     API_METHODS = {
         "files.getUploadURLExternal": "_files_get_upload_url_external",
@@ -85,6 +90,8 @@ class FilesAPI(UsersAPI):
             "json": "application/json",
             "pdf": "application/pdf",
         }.get(extension, "application/octet-stream")
+        if upload.ready_at > _RealClock.time():  # still being processed: Slack has not typed it yet
+            mimetype = extension = ""
         channels = [c for c in [upload.channel_id, *upload.channels] if c]
         url_private, permalink = file_urls(
             upload, origin=self.origin, team_id=self.team_id, bot_user_id=self.bot_user_id
@@ -146,6 +153,7 @@ class FilesAPI(UsersAPI):
                 upload.initial_comment = params.get("initial_comment")
                 upload.thread_ts = params.get("thread_ts")
                 upload.completed = True
+                upload.ready_at = _RealClock.time() + self.file_processing_s
         return {"files": [self._file_object(upload) for upload, _ in chosen]}
 
     def _files_delete(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class Upload:
     initial_comment: str | None = None
     thread_ts: str | None = None
     completed: bool = False
+    ready_at: float = 0.0  # real-clock time Slack has processed it by (a slack_file may show it from then)
 
 
 @dataclass(frozen=True)

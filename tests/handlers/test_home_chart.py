@@ -120,3 +120,28 @@ def test_a_chart_deleted_in_slack_is_left_out_until_the_data_changes(sqlite_temp
         assert bot.cli("artifacts", "import", "b.csv").returncode == 0
         (second,) = _images(_open_home(bot, "U0ALICE"))
         assert second["slack_file"]["id"] == bot.emu.completed_uploads()[-1].file_id != first["slack_file"]["id"]
+
+
+def test_a_chart_slack_is_still_processing_is_shown_once_ready(sqlite_template, tmp_path) -> None:
+    # Slack refuses a slack_file for a moment after the upload (its file object has no mimetype yet).
+    # Before: that refusal was taken for a deleted file and Home went without the chart for six hours.
+    period, last = _periods()
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
+        _seed(bot, period, last)
+        bot.emu.file_processing_s = 1.2
+        (image,) = _images(_open_home(bot, "U0ALICE"))  # published once the file was ready
+        assert bot.emu.call_count("views.publish", ok=False) >= 1  # refused while processing, then shown
+        assert image["slack_file"] == {"id": bot.emu.completed_uploads()[0].file_id}
+
+        bot.emu.file_processing_s = 30.0  # far slower than the app waits: Home goes out without the chart
+        (bot.cwd / "c.csv").write_text(
+            f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/3,Agent,kept\n"
+        )
+        assert bot.cli("artifacts", "import", "c.csv").returncode == 0
+        assert _images(_open_home(bot, "U0ALICE")) == []
+        newest = bot.emu.completed_uploads()[-1]
+        newest.ready_at = 0.0  # Slack has processed it since
+        (shown,) = _images(_open_home(bot, "U0ALICE"))  # the same file, not a new upload
+        assert shown["slack_file"] == {"id": newest.file_id}
+        assert bot.emu.call_count("files.getUploadURLExternal") == 2
