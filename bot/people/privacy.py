@@ -15,6 +15,7 @@ from bot.models import (
     ArtifactLink,
     AuditLog,
     Checkin,
+    HomeChartFile,
     InboundMessage,
     Note,
     OutboxMessage,
@@ -68,6 +69,7 @@ def export_person(session: Session, ident: str, *, actor: str) -> dict[str, Any]
         "artifacts": [{**_row(a), "links": by_art.get(a.id or 0, [])} for a in arts],
         "notes": [_row(n) for n in session.scalars(select(Note).where(Note.person_id == p.id))],
         "checkins": [_row(c) for c in session.scalars(select(Checkin).where(Checkin.person_id == p.id))],
+        "home_chart": [_row(h) for h in session.scalars(select(HomeChartFile).where(HomeChartFile.person_id == p.id))],
         "output_signals": [
             _row(o) for o in session.scalars(select(OutputSignal).where(OutputSignal.person_id == p.id))
         ],
@@ -91,7 +93,8 @@ def forget_person(session: Session, ident: str, *, actor: str, journal: Engine |
 
     Kept: usage amounts, artifact kind/status/period and the normalised primary link (team
     de-duplication depends on it), so past boards do not change. Removed: name, email, Slack id,
-    timezone, titles, descriptions, link labels and raw links, notes, stored DM text (also in
+    timezone, titles, descriptions, link labels and raw links, notes, the App Home chart's file id,
+    stored DM text (also in
     ``journal``, the DM journal when it is a database of its own), queued message bodies, the
     identities providers knew them by.
     """
@@ -110,6 +113,7 @@ def forget_person(session: Session, ident: str, *, actor: str, journal: Engine |
             update(ArtifactLink).where(ArtifactLink.artifact_id.in_(art_ids)).values(url="[removed]", label=None)
         )
     session.execute(delete(Note).where(Note.person_id == pid))
+    session.execute(delete(HomeChartFile).where(HomeChartFile.person_id == pid))  # their App Home chart's file id
     for model in (UsageRow, OutputSignal):
         idents = [i for (i,) in session.execute(select(model.identity).where(model.person_id == pid).distinct())]
         for n, ident in enumerate(idents):

@@ -17,7 +17,7 @@ from bot.boards.reports import team_report
 from bot.config import OrgConfig, parse_org_config
 from bot.db import session_scope
 from bot.errors import PermissionDenied
-from bot.models import Artifact, ArtifactLink, AuditLog, Note, Person, UsageRow
+from bot.models import Artifact, ArtifactLink, AuditLog, HomeChartFile, Note, Person, UsageRow
 from bot.people.privacy import export_person, forget_person
 from bot.people.store import find_person
 from bot.scoring import Weights
@@ -88,9 +88,12 @@ def test_export_and_forget_keep_the_board(org_data):
         capture_reply(s, person=find_person(s, "U1"), text="no link, just words", event_key="e1", now=f.NOW,
                       org=OrgConfig())
     with session_scope(org_data) as s:
+        s.add(HomeChartFile(person_id=find_person(s, "U1").id, data_hash="h" * 64, file_id="F0CHART"))
+    with session_scope(org_data) as s:
         before = [(r.name, r.artifacts, r.spend_usd) for r in board(s, "2026-10", Weights(), by="team")]
         data = export_person(s, "U1", actor="test")
     text = json.dumps(data)
+    assert data["home_chart"][0]["file_id"] == "F0CHART"
     assert "u1@example.com" in text and "https://x.example/keep" in text and "no link, just words" in text
     with session_scope(org_data) as s:
         forget_person(s, "u1@example.com", actor="test")
@@ -98,6 +101,7 @@ def test_export_and_forget_keep_the_board(org_data):
         p = s.scalars(select(Person).where(Person.name == "forgotten-1")).one()
         assert (p.email, p.slack_user_id, p.forgotten) == (None, None, True)
         assert s.scalar(select(func.count()).select_from(Note)) == 0
+        assert s.scalar(select(func.count()).select_from(HomeChartFile)) == 0
         assert set(s.scalars(select(Artifact.title)).all()) == {"[removed]"}
         assert set(s.scalars(select(ArtifactLink.url)).all()) == {"[removed]"}
         assert all(i.startswith("forgotten:") for i in s.scalars(select(UsageRow.identity)).all())
