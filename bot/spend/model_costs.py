@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -61,9 +63,33 @@ def team_model_costs(session: Session, team_id: int, period: str, team_artifacts
         ),
         {"p": period, "t": team_id},
     ).all()
-    total = sum(float(r[2]) for r in rows) or 0.0
+    return _costs(rows, period, team_artifacts, unpriced_by_model(session, period, team_id=team_id))
+
+
+def model_costs(session: Session, period: str, artifacts: float, *, team_id: int | None = None) -> list[ModelCost]:
+    """Spend per model in ``period``: of one team (:func:`team_model_costs`), or of the whole organisation.
+
+    The organisation's reads every usage row, so unattributed spend counts in it; ``artifacts``
+    are those the cost per artifact is of.
+    """
+    if team_id is not None:
+        return team_model_costs(session, team_id, period, artifacts)
+    rows = session.execute(
+        text(
+            "SELECT provider, model, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens) FROM usage_row "
+            "WHERE period = :p GROUP BY provider, model"
+        ),
+        {"p": period},
+    ).all()
+    return _costs(rows, period, artifacts, unpriced_by_model(session, period))
+
+
+def _costs(
+    rows: Sequence[Any], period: str, artifacts: float, unpriced: dict[tuple[str, str], tuple[int, int]]
+) -> list[ModelCost]:
+    """``(provider, model, cost, tokens)`` rows as :class:`ModelCost` lines, the most spent first."""
+    total = sum(float(r[2]) for r in rows)
     day = bounds(period)[0]
-    unpriced = unpriced_by_model(session, period, team_id=team_id)
     out = [
         ModelCost(
             provider=prov,
@@ -71,7 +97,7 @@ def team_model_costs(session: Session, team_id: int, period: str, team_artifacts
             cost_usd=float(cost),
             tokens=int(tokens),
             share=(float(cost) / total) if total else 0.0,
-            cost_per_artifact=(float(cost) / team_artifacts) if team_artifacts else None,
+            cost_per_artifact=(float(cost) / artifacts) if artifacts else None,
             premium=is_premium(prov, model, day),
             unpriced_rows=unpriced.get((prov, model), (0, 0))[0],
             unpriced_tokens=unpriced.get((prov, model), (0, 0))[1],
