@@ -31,6 +31,26 @@ def import_artifacts(bot: Bot, *lines: str) -> None:
     assert res.returncode == 0, res.stderr
 
 
+def review_queue(bot: Bot, period: str, manager: str = "U0CAROL") -> tuple[dict[str, Any], str, str]:
+    """Run the review-queue job of ``period``: ``manager``'s one queue DM, its channel and its ts."""
+    res = bot.cli("jobs", "run", "review-queue", "--period", period)
+    assert res.returncode == 0, res.stderr
+    [queue] = bot.emu.dm_messages(manager)
+    [post] = bot.emu.calls("chat.postMessage")
+    return queue, post.params["channel"], queue["ts"]
+
+
+def button(message: dict[str, Any], pick: Callable[[dict[str, Any]], bool]) -> tuple[str, str]:
+    """``(block_id, value)`` of the first button of ``message``'s action blocks that ``pick`` chooses."""
+    return next(
+        (b["block_id"], e["value"])
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if pick(e)
+    )
+
+
 def rows(db_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     """Every row ``sql`` selects in the database at ``db_url`` (a connection of its own, closed after)."""
     engine = make_engine(db_url)

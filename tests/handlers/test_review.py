@@ -15,7 +15,7 @@ from bot.models import Artifact, AuditLog, OutboxMessage
 from bot.slack import outbox
 from testing.signing import block_actions_payload, command_body, interaction_body
 from tests.handlers.conftest import Bot, synced_bot
-from tests.handlers.helpers import answer, import_artifacts
+from tests.handlers.helpers import answer, button, import_artifacts, review_queue
 
 SUBMITTED = (
     "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted",
@@ -88,19 +88,9 @@ def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite
 def test_the_review_queue_dm_is_redrawn_in_place_as_items_are_reviewed(sqlite_template, tmp_path) -> None:
     with synced_bot(sqlite_template, tmp_path) as bot:
         import_artifacts(bot, *SUBMITTED)
-        res = bot.cli("jobs", "run", "review-queue", "--period", "2026-11")
-        assert res.returncode == 0, res.stderr
-        [queue] = bot.emu.dm_messages("U0CAROL")
+        queue, channel, ts = review_queue(bot, "2026-11")
         assert "2 artifacts waiting" in queue["text"]
-        [post] = bot.emu.calls("chat.postMessage")
-        channel, ts = post.params["channel"], queue["ts"]
-        keep = next(
-            (b["block_id"], e["value"])
-            for b in queue["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["text"]["text"] == "Keep"
-        )
+        keep = button(queue, lambda e: e["text"]["text"] == "Keep")
         url = bot.emu.response_url()
         payload = block_actions_payload(
             "U0CAROL", ids.ACTION_KEEP, keep[1], block_id=keep[0], channel_id=channel, message_ts=ts, response_url=url
