@@ -473,8 +473,8 @@ def home_view(
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Your artifacts, {month_name(period)}"}},
         _section(
-            f"Hi {escape_mrkdwn(name)}. This month: *{spend_text(spend_usd, unpriced_rows, unpriced_tokens)}* "
-            f"of AI spend, {tokens_text(tokens)} tokens."
+            f"Hi {escape_mrkdwn(name)}. {month_name(period)}: "
+            f"*{spend_text(spend_usd, unpriced_rows, unpriced_tokens)}* of AI spend, {tokens_text(tokens)} tokens."
         ),
         {
             "type": "actions",

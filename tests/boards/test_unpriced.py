@@ -21,6 +21,7 @@ from bot.boards.summary import build_summary
 from bot.config import OrgConfig, weights_of
 from bot.db import session_scope
 from bot.people.store import find_person
+from bot.periods import month_name
 from bot.slack import blocks as bk
 from bot.spend.usage import UsageRecord, upsert_records
 from tests import factories as f
@@ -138,7 +139,7 @@ def test_app_home_shows_unpriced_instead_of_zero(org_with_unpriced):
         unpriced_tokens=data.unpriced_tokens,
     )
     rendered = json.dumps(view, ensure_ascii=False)
-    assert "This month: *unpriced (2 rows, 2,200 tokens)* of AI spend" in rendered
+    assert f"{month_name(data.period)}: *unpriced (2 rows, 2,200 tokens)* of AI spend" in rendered
     assert "$0.00" not in rendered
 
 

@@ -41,6 +41,8 @@ def test_app_home_history_statuses_and_review_queue(sqlite_template, tmp_path) -
 
         home = _home(bot, "U0ALICE")
         assert "Last six months" in home
+        # Before: "This month: $20.00" under a header naming last month, on the 1st to the 7th.
+        assert f"Alice Smith. {month_name(period)}: *$20.00* of AI spend" in home and "This month" not in home
         assert f"{month_name(last)}: *2.50* artifacts/$100 — 1 artifact, $40.00" in home
         assert f"{month_name(period)}: *2.50* artifacts/$100 — 0.5 artifacts, $20.00" in home
         assert "*submitted* 1: waiting for a manager's review; counts half until then" in home
