@@ -10,18 +10,14 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.artifacts import intake
-from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
 from bot.checkins.answers import away_until, skip_month, snooze
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.slack import blocks as bk
-from bot.slack.words import day_name, reviewed
+from bot.slack.words import OUT_OF_DATE, REVIEW_OUT_OF_DATE, SNOOZED, away_noted, nothing_noted, removed, reviewed
 from handlers.errors import ack_now, reported
 from handlers.notify import queue_notices, redraw_queue
-
-OUT_OF_DATE = "That button is out of date."
-REVIEW_OUT_OF_DATE = "That button is out of date; run /artifact-report again."
 
 
 def artifact_id_of(value: str) -> int:
@@ -82,10 +78,7 @@ def handle_nothing(body: dict[str, Any], action: dict[str, Any], context: BoltCo
     period = skip_month(
         engine=deps.engine, org=deps.org, person_id=person.id or 0, period=action.get("value"), now=deps.clock()
     )
-    _ephemeral(
-        respond,
-        f"Noted: nothing for {period}. If something ships, reply here with the link any time until the period closes.",
-    )
+    _ephemeral(respond, nothing_noted(period))
 
 
 def handle_edit(
@@ -118,7 +111,7 @@ def handle_remove(body: dict[str, Any], action: dict[str, Any], context: BoltCon
     artifact_id = artifact_id_of(action.get("value") or "")
     person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
     gone = intake.remove(engine=deps.engine, person=person, artifact_id=artifact_id, now=deps.clock())
-    _ephemeral(respond, f"Removed *{escape_mrkdwn(gone.title)}*.")
+    _ephemeral(respond, removed(gone.title))
 
 
 def handle_snooze(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -127,7 +120,7 @@ def handle_snooze(body: dict[str, Any], action: dict[str, Any], context: BoltCon
     person = person_for_user(deps.engine, deps.slack, body["user"]["id"])
     assert person.id is not None
     snooze(engine=deps.engine, org=deps.org, person_id=person.id, period=action.get("value"), now=deps.clock())
-    _ephemeral(respond, "OK: no reminder before this time tomorrow.")
+    _ephemeral(respond, SNOOZED)
 
 
 def handle_away(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -138,11 +131,7 @@ def handle_away(body: dict[str, Any], action: dict[str, Any], context: BoltConte
     day = away_until(
         engine=deps.engine, org=deps.org, person_id=person.id, day=action.get("selected_date") or "", now=deps.clock()
     )
-    _ephemeral(
-        respond,
-        f"Enjoy your time off. No check-in or reminder until after {day_name(day)}; "
-        "if the month is still open when you are back, I will ask then.",
-    )
+    _ephemeral(respond, away_noted(day))
 
 
 def handle_review(

@@ -12,19 +12,25 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.artifacts import intake
-from bot.artifacts.links import escape_mrkdwn
 from bot.boards import answers
 from bot.boards.reports import record_export, report_csv
 from bot.errors import InputError
 from bot.people.directory import person_for_user
 from bot.periods import is_period
 from bot.slack import blocks as bk
+from bot.slack.words import (
+    REPORT_TOO_LONG,
+    already_logged,
+    not_a_board_month,
+    not_a_report_month,
+    report_csv_filename,
+    report_csv_sent,
+    report_csv_title,
+)
 from handlers.errors import ack_now, reported
 from handlers.notify import queue_notices
 
 log = logging.getLogger(__name__)
-
-REPORT_USAGE = "Usage: /artifact-report [team] [YYYY-MM] [csv]"
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,12 @@ def parse_report_args(text: str) -> ReportArgs:
         InputError: the text is too long or names a month that does not exist (the message says how to ask).
     """
     if len(text or "") > intake.MAX_COMMAND_TEXT:
-        raise InputError(f"That is too long. {REPORT_USAGE}")
+        raise InputError(REPORT_TOO_LONG)
     words = (text or "").split()
     period = next((w for w in words if is_period(w)), None)
     bad_period = next((w for w in words if re.fullmatch(r"\d{4}-\d{1,2}", w) and not is_period(w)), None)
     if bad_period:
-        raise InputError(f"{bad_period!r} is not a month like 2026-10 (YYYY-MM). {REPORT_USAGE}")
+        raise InputError(not_a_report_month(bad_period))
     want_csv = any(w.lower() == "csv" for w in words)
     team = " ".join(w for w in words if w != period and w.lower() != "csv") or None
     return ReportArgs(team=team, period=period, csv=want_csv)
@@ -62,7 +68,7 @@ def parse_leaderboard_args(text: str) -> str | None:
     """
     arg = (text or "").strip()
     if arg and not is_period(arg):
-        raise InputError(f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]")
+        raise InputError(not_a_board_month(arg))
     return arg or None
 
 
@@ -78,10 +84,7 @@ def handle_artifact(command: dict[str, Any], context: BoltContext, client: WebCl
     logged = intake.log_from_command(engine=deps.engine, org=deps.org, person=person, text=text, now=deps.clock())
     if not logged.created:
         title = logged.duplicates[0] if logged.duplicates else ""
-        respond(
-            text=f"You already logged that link for {logged.period}: *{escape_mrkdwn(title)}*.",
-            response_type="ephemeral",
-        )
+        respond(text=already_logged(title, logged.period), response_type="ephemeral")
         return
     queue_notices(deps, logged.notices)
     t, b = bk.reply_ack(period=logged.period, created=logged.created, duplicates=[], rejected=[], note_kept=False)
@@ -101,17 +104,17 @@ def handle_report(command: dict[str, Any], context: BoltContext, client: WebClie
         now=deps.clock(),
     )
     if args.csv:
-        title = f"Artifact report {report.team} {report.period} (CSV)"
+        title = report_csv_title(report.team, report.period)
         dm = client.conversations_open(users=command["user_id"])["channel"]["id"]
         client.files_upload_v2(
             channel=dm,
             content=report_csv(report),
-            filename=f"artifact-report-{report.team.lower().replace(' ', '-')}-{report.period}.csv",
+            filename=report_csv_filename(report.team, report.period),
             title=title,
             initial_comment=title,
         )
         record_export(engine=deps.engine, actor=command["user_id"], report=report, fmt="csv", now=deps.clock())
-        respond(text=f"{title}: sent to you in a DM.", response_type="ephemeral")
+        respond(text=report_csv_sent(title), response_type="ephemeral")
         return
     t, b = bk.report_message(report, narrative=answers.narrative(llm=deps.llm, report=report))
     respond(text=t, blocks=b, response_type="ephemeral")

@@ -11,10 +11,9 @@ from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from bot.artifacts import inbox
 from bot.errors import InputError
 from bot.slack.install import Install, refuses
+from bot.slack.words import OTHER_WORKSPACE
 
 log = logging.getLogger(__name__)
-
-OTHER_WORKSPACE = "This app is installed in another Slack workspace; nothing was done."
 
 
 def make_deps_middleware(deps: Any) -> Callable[..., Any]:

@@ -11,10 +11,9 @@ from slack_bolt import Ack, App
 from slack_bolt.response import BoltResponse
 
 from bot.errors import ArtifactBotError
+from bot.slack.words import SORRY
 
 log = logging.getLogger(__name__)
-
-SORRY = "Sorry, something went wrong on our side; nothing was changed. Try again in a minute."
 
 
 def handle_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse | None:

@@ -11,14 +11,13 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.artifacts import intake
-from bot.artifacts.links import escape_mrkdwn
 from bot.artifacts.store import NewArtifact
 from bot.boards import answers
 from bot.errors import ArtifactBotError, InputError
 from bot.people.directory import person_for_user
 from bot.scoring import STATUSES
 from bot.slack import blocks as bk
-from bot.slack.words import KILL_OUT_OF_DATE, reviewed
+from bot.slack.words import KILL_OUT_OF_DATE, reviewed, updated
 from handlers.errors import reported
 from handlers.notify import queue_notices, redraw_queue
 
@@ -86,7 +85,7 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
             ack(response_action="errors", errors={ids.BLOCK_TITLE: str(exc)[:150]})
             return
         context[CONFIRMATION] = {
-            "text": f"Updated *{escape_mrkdwn(changed.title)}* ({changed.period}).",
+            "text": updated(changed.title, changed.period),
             "blocks": None,
         }
         ack()

@@ -1,8 +1,8 @@
 """The bot's words: how months, deadlines, counts and statuses read in every message.
 
-Pure: no clock, no session. Builders in :mod:`bot.slack.blocks` and the jobs' progress lines take
-their wording from here, so "1 artifact", "November 2026" and "reply by Monday 7 December" read the
-same on every surface.
+Pure: no clock, no session. Builders in :mod:`bot.slack.blocks`, the listeners' answers (ephemeral
+replies, refusals, errors) and the jobs' progress lines take their wording from here, so "1 artifact",
+"November 2026" and "reply by Monday 7 December" read the same on every surface.
 """
 
 from __future__ import annotations
@@ -22,7 +22,17 @@ __all__ = [
     "KILL_REASON_HINT",
     "KILL_REASON_LABEL",
     "KILL_SUBMIT",
+    "LEADERBOARD_USAGE",
+    "OTHER_WORKSPACE",
+    "OUT_OF_DATE",
+    "REPORT_TOO_LONG",
+    "REPORT_USAGE",
+    "REVIEW_OUT_OF_DATE",
+    "SNOOZED",
+    "SORRY",
     "STATUS_MEANING",
+    "already_logged",
+    "away_noted",
     "checkin_status",
     "count",
     "day_name",
@@ -31,11 +41,19 @@ __all__ = [
     "kill_title",
     "killed_by",
     "month_name",
+    "not_a_board_month",
+    "not_a_report_month",
+    "nothing_noted",
     "plural",
     "reason_too_long",
+    "removed",
     "reply_by",
+    "report_csv_filename",
+    "report_csv_sent",
+    "report_csv_title",
     "review_notice",
     "reviewed",
+    "updated",
 ]
 
 # What a person's check-in status reads as in a report: "sent" means we asked and heard nothing back.
@@ -157,3 +175,69 @@ def killed_by(reviewer: str | None, reason: str | None) -> str:
 def reason_too_long(length: int, limit: int) -> str:
     """The field error for a reviewer's reason over ``limit`` characters."""
     return f"At most {count(limit, 'character')}, please: this reason has {length:,}."
+
+
+# The listeners' answers (handlers/): buttons, slash commands, modals and the errors they meet.
+OUT_OF_DATE = "That button is out of date."
+REVIEW_OUT_OF_DATE = "That button is out of date; run /artifact-report again."
+SNOOZED = "OK: no reminder before this time tomorrow."
+REPORT_USAGE = "Usage: /artifact-report [team] [YYYY-MM] [csv]"
+REPORT_TOO_LONG = f"That is too long. {REPORT_USAGE}"
+LEADERBOARD_USAGE = "Usage: /leaderboard [YYYY-MM]"
+SORRY = "Sorry, something went wrong on our side; nothing was changed. Try again in a minute."
+OTHER_WORKSPACE = "This app is installed in another Slack workspace; nothing was done."
+
+
+def nothing_noted(period: str) -> str:
+    """The answer to *Nothing this month*."""
+    return (
+        f"Noted: nothing for {period}. If something ships, reply here with the link any time until the period closes."
+    )
+
+
+def away_noted(day: dt.date) -> str:
+    """The answer to *I'm away until…*: no check-in or reminder until after ``day``."""
+    return (
+        f"Enjoy your time off. No check-in or reminder until after {day_name(day)}; "
+        "if the month is still open when you are back, I will ask then."
+    )
+
+
+def removed(title: str) -> str:
+    """The answer to *Remove*."""
+    return f"Removed *{escape_mrkdwn(title)}*."
+
+
+def updated(title: str, period: str) -> str:
+    """The DM after an *Edit artifact* modal is saved."""
+    return f"Updated *{escape_mrkdwn(title)}* ({period})."
+
+
+def already_logged(title: str, period: str) -> str:
+    """``/artifact URL`` for a link already logged this period."""
+    return f"You already logged that link for {period}: *{escape_mrkdwn(title)}*."
+
+
+def not_a_report_month(word: str) -> str:
+    """``/artifact-report`` with a ``YYYY-MM`` that is no month (``2026-13``)."""
+    return f"{word!r} is not a month like 2026-10 (YYYY-MM). {REPORT_USAGE}"
+
+
+def not_a_board_month(arg: str) -> str:
+    """``/leaderboard`` with anything but a month."""
+    return f"{escape_mrkdwn(arg[:40])!r} is not a month like 2026-10. {LEADERBOARD_USAGE}"
+
+
+def report_csv_title(team: str, period: str) -> str:
+    """The title (and comment) of the report's CSV file."""
+    return f"Artifact report {team} {period} (CSV)"
+
+
+def report_csv_filename(team: str, period: str) -> str:
+    """The report's CSV file name: ``artifact-report-growth-2026-11.csv``."""
+    return f"artifact-report-{team.lower().replace(' ', '-')}-{period}.csv"
+
+
+def report_csv_sent(title: str) -> str:
+    """The answer once the report's CSV is in the manager's DM."""
+    return f"{title}: sent to you in a DM."
