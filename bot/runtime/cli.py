@@ -732,7 +732,8 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
     out.print(_report_table(result.report))
     out.print(
         f"[green]Demo done.[/green] {result.messages} check-in DMs, the report, the final leaderboard and "
-        f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/"
+        f"the weekly summary (Block Kit JSON + chart PNG) are in {result.out_dir}/\n"
+        f"Open {result.out_dir / 'index.html'} to see every message as people see it in Slack."
     )
     return 0
 

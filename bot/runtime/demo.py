@@ -298,13 +298,17 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
     return DemoResult(period=period, teams=teams, people=people, report=report, messages=len(sent), out_dir=out_dir)
 
 
+HOME_CHART = "home-chart.png"  # the App Home trend chart, written beside index.html (its file id in the demo)
+
+
 def _surfaces(
     out_dir: Path,
     *,
     engine: Engine, org: OrgConfig, period: str, now: dt.datetime, sent: list[dict[str, Any]], summary: Any
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """Every message type the bot sends, as (name, who sees it, {text, blocks}) from the real builders."""
-    from bot.boards.home import home_data
+    from bot.boards.charts import trend_chart
+    from bot.boards.home import chart_key, home_data
     from bot.checkins.review_queue import manager_queue_message
     from bot.periods import last_reply_day, reply_deadline
     from bot.slack import blocks as bk
@@ -341,9 +345,14 @@ def _surfaces(
                              reason=reason)
         out.append((f"Author notice ({status})", "the artifact's author", {"text": text, "blocks": []}))
     if home is not None:
+        chart_id = None
+        if chart_key(home.history) is not None:  # in Slack: uploaded once, shown by its file id
+            (out_dir / HOME_CHART).write_bytes(trend_chart(home.history))
+            chart_id = HOME_CHART
         view = bk.home_view(
             name=home.name, period=home.period, spend_usd=home.spend_usd, tokens=home.tokens,
             artifacts=home.artifacts, team_lines=home.team_lines, history=home.history, by_status=home.by_status,
+            chart_file_id=chart_id,
         )
         out.append(("App Home", "each person, in the bot's Home tab", {"text": "", "blocks": view["blocks"]}))
     for name, who, path in (
@@ -436,6 +445,8 @@ def _render(msg: dict[str, Any]) -> str:
                 label = (e.get("text") or e.get("placeholder") or {}).get("text", e.get("type", ""))
                 els.append(f'<span class="btn {_esc(e.get("style", ""))}">{_esc(label)}</span>')
             out.append("<div>" + "".join(els) + "</div>")
+        elif kind == "image" and (b.get("slack_file") or {}).get("id") == HOME_CHART:
+            out.append(f'<img src="{HOME_CHART}" alt="{_esc(b.get("alt_text", ""))}" style="max-width:100%">')
         elif kind == "image":
             out.append(f'<p class="ctx">[image: {_esc(b.get("alt_text", ""))}]</p>')
     return "".join(out)

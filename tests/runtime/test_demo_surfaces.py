@@ -21,6 +21,7 @@ def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
     )
     assert res.returncode == 0, res.stderr
     out = tmp_path / "out"
+    assert f"Open {out / 'index.html'}" in res.stdout  # the newcomer is pointed at the page
     page = (out / "index.html").read_text()
     for surface in (
         "Month-end DM",
@@ -37,6 +38,7 @@ def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
         "Weekly summary thread",
     ):
         assert f"<h2>{surface}</h2>" in page, surface
+    assert '<img src="home-chart.png"' in page and (out / "home-chart.png").read_bytes()[:4] == b"\x89PNG"
     assert "()" not in page  # before: the review queue read "• *Launch campaign* () <…>"
     assert "show me the artifact" in page and "reply by" in page and '<img src="weekly-summary.png"' in page
     files = sorted((out / "surfaces").glob("*.json"))
