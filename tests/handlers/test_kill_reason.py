@@ -5,7 +5,6 @@ place, and a reason too long, a forged modal or a stale button changes nothing."
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,24 +19,21 @@ from bot.models import Artifact, AuditLog
 from bot.slack import outbox
 from bot.slack.words import killed_by
 from testing.signing import block_actions_payload, command_body, interaction_body, view_submission_payload
-from tests.handlers.conftest import Bot, running_bot
+from tests.handlers.conftest import Bot, synced_bot
+from tests.handlers.helpers import answer, button, import_artifacts, review_queue
 
-CSV = (
-    "period,email,url,title,status\n"
-    "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted\n"
-    "2026-11,alice@example.com,https://github.com/acme/a/pull/2,Lead scorer,submitted\n"
-    "2026-11,bob@example.com,https://github.com/acme/b/pull/3,Bob's dashboard,submitted\n"
+SUBMITTED = (
+    "2026-11,alice@example.com,https://github.com/acme/a/pull/1,Churn agent,submitted",
+    "2026-11,alice@example.com,https://github.com/acme/a/pull/2,Lead scorer,submitted",
+    "2026-11,bob@example.com,https://github.com/acme/b/pull/3,Bob's dashboard,submitted",
 )
 
 
 @pytest.fixture
 def bot(sqlite_template: Path, tmp_path: Path) -> Iterator[Bot]:
     """A running bot with Growth's three submitted artifacts of November 2026 (Alice two, Bob one)."""
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as b:
-        assert b.cli("people", "sync").returncode == 0
-        (b.cwd / "a.csv").write_text(CSV)
-        assert b.cli("artifacts", "import", "a.csv").returncode == 0
+    with synced_bot(sqlite_template, tmp_path) as b:
+        import_artifacts(b, *SUBMITTED)
         yield b
 
 
@@ -70,9 +66,7 @@ def _reviews(bot: Bot) -> list[tuple[str, str, dict]]:
 
 def _report_buttons(bot: Bot, user: str = "U0CAROL") -> dict[tuple[str, int], str]:
     """(action id, artifact id) -> the value of every Keep/Kill button in /artifact-report Growth 2026-11."""
-    url = bot.emu.response_url()
-    assert bot.post(command_body("/artifact-report", "Growth 2026-11", user, response_url=url)).status == 200
-    report = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=15)[-1].body
+    report = answer(bot, lambda u: command_body("/artifact-report", "Growth 2026-11", user, response_url=u))
     return {
         (e["action_id"], int(e["value"].split(":")[1])): e["value"]
         for b in report["blocks"]
@@ -205,20 +199,10 @@ def test_a_reason_too_long_or_a_forged_modal_changes_nothing(bot: Bot) -> None:
 
 
 def test_kill_from_the_review_queue_dm_redraws_it_in_place(bot: Bot) -> None:
-    res = bot.cli("jobs", "run", "review-queue", "--period", "2026-11")
-    assert res.returncode == 0, res.stderr
-    [queue] = bot.emu.dm_messages("U0CAROL")
+    queue, channel, ts = review_queue(bot, "2026-11")
     assert "3 artifacts waiting" in queue["text"]
-    [post] = bot.emu.calls("chat.postMessage")
-    channel, ts = post.params["channel"], queue["ts"]
     churn = _arts(bot)["Churn agent"][0]
-    block_id, value = next(
-        (b["block_id"], e["value"])
-        for b in queue["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == ids.ACTION_KILL and e["value"].split(":")[1] == str(churn)
-    )
+    block_id, value = button(queue, lambda e: e["action_id"] == ids.ACTION_KILL and f":{churn}:" in e["value"])
 
     view, _ = _press(bot, "U0CAROL", ids.ACTION_KILL, value, block_id=block_id, channel_id=channel, message_ts=ts)
     assert view is not None
