@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from bot.models import Artifact, ArtifactLink, Checkin, Person, Team, TeamManage
 from bot.periods import bounds, collecting_period, days_elapsed, days_in, month_name, period_of
 from bot.slack import outbox
 from bot.slack.blocks import model_cost_text, money, summary_details, summary_headline
+from bot.spend.model_costs import model_costs
 
 log = logging.getLogger(__name__)
 
@@ -177,42 +178,8 @@ def build_summary(
         response_rate=rate,
         chart_png=png,
         spend_usd=sum(r.spend_usd for r in (rows if team_id is None else chosen)),
-        extra={"models": _model_costs(session, period, team_id, sum(r.artifacts for r in chosen))},
+        extra={"models": model_costs(session, period, sum(r.artifacts for r in chosen), team_id=team_id)},
     )
-
-
-def _model_costs(session: Session, period: str, team_id: int | None, artifacts: float) -> list[Any]:
-    """Spend by model for one team's channel, or for the whole organisation."""
-
-    from bot.spend.model_costs import ModelCost, is_premium, team_model_costs, unpriced_by_model
-
-    if team_id is not None:
-        return team_model_costs(session, team_id, period, artifacts)
-    rows = session.execute(
-        text(
-            "SELECT provider, model, SUM(COALESCE(cost_usd, 0)), SUM(input_tokens + output_tokens) FROM usage_row "
-            "WHERE period = :p GROUP BY provider, model"
-        ),
-        {"p": period},
-    ).all()
-    total = sum(float(r[2]) for r in rows)
-    day = bounds(period)[0]
-    unpriced = unpriced_by_model(session, period)
-    out = [
-        ModelCost(
-            provider=p,
-            model=m,
-            cost_usd=float(c),
-            tokens=int(t),
-            share=float(c) / total if total else 0.0,
-            cost_per_artifact=float(c) / artifacts if artifacts else None,
-            premium=is_premium(p, m, day),
-            unpriced_rows=unpriced.get((p, m), (0, 0))[0],
-            unpriced_tokens=unpriced.get((p, m), (0, 0))[1],
-        )
-        for p, m, c, t in rows
-    ]
-    return sorted(out, key=lambda x: (-x.cost_usd, -x.unpriced_tokens))
 
 
 def week_start(now: dt.datetime, tz: Any) -> dt.date:
