@@ -53,20 +53,21 @@ def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite
         buttons = _buttons(report)
         assert set(buttons) == {(a, i) for a in (ids.ACTION_KEEP, ids.ACTION_KILL) for i in (churn, dash)}
 
-        # Carol kills Alice's artifact; the admin, looking at the same report, presses Keep: one winner.
-        said = _click(bot, "U0CAROL", ids.ACTION_KILL, buttons[(ids.ACTION_KILL, churn)])
-        assert said.startswith("Killed *Churn agent*") and "author has been told" in said
+        # Carol keeps Alice's artifact; the admin, looking at the same report, presses Keep too: one winner.
+        # (Kill opens a modal for a reason first: tests/handlers/test_kill_reason.py.)
+        said = _click(bot, "U0CAROL", ids.ACTION_KEEP, buttons[(ids.ACTION_KEEP, churn)])
+        assert said.startswith("Kept *Churn agent*") and "author has been told" in said
         late = _click(bot, "U0ADMIN", ids.ACTION_KEEP, buttons[(ids.ACTION_KEEP, churn)])
-        assert "Already killed by Carol Manager" in late
-        again = _click(bot, "U0CAROL", ids.ACTION_KILL, buttons[(ids.ACTION_KILL, churn)])  # a double click
-        assert "Already killed by Carol Manager" in again
+        assert "Already kept by Carol Manager" in late
+        again = _click(bot, "U0CAROL", ids.ACTION_KEEP, buttons[(ids.ACTION_KEEP, churn)])  # a double click
+        assert "Already kept by Carol Manager" in again
 
         # Two managers at once on Bob's artifact: exactly one change.
         with ThreadPoolExecutor(2) as pool:
             answers = list(
                 pool.map(
-                    lambda who: _click(bot, who[0], who[1], buttons[(who[1], dash)]),
-                    [("U0CAROL", ids.ACTION_KEEP), ("U0ADMIN", ids.ACTION_KILL)],
+                    lambda who: _click(bot, who, ids.ACTION_KEEP, buttons[(ids.ACTION_KEEP, dash)]),
+                    ["U0CAROL", "U0ADMIN"],
                 )
             )
         assert sum(a.startswith("Already") for a in answers) == 1, answers
@@ -80,7 +81,7 @@ def test_keep_and_kill_are_buttons_compare_and_set_and_the_author_is_told(sqlite
         send, upload = outbox.slack_sender(bot.emu.client())
         outbox.dispatch(engine, send, upload=upload, rate_per_second=0)
         [told] = bot.emu.dm_messages("U0ALICE")
-        assert "Carol Manager killed your artifact *Churn agent* (November 2026): it counts 0" in told["text"]
+        assert "Carol Manager kept your artifact *Churn agent* (November 2026): it now counts fully" in told["text"]
         assert len(bot.emu.dm_messages("U0BOB")) == 1
     engine.dispose()
 
