@@ -141,7 +141,17 @@ def test_month_end_flow_end_to_end(bot: Bot):
 
     assert "Kept" in click("U0CAROL", keep_value)["text"]
     assert bot.leaderboard(PERIOD)["Growth"]["artifacts"] == pytest.approx(1.5)
-    assert "Killed" in click("U0CAROL", kill_value)["text"]
+    # Kill opens a modal for an optional reason; submitting it kills, and the manager is told in their DM.
+    payload = block_actions_payload("U0CAROL", ids.ACTION_KILL, kill_value, response_url=bot.emu.response_url())
+    assert bot.post(interaction_body(payload)).status == 200
+    kill_view = bot.wait_for(lambda: bot.emu.calls("views.open"))[-1].params["view"]
+    assert kill_view["callback_id"] == ids.VIEW_KILL_ARTIFACT
+    no_reason = {ids.BLOCK_REASON: {ids.INPUT: {"type": "plain_text_input", "value": None}}}
+    submitted = view_submission_payload(
+        "U0CAROL", ids.VIEW_KILL_ARTIFACT, no_reason, private_metadata=kill_view["private_metadata"]
+    )
+    assert bot.post(interaction_body(submitted)).status == 200
+    bot.wait_for(lambda: any(m["text"].startswith("Killed") for m in bot.emu.dm_messages("U0CAROL")))
     assert bot.leaderboard(PERIOD)["Growth"]["artifacts"] == pytest.approx(1.0)
     # Alice cannot review her own work, nor can a manager of another team.
     assert "own artifact" in click("U0ALICE", keep_value.replace("keep", "kill"))["text"]
