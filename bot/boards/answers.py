@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.artifacts.intake import Notice
 from bot.artifacts.links import escape_mrkdwn
@@ -159,6 +160,23 @@ def clean_reason(text: str | None) -> str | None:
     return reason or None
 
 
+def _reviewer(s: Session, org: OrgConfig, user_id: str, artifact_id: int) -> tuple[Person, bool]:
+    """The asker as the reviewer of an artifact, and whether they may review its maker.
+
+    Raises:
+        NotFound: no such artifact.
+        PermissionDenied: the asker is nobody the bot knows.
+    """
+    art = s.get(Artifact, artifact_id)
+    if art is None:
+        raise NotFound("That artifact no longer exists.")
+    v = access.viewer(s, org, user_id)
+    me = find_person(s, user_id)
+    if me is None:
+        raise PermissionDenied(NOT_A_REVIEWER)
+    return me, access.can_review_person(s, v, art.person_id)
+
+
 def kill_form(*, engine: Engine, org: OrgConfig, user_id: str, artifact_id: int, seen: str | None = None) -> KillForm:
     """The Kill modal of an artifact, checked as the kill itself will be before the modal opens.
 
@@ -168,21 +186,8 @@ def kill_form(*, engine: Engine, org: OrgConfig, user_id: str, artifact_id: int,
         InputError: its status is no longer ``seen`` ("Already kept by Grace").
     """
     with session_scope(engine) as s:
-        art = s.get(Artifact, artifact_id)
-        if art is None:
-            raise NotFound("That artifact no longer exists.")
-        v = access.viewer(s, org, user_id)
-        me = find_person(s, user_id)
-        if me is None:
-            raise PermissionDenied(NOT_A_REVIEWER)
-        art = check_review(
-            s,
-            artifact_id=artifact_id,
-            status=KILLED,
-            reviewer=me,
-            may_review=access.can_review_person(s, v, art.person_id),
-            seen=seen,
-        )
+        me, may_review = _reviewer(s, org, user_id, artifact_id)
+        art = check_review(s, artifact_id=artifact_id, status=KILLED, reviewer=me, may_review=may_review, seen=seen)
         author = s.get(Person, art.person_id)
         return KillForm(
             artifact_id=artifact_id,
@@ -218,20 +223,14 @@ def review_artifact(
     status = KEPT if keep else KILLED
     reason = clean_reason(reason)
     with session_scope(engine) as s:
-        art = s.get(Artifact, artifact_id)
-        if art is None:
-            raise NotFound("That artifact no longer exists.")
-        v = access.viewer(s, org, user_id)
-        me = find_person(s, user_id)
-        if me is None:
-            raise PermissionDenied(NOT_A_REVIEWER)
+        me, may_review = _reviewer(s, org, user_id, artifact_id)
         art, changed = review_once(
             s,
             artifact_id=artifact_id,
             status=status,
             reviewer=me,
             now=now,
-            may_review=access.can_review_person(s, v, art.person_id),
+            may_review=may_review,
             seen=seen,
             reason=reason,
         )
