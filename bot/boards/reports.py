@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.artifacts.flags import burst_people, carried_over, foreign_urls
+from bot.artifacts.store import kill_reasons
 from bot.boards.leaderboard import BoardRow, board, counted_artifact_values
 from bot.config import OrgConfig, weights_of
 from bot.errors import NotFound
@@ -35,6 +36,8 @@ class ReportArtifact:
     created_at: str
     flags: list[str] = field(default_factory=list)
     carried_over: str | None = None  # "first claimed by Ada in October 2026": counts 0 this period
+    reviewed_by: str | None = None  # who kept or killed it (their name)
+    kill_reason: str | None = None  # the reason given with the kill, if one was
 
 
 @dataclass
@@ -81,7 +84,7 @@ class TeamReport:
 
     @property
     def team_level_line(self) -> str | None:
-        """"team-level spend $X (N rows)", or None when the team has none."""
+        """ "team-level spend $X (N rows)", or None when the team has none."""
         if not self.team_level_rows:
             return None
         rows = f"{self.team_level_rows:,} row{'s' if self.team_level_rows != 1 else ''}"
@@ -179,6 +182,7 @@ def report_for_team(
                 Artifact.status,
                 Artifact.primary_url,
                 Artifact.created_at,
+                Artifact.reviewed_by,
             )
             .where(
                 Artifact.period == period,
@@ -191,6 +195,17 @@ def report_for_team(
         else []
     )
     links = _link_urls(session, [a.id for a in arts if a.id is not None])
+    reviewers = {a.reviewed_by for a in arts if a.reviewed_by and a.status in ("kept", "killed")}
+    reviewer_names = (
+        dict(
+            session.execute(
+                select(Person.slack_user_id, Person.name).where(col(Person.slack_user_id).in_(reviewers))
+            ).all()
+        )
+        if reviewers
+        else {}
+    )
+    reasons = kill_reasons(session, [a.id for a in arts if a.status == "killed" and a.id is not None])
     checkins = (
         dict(
             session.execute(
@@ -253,6 +268,8 @@ def report_for_team(
                 created_at=a.created_at.isoformat(timespec="minutes"),
                 flags=flags,
                 carried_over=first.label() if first is not None else None,
+                reviewed_by=reviewer_names.get(a.reviewed_by) if a.status in ("kept", "killed") else None,
+                kill_reason=reasons.get(a.id),
             )
         )
     sent = sum(1 for s in checkins.values() if s in ("sent", "answered", "skipped"))
@@ -342,25 +359,44 @@ def report_csv(report: TeamReport) -> str:
             w.writerow(_safe_row([*base, "", "", "", "", "", "", "", m.unreviewed, m.unpriced_rows, m.unpriced_tokens]))
         for a in m.items:
             w.writerow(
-                _safe_row([
-                    *base,
-                    a.id,
-                    a.title,
-                    a.kind,
-                    a.status,
-                    f"{a.counted_value:g}",
-                    " ".join(a.links),
-                    "; ".join(a.flags),
-                    m.unreviewed,
-                    m.unpriced_rows,
-                    m.unpriced_tokens,
-                ])
+                _safe_row(
+                    [
+                        *base,
+                        a.id,
+                        a.title,
+                        a.kind,
+                        a.status,
+                        f"{a.counted_value:g}",
+                        " ".join(a.links),
+                        "; ".join(a.flags),
+                        m.unreviewed,
+                        m.unpriced_rows,
+                        m.unpriced_tokens,
+                    ]
+                )
             )
     if report.team_level_line:  # spend of the team that is no member's: one line of its own
         w.writerow(
             _safe_row(
-                [report.period, report.team, "(team-level spend)", "", f"{report.team_level_usd:.2f}", "", "",
-                 "", report.team_level_line, "", "", "", "", "", "", "", ""]
+                [
+                    report.period,
+                    report.team,
+                    "(team-level spend)",
+                    "",
+                    f"{report.team_level_usd:.2f}",
+                    "",
+                    "",
+                    "",
+                    report.team_level_line,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
             )
         )
     return out.getvalue()

@@ -23,6 +23,7 @@ from bot.slack.words import (
     floor_explained,
     kill_question,
     kill_title,
+    killed_by,
     reply_by,
 )
 
@@ -429,7 +430,10 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         for a in m.items[:5]:
             if len(blocks) >= budget_blocks:
                 break
-            line = artifact_line(a.title, a.links, a.status, a.kind)
+            shown = a.status
+            if a.status == "killed":  # "killed by Grace: duplicate of X"
+                shown = killed_by(getattr(a, "reviewed_by", None), getattr(a, "kill_reason", None))
+            line = artifact_line(a.title, a.links, shown, a.kind)
             if getattr(a, "flags", None):
                 line += "\n:warning: " + escape_mrkdwn("; ".join(a.flags))
             blocks.append(_section(line))
