@@ -4,40 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 
 from bot import ids
 from bot.periods import collecting_period, month_name, previous
-from testing.signing import app_home_opened_event, event_body
-from tests.handlers.conftest import Bot, running_bot
+from tests.handlers.conftest import Bot, synced_bot
+from tests.handlers.helpers import open_home, seed_two_months
 
 
 def _home(bot: Bot, user: str) -> str:
-    published = bot.emu.call_count("views.publish", ok=True)  # wait for this opening's view, not the last one
-    assert bot.post(event_body(app_home_opened_event(user))).status == 200
-    bot.wait_for(lambda: bot.emu.call_count("views.publish", ok=True) > published, timeout=15)
-    return json.dumps(bot.emu.home_views[user], ensure_ascii=False)
+    return json.dumps(open_home(bot, user), ensure_ascii=False)
 
 
 def test_app_home_history_statuses_and_review_queue(sqlite_template, tmp_path) -> None:
     period = collecting_period(dt.datetime.now(dt.UTC), "UTC", 7)
     last = previous(period)
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        assert bot.cli("people", "sync").returncode == 0
-        (bot.cwd / "u.csv").write_text(
-            "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-            f"{last}-03,alice@example.com,openai,gpt-4o-mini,10,1,40\n"
-            f"{period}-03,alice@example.com,openai,gpt-4o-mini,10,1,20\n"
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        seed_two_months(
+            bot,
+            period,
+            last,
+            f"{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,submitted",
+            f"{period},alice@example.com,https://github.com/acme/a/pull/3,Killed thing,killed",
         )
-        assert bot.cli("usage", "import", "u.csv").returncode == 0
-        (bot.cwd / "a.csv").write_text(
-            "period,email,url,title,status\n"
-            f"{last},alice@example.com,https://github.com/acme/a/pull/1,Old agent,kept\n"
-            f"{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,submitted\n"
-            f"{period},alice@example.com,https://github.com/acme/a/pull/3,Killed thing,killed\n"
-        )
-        assert bot.cli("artifacts", "import", "a.csv").returncode == 0
 
         home = _home(bot, "U0ALICE")
         assert "Last six months" in home
@@ -52,6 +40,11 @@ def test_app_home_history_statuses_and_review_queue(sqlite_template, tmp_path) -
         manager = _home(bot, "U0CAROL")
         assert "Your review queue* (1 artifact waiting for your keep or kill)" in manager
         view = json.loads(manager)
-        values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] in (ids.ACTION_KEEP, ids.ACTION_KILL)]
+        values = [
+            e["value"]
+            for b in view["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] in (ids.ACTION_KEEP, ids.ACTION_KILL)
+        ]
         assert len(values) == 2 and all(v.endswith(":submitted") for v in values)

@@ -4,38 +4,15 @@ files_upload_v2 and views.publish against the Slack emulator over HTTP."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from typing import Any
 
 from bot.periods import collecting_period, month_name, previous
-from testing.signing import app_home_opened_event, event_body
-from tests.handlers.conftest import Bot, running_bot
-
-
-def _open_home(bot: Bot, user: str) -> dict[str, Any]:
-    """Open ``user``'s App Home tab and return the view the app publishes (the next one Slack accepts)."""
-    published = bot.emu.call_count("views.publish", ok=True)
-    assert bot.post(event_body(app_home_opened_event(user))).status == 200
-    bot.wait_for(lambda: bot.emu.call_count("views.publish", ok=True) > published, timeout=20)
-    return bot.emu.home_views[user]
+from tests.handlers.conftest import Bot, synced_bot
+from tests.handlers.helpers import import_artifacts, open_home, seed_two_months
 
 
 def _images(view: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in view["blocks"] if b["type"] == "image"]
-
-
-def _seed(bot: Bot, period: str, last: str) -> None:
-    assert bot.cli("people", "sync").returncode == 0
-    (bot.cwd / "u.csv").write_text(
-        "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-        f"{last}-03,alice@example.com,openai,gpt-4o-mini,10,1,40\n"
-        f"{period}-03,alice@example.com,openai,gpt-4o-mini,10,1,20\n"
-    )
-    assert bot.cli("usage", "import", "u.csv").returncode == 0
-    (bot.cwd / "a.csv").write_text(
-        f"period,email,url,title,status\n{last},alice@example.com,https://github.com/acme/a/pull/1,Old agent,kept\n"
-    )
-    assert bot.cli("artifacts", "import", "a.csv").returncode == 0
 
 
 def _periods() -> tuple[str, str]:
@@ -45,9 +22,10 @@ def _periods() -> tuple[str, str]:
 
 def test_the_chart_is_uploaded_once_per_data_and_shown_by_file_id(bot: Bot) -> None:
     period, last = _periods()
-    _seed(bot, period, last)
+    assert bot.cli("people", "sync").returncode == 0
+    seed_two_months(bot, period, last)
 
-    home = _open_home(bot, "U0ALICE")
+    home = open_home(bot, "U0ALICE")
     (image,) = _images(home)
     (upload,) = bot.emu.completed_uploads()
     assert image["slack_file"] == {"id": upload.file_id}
@@ -58,22 +36,19 @@ def test_the_chart_is_uploaded_once_per_data_and_shown_by_file_id(bot: Bot) -> N
     assert f"{month_name(period)}: 0.00 artifacts per $100 (0 artifacts, $20.00 spent)" in image["alt_text"]
     assert f"{month_name(previous(last))}: no data" in image["alt_text"]
 
-    again = _open_home(bot, "U0ALICE")
+    again = open_home(bot, "U0ALICE")
     assert _images(again) == [image]  # the same file, shown again
     assert bot.emu.call_count("files.getUploadURLExternal") == 1  # same data: nothing uploaded
     assert bot.emu.call_count("views.publish", ok=True) == 2
 
-    (bot.cwd / "b.csv").write_text(
-        f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,kept\n"
-    )
-    assert bot.cli("artifacts", "import", "b.csv").returncode == 0
-    changed = _open_home(bot, "U0ALICE")
+    import_artifacts(bot, f"{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,kept")
+    changed = open_home(bot, "U0ALICE")
     (new_image,) = _images(changed)
     uploads = bot.emu.completed_uploads()
     assert len(uploads) == 2 and new_image["slack_file"] == {"id": uploads[1].file_id} != image["slack_file"]
     assert f"{month_name(period)}: 5.00 artifacts per $100 (1 artifact, $20.00 spent)" in new_image["alt_text"]
 
-    nothing = _open_home(bot, "U0BOB")  # no usage, no artifact in six months: no chart at all
+    nothing = open_home(bot, "U0BOB")  # no usage, no artifact in six months: no chart at all
     assert _images(nothing) == []
     assert "Last six months" in str(nothing)
     assert bot.emu.call_count("files.getUploadURLExternal") == 2
@@ -81,11 +56,10 @@ def test_the_chart_is_uploaded_once_per_data_and_shown_by_file_id(bot: Bot) -> N
 
 def test_a_failed_upload_still_publishes_home_and_the_next_opening_uploads(sqlite_template, tmp_path) -> None:
     period, last = _periods()
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        _seed(bot, period, last)
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        seed_two_months(bot, period, last)
         bot.emu.fail("files.completeUploadExternal", error="internal_error")
-        home = _open_home(bot, "U0ALICE")
+        home = open_home(bot, "U0ALICE")
         assert _images(home) == []
         assert f"{month_name(last)}: *2.50* artifacts/$100" in str(home)  # every number, without the chart
         assert bot.emu.call_count("files.completeUploadExternal", ok=False) == 1
@@ -94,31 +68,27 @@ def test_a_failed_upload_still_publishes_home_and_the_next_opening_uploads(sqlit
         assert "internal_error" in log.read_text()
 
         bot.emu.clear_failures()
-        home = _open_home(bot, "U0ALICE")
+        home = open_home(bot, "U0ALICE")
         (image,) = _images(home)
         assert image["slack_file"] == {"id": bot.emu.completed_uploads()[0].file_id}
 
 
 def test_a_chart_deleted_in_slack_is_left_out_until_the_data_changes(sqlite_template, tmp_path) -> None:
     period, last = _periods()
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        _seed(bot, period, last)
-        (first,) = _images(_open_home(bot, "U0ALICE"))
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        seed_two_months(bot, period, last)
+        (first,) = _images(open_home(bot, "U0ALICE"))
         bot.emu.client().files_delete(file=first["slack_file"]["id"])  # someone deletes the bot's file
 
-        home = _open_home(bot, "U0ALICE")
+        home = open_home(bot, "U0ALICE")
         assert _images(home) == [] and f"{month_name(last)}: *2.50* artifacts/$100" in str(home)
         refused, published = bot.emu.calls("views.publish")[-2:]
         assert (refused.error, published.ok) == ("invalid_blocks", True)
-        assert _images(_open_home(bot, "U0ALICE")) == []
+        assert _images(open_home(bot, "U0ALICE")) == []
         assert bot.emu.call_count("files.completeUploadExternal") == 1  # no upload on every opening
 
-        (bot.cwd / "b.csv").write_text(
-            f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/2,New,kept\n"
-        )
-        assert bot.cli("artifacts", "import", "b.csv").returncode == 0
-        (second,) = _images(_open_home(bot, "U0ALICE"))
+        import_artifacts(bot, f"{period},alice@example.com,https://github.com/acme/a/pull/2,New,kept")
+        (second,) = _images(open_home(bot, "U0ALICE"))
         assert second["slack_file"]["id"] == bot.emu.completed_uploads()[-1].file_id != first["slack_file"]["id"]
 
 
@@ -126,22 +96,18 @@ def test_a_chart_slack_is_still_processing_is_shown_once_ready(sqlite_template, 
     # Slack refuses a slack_file for a moment after the upload (its file object has no mimetype yet).
     # Before: that refusal was taken for a deleted file and Home went without the chart for six hours.
     period, last = _periods()
-    shutil.copy(sqlite_template, tmp_path / "p.db")
-    with running_bot(f"sqlite:///{tmp_path / 'p.db'}", tmp_path) as bot:
-        _seed(bot, period, last)
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        seed_two_months(bot, period, last)
         bot.emu.file_processing_s = 1.2
-        (image,) = _images(_open_home(bot, "U0ALICE"))  # published once the file was ready
+        (image,) = _images(open_home(bot, "U0ALICE"))  # published once the file was ready
         assert bot.emu.call_count("views.publish", ok=False) >= 1  # refused while processing, then shown
         assert image["slack_file"] == {"id": bot.emu.completed_uploads()[0].file_id}
 
         bot.emu.file_processing_s = 30.0  # far slower than the app waits: Home goes out without the chart
-        (bot.cwd / "c.csv").write_text(
-            f"period,email,url,title,status\n{period},alice@example.com,https://github.com/acme/a/pull/3,Agent,kept\n"
-        )
-        assert bot.cli("artifacts", "import", "c.csv").returncode == 0
-        assert _images(_open_home(bot, "U0ALICE")) == []
+        import_artifacts(bot, f"{period},alice@example.com,https://github.com/acme/a/pull/3,Agent,kept")
+        assert _images(open_home(bot, "U0ALICE")) == []
         newest = bot.emu.completed_uploads()[-1]
         newest.ready_at = 0.0  # Slack has processed it since
-        (shown,) = _images(_open_home(bot, "U0ALICE"))  # the same file, not a new upload
+        (shown,) = _images(open_home(bot, "U0ALICE"))  # the same file, not a new upload
         assert shown["slack_file"] == {"id": newest.file_id}
         assert bot.emu.call_count("files.getUploadURLExternal") == 2
