@@ -333,6 +333,9 @@ def review_buttons(artifact_id: int, status: str, *, block_prefix: str = "review
     }
 
 
+QUEUE_MORE = "they appear here as you keep or kill these (or see /artifact-report)."  # the DM is redrawn
+
+
 def review_queue_message(*, period: str, items: Sequence[Any], closes: dt.date) -> tuple[str, Blocks]:
     """A manager's review queue DM: their teams' unreviewed artifacts with Keep and Kill buttons."""
     if not items:
@@ -359,7 +362,7 @@ def review_queue_message(*, period: str, items: Sequence[Any], closes: dt.date) 
         blocks.append(review_buttons(it.artifact_id, it.status, block_prefix="queue"))
         shown += 1
     if shown < len(items):
-        blocks.append(_context(f"+{len(items) - shown} more: see /artifact-report."))
+        blocks.append(_context(f"+{len(items) - shown} more: {QUEUE_MORE}"))
     return text, blocks
 
 
