@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -11,32 +10,32 @@ from sqlalchemy import select
 
 from bot.db import make_engine, session_scope
 from bot.models import Artifact
-from testing.signing import (
-    app_home_opened_event,
-    block_actions_payload,
-    command_body,
-    event_body,
-    interaction_body,
-)
-from tests.handlers.conftest import Bot, running_bot
+from testing.signing import block_actions_payload, command_body, interaction_body
+from tests.handlers.conftest import Bot, synced_bot
+from tests.handlers.helpers import import_usage, open_home
 
 # Alice and Bob are members of Growth (managed by Carol); Dave manages Infra; U0ADMIN is an admin;
 # Erin is a member of Infra. Growth has 2 members: min_team_size is 2 in this org, so it is shown.
-ROLES = {"member": "U0ALICE", "teammate": "U0BOB", "manager": "U0CAROL", "other_manager": "U0DAVE",
-         "admin": "U0ADMIN", "other_member": "U0ERIN"}
+ROLES = {
+    "member": "U0ALICE",
+    "teammate": "U0BOB",
+    "manager": "U0CAROL",
+    "other_manager": "U0DAVE",
+    "admin": "U0ADMIN",
+    "other_member": "U0ERIN",
+}
 
 
 @pytest.fixture(scope="module")
 def org(sqlite_template, tmp_path_factory) -> Iterator[tuple[Bot, int]]:
     tmp = tmp_path_factory.mktemp("perm")
-    shutil.copy(sqlite_template, tmp / "p.db")
-    with running_bot(f"sqlite:///{tmp / 'p.db'}", tmp) as bot:
-        assert bot.cli("people", "sync").returncode == 0
-        (bot.cwd / "u.csv").write_text("date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-                                       "2026-11-02,alice@example.com,openai,gpt-4o-mini,10,1,12.34\n")
-        assert bot.cli("usage", "import", "u.csv").returncode == 0
-        bot.post(command_body("/artifact", "https://github.com/acme/perm Perm agent", "U0ALICE",
-                              response_url=bot.emu.response_url()))
+    with synced_bot(sqlite_template, tmp) as bot:
+        import_usage(bot, "2026-11-02,alice@example.com,openai,gpt-4o-mini,10,1,12.34")
+        bot.post(
+            command_body(
+                "/artifact", "https://github.com/acme/perm Perm agent", "U0ALICE", response_url=bot.emu.response_url()
+            )
+        )
         engine = make_engine(f"sqlite:///{tmp / 'p.db'}")
         art_id = bot.wait_for(lambda: _first_artifact(engine))
         yield bot, art_id
@@ -48,21 +47,20 @@ def _first_artifact(engine) -> int | None:
         return s.scalars(select(Artifact.id)).first()
 
 
-def _respond(bot: Bot, body_for) -> str:
-    url = bot.emu.response_url()
-    assert bot.post(body_for(url)).status == 200
-    posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
-    return json.dumps(posts[-1].body)
-
-
-REPORT = {"member": False, "teammate": False, "manager": True, "other_manager": False, "admin": True,
-          "other_member": False}
+REPORT = {
+    "member": False,
+    "teammate": False,
+    "manager": True,
+    "other_manager": False,
+    "admin": True,
+    "other_member": False,
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_artifact_report_per_role(org, role):
     bot, _ = org
-    said = _respond(bot, lambda url: command_body("/artifact-report", "Growth", ROLES[role], response_url=url))
+    said = bot.answer_text(lambda url: command_body("/artifact-report", "Growth", ROLES[role], response_url=url))
     if REPORT[role]:
         assert "Artifact report: Growth" in said and "12.34" in said  # members' spend is visible
     else:
@@ -72,20 +70,27 @@ def test_artifact_report_per_role(org, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_leaderboard_per_role_shows_teams_only(org, role):
     bot, _ = org
-    said = _respond(bot, lambda url: command_body("/leaderboard", "", ROLES[role], response_url=url))
+    said = bot.answer_text(lambda url: command_body("/leaderboard", "", ROLES[role], response_url=url))
     assert "Growth" in said and "Alice" not in said  # teams, never a person's spend
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_artifact_command_per_role(org, role):
     bot, _ = org
-    said = _respond(bot, lambda url: command_body("/artifact", f"https://roles.example.com/{role} Thing",
-                                                  ROLES[role], response_url=url))
+    said = bot.answer_text(
+        lambda url: command_body("/artifact", f"https://roles.example.com/{role} Thing", ROLES[role], response_url=url)
+    )
     assert "Recorded 1 artifact" in said  # anyone may log their own work
 
 
-REVIEW = {"member": "own artifact", "teammate": "Only a manager", "manager": "Kept", "other_manager": "Only a manager",
-          "admin": "Kept", "other_member": "Only a manager"}
+REVIEW = {
+    "member": "own artifact",
+    "teammate": "Only a manager",
+    "manager": "Kept",
+    "other_manager": "Only a manager",
+    "admin": "Kept",
+    "other_member": "Only a manager",
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -94,15 +99,23 @@ def test_keep_per_role(org, role):
 
     def body(url: str) -> bytes:
         p = block_actions_payload(ROLES[role], "review_artifact", action_type="overflow", response_url=url)
-        p["actions"][0]["selected_option"] = {"text": {"type": "plain_text", "text": "Keep"},
-                                              "value": f"keep_artifact:{art_id}"}
+        p["actions"][0]["selected_option"] = {
+            "text": {"type": "plain_text", "text": "Keep"},
+            "value": f"keep_artifact:{art_id}",
+        }
         return interaction_body(p)
 
-    assert REVIEW[role] in _respond(bot, body)
+    assert REVIEW[role] in bot.answer_text(body)
 
 
-EDIT = {"member": True, "teammate": False, "manager": False, "other_manager": False, "admin": False,
-        "other_member": False}
+EDIT = {
+    "member": True,
+    "teammate": False,
+    "manager": False,
+    "other_manager": False,
+    "admin": False,
+    "other_member": False,
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -110,15 +123,22 @@ def test_edit_and_remove_only_by_the_owner(org, role):
     bot, art_id = org
     before = len(bot.emu.calls("views.open"))
     url = bot.emu.response_url()
-    assert bot.post(interaction_body(block_actions_payload(ROLES[role], "edit_artifact", str(art_id),
-                                                           response_url=url))).status == 200
+    assert (
+        bot.post(
+            interaction_body(block_actions_payload(ROLES[role], "edit_artifact", str(art_id), response_url=url))
+        ).status
+        == 200
+    )
     if EDIT[role]:
         bot.wait_for(lambda: len(bot.emu.calls("views.open")) > before)
     else:
         posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
         assert "Only the person who logged" in json.dumps(posts[-1].body)
-        said = _respond(bot, lambda u: interaction_body(block_actions_payload(ROLES[role], "remove_artifact",
-                                                                              str(art_id), response_url=u)))
+        said = bot.answer_text(
+            lambda u: interaction_body(
+                block_actions_payload(ROLES[role], "remove_artifact", str(art_id), response_url=u)
+            )
+        )
         assert "Only the person who logged" in said
 
 
@@ -126,8 +146,7 @@ def test_edit_and_remove_only_by_the_owner(org, role):
 def test_app_home_shows_only_ones_own_spend(org, role):
     bot, _ = org
     user = ROLES[role]
-    assert bot.post(event_body(app_home_opened_event(user))).status == 200
-    view = json.dumps(bot.wait_for(lambda: bot.emu.home_views.get(user)))
+    view = json.dumps(open_home(bot, user))
     if role == "member":
         assert "$12.34" in view
     else:
