@@ -256,7 +256,10 @@ def artifact_modal(
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(f"Artifact for *{period}*: something that did not exist a month ago, with a link as evidence."),
+            _context(
+                f"Artifact for *{month_name(period)}*: something that did not exist a month ago, "
+                "with a link as evidence."
+            ),
             text_input(ids.BLOCK_TITLE, "Title", title, placeholder="Churn dashboard", max_length=150),
             text_input(
                 ids.BLOCK_LINKS,
