@@ -8,6 +8,7 @@ import pytest
 
 from testing.signing import command_body
 from tests.handlers.conftest import synced_bot
+from tests.handlers.helpers import answer, import_artifacts, import_usage
 
 
 @pytest.fixture(scope="module")
@@ -16,21 +17,18 @@ def two_months(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
     with synced_bot(sqlite_template, tmp) as bot:
         # Growth spends in October and November and ships nothing: 0 artifacts/$100 both months.
         # Infra ships in both months: its bar is October's score.
-        (bot.cwd / "u.csv").write_text(
-            "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-            "2026-10-05,alice@example.com,openai,gpt-4o-mini,10,1,30\n"
-            "2026-11-05,alice@example.com,openai,gpt-4o-mini,10,1,30\n"
-            "2026-10-05,dave@example.com,openai,gpt-4o-mini,10,1,20\n"
-            "2026-11-05,dave@example.com,openai,gpt-4o-mini,10,1,20\n"
+        import_usage(
+            bot,
+            "2026-10-05,alice@example.com,openai,gpt-4o-mini,10,1,30",
+            "2026-11-05,alice@example.com,openai,gpt-4o-mini,10,1,30",
+            "2026-10-05,dave@example.com,openai,gpt-4o-mini,10,1,20",
+            "2026-11-05,dave@example.com,openai,gpt-4o-mini,10,1,20",
         )
-        assert bot.cli("usage", "import", "u.csv").returncode == 0
-        (bot.cwd / "a.csv").write_text(
-            "period,email,url,title,status\n"
-            "2026-10,dave@example.com,https://github.com/acme/deploy/pull/1,Deploy bot,kept\n"
-            "2026-11,dave@example.com,https://github.com/acme/deploy/pull/2,Deploy bot 2,kept\n"
+        import_artifacts(
+            bot,
+            "2026-10,dave@example.com,https://github.com/acme/deploy/pull/1,Deploy bot,kept",
+            "2026-11,dave@example.com,https://github.com/acme/deploy/pull/2,Deploy bot 2,kept",
         )
-        res = bot.cli("artifacts", "import", "a.csv")
-        assert res.returncode == 0, res.stderr
         yield bot
 
 
@@ -40,8 +38,8 @@ def test_a_team_without_artifacts_last_month_has_no_bar_on_any_surface(two_month
     assert board["Growth"]["bar"] is None and board["Growth"]["cleared_bar"] is None
     assert board["Infra"]["bar"] == pytest.approx(5.0) and board["Infra"]["cleared_bar"] is True
 
-    said = bot.answer_text(lambda url: command_body("/leaderboard", "2026-11", "U0ALICE", response_url=url))
-    growth = next(line for line in json.loads(said)["blocks"][1]["text"]["text"].splitlines() if "Growth" in line)
+    said = answer(bot, lambda url: command_body("/leaderboard", "2026-11", "U0ALICE", response_url=url))
+    growth = next(line for line in said["blocks"][1]["text"]["text"].splitlines() if "Growth" in line)
     assert "no bar yet" in growth and "cleared" not in growth
 
     report = bot.answer_text(

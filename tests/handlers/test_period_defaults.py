@@ -13,8 +13,9 @@ import json
 import pytest
 
 from bot.periods import bounds, collecting_period, month_name, period_at
-from testing.signing import app_home_opened_event, command_body, event_body
+from testing.signing import command_body
 from tests.handlers.conftest import ORG, synced_bot
+from tests.handlers.helpers import import_usage, open_home
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +29,11 @@ def collecting(sqlite_template, tmp_path_factory: pytest.TempPathFactory):
     cfg.write_text(ORG + "checkin:\n  reply_until_day: 28\n")
     with synced_bot(sqlite_template, tmp_path, extra_env={"ARTIFACT_BOT_CONFIG": str(cfg)}) as bot:
         day = bounds(period)[0] + dt.timedelta(days=1)
-        (bot.cwd / "u.csv").write_text(
-            "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-            f"{day.isoformat()},alice@example.com,openai,gpt-4o-mini,10,1,43.21\n"
-            f"{day.isoformat()},dave@example.com,openai,gpt-4o-mini,10,1,5.00\n"
+        import_usage(
+            bot,
+            f"{day.isoformat()},alice@example.com,openai,gpt-4o-mini,10,1,43.21",
+            f"{day.isoformat()},dave@example.com,openai,gpt-4o-mini,10,1,5.00",
         )
-        assert bot.cli("usage", "import", "u.csv").returncode == 0
         yield bot, period
 
 
@@ -58,6 +58,5 @@ def test_cli_defaults_to_the_period_being_collected(collecting) -> None:
 
 def test_app_home_shows_the_period_being_collected(collecting) -> None:
     bot, period = collecting
-    assert bot.post(event_body(app_home_opened_event("U0ALICE"))).status == 200
-    view = json.dumps(bot.wait_for(lambda: bot.emu.home_views.get("U0ALICE")))
+    view = json.dumps(open_home(bot, "U0ALICE"))
     assert f"Your artifacts, {month_name(period)}" in view and "$43.21" in view

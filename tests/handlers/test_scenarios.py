@@ -14,7 +14,6 @@ import yaml
 from bot import ids
 from bot.periods import period_at
 from testing.signing import (
-    app_home_opened_event,
     block_actions_payload,
     command_body,
     event_body,
@@ -25,6 +24,7 @@ from testing.signing import (
     view_submission_payload,
 )
 from tests.handlers.conftest import ORG, SECRET, Bot
+from tests.handlers.helpers import import_usage, open_home
 
 
 def current_period() -> str:
@@ -63,12 +63,11 @@ def setup_org(bot: Bot) -> None:
 def test_month_end_flow_end_to_end(bot: Bot):
     PERIOD = current_period()
     setup_org(bot)
-    (bot.cwd / "usage.csv").write_text(
-        "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-        f"{PERIOD}-01,alice@example.com,openai,gpt-4o-mini,1000,100,20\n"
-        f"{PERIOD}-01,bob@example.com,openai,gpt-4o-mini,1000,100,20\n"
+    import_usage(
+        bot,
+        f"{PERIOD}-01,alice@example.com,openai,gpt-4o-mini,1000,100,20",
+        f"{PERIOD}-01,bob@example.com,openai,gpt-4o-mini,1000,100,20",
     )
-    assert bot.cli("usage", "import", "usage.csv").returncode == 0
 
     # Check-in: one DM per active person, with the words, spend and buttons; twice sends nothing new.
     res = bot.cli("jobs", "run", "checkin", "--period", PERIOD)
@@ -78,7 +77,10 @@ def test_month_end_flow_end_to_end(bot: Bot):
     assert "$20.00" in alice_dm[0]["text"]
     actions = next(b for b in alice_dm[0]["blocks"] if b["type"] == "actions")
     assert {e["action_id"] for e in actions["elements"]} == {
-        ids.ACTION_ADD_ARTIFACT, ids.ACTION_NOTHING, ids.ACTION_SNOOZE, ids.ACTION_AWAY
+        ids.ACTION_ADD_ARTIFACT,
+        ids.ACTION_NOTHING,
+        ids.ACTION_SNOOZE,
+        ids.ACTION_AWAY,
     }
     posted = bot.emu.call_count("chat.postMessage")
     assert posted == 6  # six humans: no bots, no deleted users
@@ -229,9 +231,7 @@ def test_leaderboard_and_app_home(bot: Bot):
     url = command(bot, "/leaderboard", "2026-99", "U0ERIN")
     assert "not a month" in response(bot, url)["text"]
 
-    assert bot.post(event_body(app_home_opened_event("U0ALICE"))).status == 200
-    home = bot.wait_for(lambda: bot.emu.home_views.get("U0ALICE"))
-    dump = json.dumps(home)
+    dump = json.dumps(open_home(bot, "U0ALICE"))
     assert "Your artifacts" in dump and ids.ACTION_ADD_ARTIFACT in dump and "Growth" in dump
 
 
