@@ -43,7 +43,7 @@ from bot.config import ARTIFACT_KINDS, OrgConfig
 from bot.db import session_scope
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.models import Artifact, Person
-from bot.periods import period_at
+from bot.periods import month_name, period_at
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,11 @@ class FieldErrors(InputError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+def already_logged(period: str, title: str) -> FieldErrors:
+    """The form's error for a link its author already logged in ``period``."""
+    return FieldErrors({"links": f"You already logged this link for {month_name(period)} as “{title[:60]}”."})
 
 
 def _uid(person: Person) -> int:
@@ -307,7 +312,7 @@ def check_new(
         urls = list(dict.fromkeys(normalize_url(validate_url(u)) for u in new.urls))
         art = find_logged(s, person_id=pid, period=period, urls=urls)
         if art is not None:
-            raise FieldErrors({"links": f"You already logged this link for {period} as “{art.title[:60]}”."})
+            raise already_logged(period, art.title)
     return period
 
 
@@ -336,7 +341,7 @@ def save_new(
             s, person=person, period=period, new=new, source="modal", source_key=source_key, now=now
         )
         if not created and art.source_key != source_key:
-            raise FieldErrors({"links": f"You already logged this link for {period} as “{art.title[:60]}”."})
+            raise already_logged(period, art.title)
         art_id, title = art.id or 0, art.title
     notices = flag_claims(engine=engine, artifact_ids=[art_id]) if created else []
     return Logged(period=period, created=[(art_id, title, list(new.urls))], notices=notices)

@@ -246,7 +246,7 @@ def test_modal_saves_for_an_allowed_period_only(org: Engine):
     # Another view with the same link is a field error.
     with pytest.raises(intake.FieldErrors) as caught:
         intake.save_new(engine=org, org=ORG, person=me, new=new, asked_period=None, source_key="view:V2", now=NOW)
-    assert "already logged this link for 2026-10" in caught.value.errors["links"]
+    assert "already logged this link for October 2026" in caught.value.errors["links"]  # was "2026-10"
 
 
 def test_edit_and_remove_are_for_the_owner_only(org: Engine):
