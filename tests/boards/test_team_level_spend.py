@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from bot.boards.leaderboard import board
+from bot.boards.leaderboard import BoardRow, board
 from bot.boards.reports import report_csv, team_report
-from bot.boards.rollups import check, rebuild_all
+from bot.boards.rollups import Difference, check, rebuild_all
 from bot.config import Settings, parse_org_config, weights_of
 from bot.db import session_scope
 from bot.models import Artifact, ArtifactLink, Person, Team, UsageRow
@@ -119,6 +120,17 @@ def load_all(engine: Engine, tmp_path: Path, fake: FakeAnthropic) -> None:
     import_focus_csv(engine, focus_file(tmp_path), ORG)
 
 
+def drift(engine: Engine) -> list[Difference]:
+    """What ``db check`` finds: the roll-ups that differ from their raw rows (none when all is well)."""
+    with session_scope(engine) as s:
+        return check(s, weights_of(ORG))
+
+
+def team_row(s: Session, name: str) -> BoardRow:
+    """Team ``name``'s row of the PERIOD board."""
+    return next(r for r in board(s, PERIOD, weights_of(ORG)) if r.name == name)
+
+
 def cents(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
@@ -161,7 +173,7 @@ def test_team_level_spend_counts_in_the_team_and_nobody_stays_unattributed(engin
             assert cents(team_level) == cents(Decimal("30.17") + Decimal(str(key_row.cost_usd)))
             assert key_row.cost_usd and key_row.cost_usd > 0
 
-            growth_row = next(r for r in board(s, PERIOD, weights_of(ORG)) if r.name == "Growth")
+            growth_row = team_row(s, "Growth")
             assert cents(growth_row.spend_usd) == cents(members_spend + team_level)
             # The score divides by the sum; unmatched spend stays the members' without an artifact (Alice).
             assert growth_row.artifacts == 1.0  # Bob's kept artifact
@@ -170,9 +182,7 @@ def test_team_level_spend_counts_in_the_team_and_nobody_stays_unattributed(engin
             alice_spend = sum(Decimal(str(r.cost_usd or 0)) for r in rows if r.person_id == alice)
             assert cents(growth_row.unmatched_spend_usd) == cents(alice_spend)
             # Core has no team-level spend and no member spend.
-            assert next(r for r in board(s, PERIOD, weights_of(ORG)) if r.name == "Core").spend_usd == 0
-
-            assert check(s, weights_of(ORG)) == []
+            assert team_row(s, "Core").spend_usd == 0
 
             # Org-wide: people + teams + nobody = every row; the bill reconciles with team-level as attributed.
             total = unattributed_total(s, PERIOD)
@@ -186,6 +196,7 @@ def test_team_level_spend_counts_in_the_team_and_nobody_stays_unattributed(engin
 
             # The report: "team-level spend $X (N rows)" in Slack blocks, JSON and CSV.
             report = team_report(s, team_name="growth", period=PERIOD, org=ORG)
+        assert drift(engine) == []
         level_text = f"team-level spend ${cents(team_level):,}"
         assert report.team_level_rows == len(tagged) + 1 and cents(report.team_level_usd) == cents(team_level)
         assert report.team_level_line is not None
@@ -203,23 +214,20 @@ def test_team_level_spend_counts_in_the_team_and_nobody_stays_unattributed(engin
         # A second sync and import of the same days changes nothing.
         load_all(engine, tmp_path, fake)
     assert state(engine) == first
-    with session_scope(engine) as s:
-        assert check(s, weights_of(ORG)) == []
+    assert drift(engine) == []
 
 
 def test_db_check_compares_the_team_level_roll_up_with_the_raw_rows(engine: Engine, tmp_path: Path) -> None:
     seed(engine)
     import_focus_csv(engine, focus_file(tmp_path), ORG)
+    assert drift(engine) == []
     with session_scope(engine) as s:
-        assert check(s, weights_of(ORG)) == []
         s.execute(text("UPDATE team_level_total SET cost_usd = cost_usd + 1"))
-    with session_scope(engine) as s:
-        diffs = check(s, weights_of(ORG))
+    diffs = drift(engine)
     assert [(d.what, d.period) for d in diffs] == [("team-level", PERIOD)]
     assert cents(diffs[0].rollup[0]) == cents(Decimal("31.17")) and cents(diffs[0].raw[0]) == cents(Decimal("30.17"))
     rebuild_all(engine, weights_of(ORG))
-    with session_scope(engine) as s:
-        assert check(s, weights_of(ORG)) == []
+    assert drift(engine) == []
 
 
 def test_a_team_that_loses_its_rows_loses_its_team_level_spend(engine: Engine, tmp_path: Path) -> None:
@@ -227,8 +235,7 @@ def test_a_team_that_loses_its_rows_loses_its_team_level_spend(engine: Engine, t
     seed(engine)
     import_focus_csv(engine, focus_file(tmp_path), ORG)
     with session_scope(engine) as s:
-        growth = next(r for r in board(s, PERIOD, weights_of(ORG)) if r.name == "Growth")
-        assert cents(growth.spend_usd) == cents(Decimal("12.50") + Decimal("30.17"))
+        assert cents(team_row(s, "Growth").spend_usd) == cents(Decimal("12.50") + Decimal("30.17"))
     untagged = tmp_path / "untagged.csv"
     untagged.write_text(
         focus_file(tmp_path)
@@ -239,8 +246,7 @@ def test_a_team_that_loses_its_rows_loses_its_team_level_spend(engine: Engine, t
     )
     import_focus_csv(engine, untagged, ORG)
     with session_scope(engine) as s:
-        growth = next(r for r in board(s, PERIOD, weights_of(ORG)) if r.name == "Growth")
-        assert cents(growth.spend_usd) == cents(Decimal("12.50"))
+        assert cents(team_row(s, "Growth").spend_usd) == cents(Decimal("12.50"))
         assert s.execute(text("SELECT COUNT(*) FROM team_level_total")).scalar_one() == 0
         assert cents(unattributed_total(s, PERIOD)["unattributed_usd"]) == cents(Decimal("34.57"))
-        assert check(s, weights_of(ORG)) == []
+    assert drift(engine) == []
