@@ -18,6 +18,7 @@ from bot.slack import outbox
 from bot.slack.outbox import store as outbox_store
 from jobs.runner import run_job
 from testing.slack_emulator import SlackEmulator
+from tests import factories as f
 from tests.jobs.conftest import console_text, make_deps, people, posts_per_channel, quiet_console
 
 NOW = dt.datetime(2026, 10, 30, 20, 0, tzinfo=dt.UTC)
@@ -198,8 +199,7 @@ def test_reminder_is_dropped_when_the_checkin_was_answered_meanwhile(
     engine: Engine, emu: SlackEmulator, answered: bool
 ) -> None:
     ids = people(engine, ["U0ALICE"])
-    with session_scope(engine) as s:
-        s.add(Checkin(person_id=ids["U0ALICE"], period="2026-10", status="answered" if answered else "sent"))
+    f.checkin(engine, ids["U0ALICE"], "2026-10", "answered" if answered else "sent")
     outbox.enqueue(
         engine,
         [
