@@ -388,8 +388,9 @@ def _board_table(rows: Sequence[Any], *, by: str, period: str) -> Table:
     from rich.table import Table
 
     from bot.boards.leaderboard import table_columns
+    from bot.periods import month_name
 
-    t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard {period}: artifacts per $100")
+    t = Table(title=f"{'Team' if by == 'team' else 'Person'} leaderboard, {month_name(period)}: artifacts per $100")
     for col in table_columns(by):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
     for r in rows:
@@ -401,13 +402,14 @@ def _report_table(report: Any) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
+    from bot.periods import month_name
     from bot.slack.blocks import spend_text
     from bot.slack.words import checkin_status
 
     r = report.row
     bar = "no bar yet" if r.bar is None else f"bar {r.bar:.2f} {'cleared' if r.cleared_bar else 'missed'}"
     t = Table(
-        title=f"{report.team} {report.period}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
+        title=f"{report.team}, {month_name(report.period)}: {r.artifacts_per_100_usd:.2f} artifacts/$100, rank "
         f"{report.rank}/{report.teams_ranked}, {bar}"
     )
     for col in ("member", "spend", "artifacts", "per $100", "check-in", "artifacts logged"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,7 @@ def test_demo_writes_every_surface_and_an_index(tmp_path) -> None:
     assert res.returncode == 0, res.stderr
     out = tmp_path / "out"
     assert f"Open {out / 'index.html'}" in res.stdout  # the newcomer is pointed at the page
+    assert re.search(r"Team leaderboard, [A-Z][a-z]+ 20\d\d: artifacts per \$100", res.stdout)  # not "2026-11"
     page = (out / "index.html").read_text()
     for surface in (
         "Month-end DM",
