@@ -18,6 +18,7 @@ from typing import Any, Literal
 from bot.artifacts.links import normalize_url
 from bot.llm.base import ChatModel, ModelFailure, fallback_reason
 from bot.llm.prompts import json_data, load_prompt
+from bot.periods import month_name
 
 MAX_NARRATIVE_CHARS = 2000
 NARRATIVE_MAX_TOKENS = 500
@@ -186,6 +187,8 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
     counts = derived_counts(report_data)
     scope = str(report_data.get("scope") or "The team")
     period = str(report_data.get("period") or "this month")
+    if re.fullmatch(r"\d{4}-\d{2}", period):  # a report's "2026-11" reads "November 2026"
+        period = month_name(period)
     parts: list[str] = []
     counted = _num(report_data.get("artifacts"))
     if items:
