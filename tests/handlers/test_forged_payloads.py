@@ -7,10 +7,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from bot import ids
-from bot.db import make_engine
 from testing.signing import (
     block_actions_payload,
     command_body,
@@ -18,30 +16,16 @@ from testing.signing import (
     view_submission_payload,
 )
 from tests.handlers.conftest import Bot, running_bot
+from tests.handlers.helpers import rows
 from tests.handlers.test_scenarios import response, setup_org
 
 pytestmark = pytest.mark.slow
-
-
-def _rows(db_url: str, sql: str) -> list[tuple]:
-    eng = make_engine(db_url)
-    try:
-        with eng.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql)).all()]
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     """These checks are about Slack payloads, not the database: SQLite only (one server start each)."""
     return f"sqlite:///{tmp_path / 'bot.db'}"
-
-
-@pytest.fixture
-def bot(db_url: str, tmp_path: Path):
-    with running_bot(db_url, tmp_path) as b:
-        yield b
 
 
 def test_nothing_this_month_for_a_forged_far_off_month_creates_nothing(bot: Bot, db_url: str) -> None:
@@ -52,7 +36,7 @@ def test_nothing_this_month_for_a_forged_far_off_month_creates_nothing(bot: Bot,
     assert bot.post(interaction_body(payload)).status == 200
     said = response(bot, url)["text"]
     assert "closed" in said and "Nothing was changed" in said
-    assert _rows(db_url, "SELECT period FROM checkin WHERE period = '2099-12'") == []
+    assert rows(db_url, "SELECT period FROM checkin WHERE period = '2099-12'") == []
 
 
 def _modal(user: str, link: str) -> bytes:
@@ -71,9 +55,12 @@ def test_a_view_id_is_no_key_across_users(bot: Bot, db_url: str) -> None:
     setup_org(bot)
     assert bot.post(_modal("U0ALICE", "https://github.com/acme/a/pull/1")).status == 200
     assert bot.post(_modal("U0BOB", "https://github.com/acme/b/pull/2")).status == 200
-    bot.wait_for(lambda: len(_rows(db_url, "SELECT id FROM artifact")) == 2, timeout=20)
-    people = _rows(db_url, "SELECT p.slack_user_id, a.primary_url FROM artifact a JOIN person p ON p.id = a.person_id "
-                           "ORDER BY p.slack_user_id")
+    bot.wait_for(lambda: len(rows(db_url, "SELECT id FROM artifact")) == 2, timeout=20)
+    people = rows(
+        db_url,
+        "SELECT p.slack_user_id, a.primary_url FROM artifact a JOIN person p ON p.id = a.person_id "
+        "ORDER BY p.slack_user_id",
+    )
     assert people == [("U0ALICE", "https://github.com/acme/a/pull/1"), ("U0BOB", "https://github.com/acme/b/pull/2")]
 
 
@@ -87,11 +74,10 @@ def test_a_request_that_names_no_workspace_is_refused(bot: Bot, db_url: str) -> 
     setup_org(bot)
     bot.wait_for(lambda: _slack_known(bot), timeout=20)  # the guard compares with what auth.test said
     url = bot.emu.response_url()
-    body = command_body(ids.CMD_ARTIFACT, "https://github.com/acme/x/pull/3 X", "U0ALICE", team_id="",
-                        response_url=url)
+    body = command_body(ids.CMD_ARTIFACT, "https://github.com/acme/x/pull/3 X", "U0ALICE", team_id="", response_url=url)
     res = bot.post(body)
     assert res.status == 200 and b"another Slack workspace" in res.body
-    assert _rows(db_url, "SELECT id FROM artifact") == []
+    assert rows(db_url, "SELECT id FROM artifact") == []
 
 
 def test_another_apps_request_is_refused_when_the_app_id_is_configured(db_url: str, tmp_path: Path) -> None:
@@ -99,9 +85,10 @@ def test_another_apps_request_is_refused_when_the_app_id_is_configured(db_url: s
     with running_bot(db_url, tmp_path, extra_env={"SLACK_APP_ID": "A0APP"}) as bot:
         setup_org(bot)
         url = bot.emu.response_url()
-        other = command_body(ids.CMD_ARTIFACT, "https://github.com/acme/y/pull/4 Y", "U0ALICE", api_app_id="A0OTHER",
-                             response_url=url)
+        other = command_body(
+            ids.CMD_ARTIFACT, "https://github.com/acme/y/pull/4 Y", "U0ALICE", api_app_id="A0OTHER", response_url=url
+        )
         assert bot.post(other).status == 403
         mine = command_body(ids.CMD_ARTIFACT, "https://github.com/acme/y/pull/4 Y", "U0ALICE", response_url=url)
         assert bot.post(mine).status == 200
-        bot.wait_for(lambda: len(_rows(db_url, "SELECT id FROM artifact")) == 1, timeout=20)
+        bot.wait_for(lambda: len(rows(db_url, "SELECT id FROM artifact")) == 1, timeout=20)
