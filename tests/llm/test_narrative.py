@@ -125,7 +125,7 @@ def test_empty_report_does_not_call_the_model(fake: FakeOpenAI, llm: LLM) -> Non
 def test_template_reads_only_the_data() -> None:
     text = template_narrative(REPORT)
     assert text is not None
-    assert "Growth logged 4 artifacts in 2026-05 (2 kept, 1 awaiting review, 1 killed)." in text
+    assert "Growth logged 4 artifacts in May 2026 (2 kept, 1 awaiting review, 1 killed)." in text
     assert "$1,234.50" in text and "0.28 artifacts per $100" in text and "bar of 0.25" in text
     assert "$310.00 of spend had no artifact (Bob)." in text
     assert "“Churn dashboard” (Alice)" in text
