@@ -11,7 +11,7 @@ from bot.checkins.checkin import mark_skipped
 from bot.config import OrgConfig
 from bot.db import session_scope
 from bot.errors import InputError
-from bot.periods import is_period, period_at
+from bot.periods import is_period, month_name, period_at
 
 
 def skip_month(*, engine: Engine, org: OrgConfig, person_id: int, period: str | None, now: dt.datetime) -> str:
@@ -28,7 +28,10 @@ def skip_month(*, engine: Engine, org: OrgConfig, person_id: int, period: str | 
         open_now = open_period(s, person_id, now, org)
     chosen = period if period and is_period(period) else open_now
     if chosen not in {open_now, period_at(now, org.tz)}:
-        raise InputError(f"Answers for {chosen} are closed; you can answer for {open_now}. Nothing was changed.")
+        raise InputError(
+            f"Answers for {month_name(chosen)} are closed; you can answer for {month_name(open_now)}. "
+            "Nothing was changed."
+        )
     mark_skipped(engine, person_id, chosen, now)
     return chosen
 

@@ -191,7 +191,8 @@ OTHER_WORKSPACE = "This app is installed in another Slack workspace; nothing was
 def nothing_noted(period: str) -> str:
     """The answer to *Nothing this month*."""
     return (
-        f"Noted: nothing for {period}. If something ships, reply here with the link any time until the period closes."
+        f"Noted: nothing for {month_name(period)}. If something ships, reply here with the link any time until "
+        "the month closes."
     )
 
 
@@ -210,12 +211,12 @@ def removed(title: str) -> str:
 
 def updated(title: str, period: str) -> str:
     """The DM after an *Edit artifact* modal is saved."""
-    return f"Updated *{escape_mrkdwn(title)}* ({period})."
+    return f"Updated *{escape_mrkdwn(title)}* ({month_name(period)})."
 
 
 def already_logged(title: str, period: str) -> str:
     """``/artifact URL`` for a link already logged this period."""
-    return f"You already logged that link for {period}: *{escape_mrkdwn(title)}*."
+    return f"You already logged that link for {month_name(period)}: *{escape_mrkdwn(title)}*."
 
 
 def not_a_report_month(word: str) -> str:
@@ -230,7 +231,7 @@ def not_a_board_month(arg: str) -> str:
 
 def report_csv_title(team: str, period: str) -> str:
     """The title (and comment) of the report's CSV file."""
-    return f"Artifact report {team} {period} (CSV)"
+    return f"Artifact report {team}, {month_name(period)} (CSV)"
 
 
 def report_csv_filename(team: str, period: str) -> str:

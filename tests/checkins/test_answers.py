@@ -35,7 +35,7 @@ def test_skip_records_the_buttons_period(engine: Engine):
 
 def test_skip_of_a_closed_month_is_refused_and_changes_nothing(engine: Engine):
     pid = f.person(engine, "U1")
-    with pytest.raises(InputError, match="Answers for 2026-09 are closed"):
+    with pytest.raises(InputError, match="Answers for September 2026 are closed"):
         skip_month(engine=engine, org=ORG, person_id=pid, period="2026-09", now=NOW)
     assert _statuses(engine, pid) == {}
 

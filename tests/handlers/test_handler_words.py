@@ -57,16 +57,20 @@ def test_the_probe_finds_words_written_in_a_listener(tmp_path: Path) -> None:
 
 
 def test_the_words_read_as_they_did_beside_the_listeners() -> None:
+    # Months in words (issue 16, case 4): these four read "2026-11" beside the listeners.
     assert words.nothing_noted("2026-11") == (
-        "Noted: nothing for 2026-11. If something ships, reply here with the link any time until the period closes."
+        "Noted: nothing for November 2026. If something ships, reply here with the link any time until "
+        "the month closes."
     )
     assert words.away_noted(dt.date(2026, 12, 7)) == (
         "Enjoy your time off. No check-in or reminder until after Monday 7 December; "
         "if the month is still open when you are back, I will ask then."
     )
     assert words.removed("A <b> & c") == "Removed *A &lt;b&gt; &amp; c*."
-    assert words.updated("Churn agent", "2026-11") == "Updated *Churn agent* (2026-11)."
-    assert words.already_logged("Churn agent", "2026-11") == "You already logged that link for 2026-11: *Churn agent*."
+    assert words.updated("Churn agent", "2026-11") == "Updated *Churn agent* (November 2026)."
+    assert words.already_logged("Churn agent", "2026-11") == (
+        "You already logged that link for November 2026: *Churn agent*."
+    )
     assert words.REPORT_TOO_LONG == "That is too long. Usage: /artifact-report [team] [YYYY-MM] [csv]"
     assert words.not_a_report_month("2026-13") == (
         "'2026-13' is not a month like 2026-10 (YYYY-MM). Usage: /artifact-report [team] [YYYY-MM] [csv]"
@@ -75,7 +79,7 @@ def test_the_words_read_as_they_did_beside_the_listeners() -> None:
         words.not_a_board_month("<!here>")
         == "'&lt;!here&gt;' is not a month like 2026-10. Usage: /leaderboard [YYYY-MM]"
     )
-    assert words.report_csv_title("Growth", "2026-11") == "Artifact report Growth 2026-11 (CSV)"
+    assert words.report_csv_title("Growth", "2026-11") == "Artifact report Growth, November 2026 (CSV)"
     assert words.report_csv_filename("Data Platform", "2026-11") == "artifact-report-data-platform-2026-11.csv"
     assert words.report_csv_sent("Artifact report Growth 2026-11 (CSV)") == (
         "Artifact report Growth 2026-11 (CSV): sent to you in a DM."
