@@ -16,7 +16,7 @@ from bot.config import ARTIFACT_KINDS, OrgConfig
 from bot.db import savepoint, serialize
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.models import Artifact, ArtifactLink, AuditLog, Checkin, Note, Person, ProcessedEvent
-from bot.periods import period_at, reply_deadline
+from bot.periods import month_name, period_at, reply_deadline
 from bot.scoring import KEPT, KILLED, STATUSES, SUBMITTED
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ def carried_lines(session: Session, period: str, artifacts: list[Artifact], org:
 
     first = carried_over(session, period, [a.primary_url for a in artifacts], weights_of(org))
     return [
-        f"{a.title}: {first[a.primary_url].label()}, so it counts 0 in {period}"
+        f"{a.title}: {first[a.primary_url].label()}, so it counts 0 in {month_name(period)}"
         for a in artifacts
         if a.primary_url in first
     ]
