@@ -21,7 +21,7 @@ from bot.config import OrgConfig, TeamConfig, weights_of
 from bot.db import make_engine, session_scope, upgrade
 from bot.people.store import SlackUser, find_person, upsert_slack_user
 from bot.people.teams import import_teams
-from bot.periods import bounds, last_weekday, period_at, previous
+from bot.periods import bounds, last_weekday, month_name, period_at, previous
 from bot.slack import outbox
 from bot.slack.blocks import leaderboard_message, report_message
 from bot.spend.usage import UsageRecord, upsert_records
@@ -391,7 +391,7 @@ def write_surfaces(
         ".btn{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:2px 10px;margin:2px}"
         ".primary{background:#007a5a;color:#fff}.danger{color:#e01e5a;border-color:#e01e5a}"
         "h3{margin:.3em 0}p{white-space:pre-wrap;margin:.4em 0}</style>"
-        f"<h1>artifact-bot: every message, {_esc(period)}</h1>"
+        f"<h1>artifact-bot: every message, {_esc(month_name(period))}</h1>"
         "<p>What people see in Slack, built by the bot's own code from a sample organisation.</p>"
         + "".join(parts)
     )
