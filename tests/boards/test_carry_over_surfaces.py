@@ -34,7 +34,9 @@ def test_a_reclaimed_link_is_recorded_counted_zero_and_named_everywhere(engine):
             org=ORG,
         )
     assert len(outcome.created) == 6
-    assert outcome.carried == ["Churn dashboard: first claimed by Ada in September 2026, so it counts 0 in October 2026"]
+    assert outcome.carried == [
+        "Churn dashboard: first claimed by Ada in September 2026, so it counts 0 in October 2026"
+    ]
     text, ack_blocks = bk.reply_ack(
         period=outcome.period,
         created=[(a.id or 0, a.title, []) for a in outcome.created],
