@@ -349,35 +349,33 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         premium = sum(m.share for m in models if m.premium)
         blocks.append(_context(words.spend_by_model(parts, premium)))
     budget_blocks = 47  # Slack allows 50 blocks per message
-    for m in report.members:
-        if len(blocks) >= budget_blocks:
-            blocks.append(_context(words.more_members(report.team, report.period)))
-            break
+    per_item = 2 if reviewer_can_act else 1
+    detailed = len(blocks) + sum(2 + per_item * min(len(m.items), 5) for m in report.members)
+    if detailed <= budget_blocks:
+        for m in report.members:
+            blocks.append({"type": "divider"})
+            blocks.append(_section(_member_line(m)))
+            for a in m.items[:5]:
+                blocks.append(_section(_report_item(a)))
+                if reviewer_can_act:
+                    blocks.append(review_buttons(a.id, a.status))
+    else:
+        # A big team: every member on one line each, then what waits for review, with its buttons.
         blocks.append({"type": "divider"})
-        member_spend = spend_text(m.spend_usd, getattr(m, "unpriced_rows", 0), getattr(m, "unpriced_tokens", 0))
-        blocks.append(
-            _section(
-                words.member_line(
-                    name=m.name,
-                    spend=member_spend,
-                    artifacts=m.artifacts,
-                    score=m.artifacts_per_100_usd,
-                    status=m.checkin_status,
-                )
-            )
-        )
-        for a in m.items[:5]:
-            if len(blocks) >= budget_blocks:
-                break
-            shown = a.status
-            if a.status == "killed":  # "killed by Grace: duplicate of X"
-                shown = words.killed_by(getattr(a, "reviewed_by", None), getattr(a, "kill_reason", None))
-            line = artifact_line(a.title, a.links, shown, a.kind)
-            if getattr(a, "flags", None):
-                line += words.flags_line(a.flags)
-            blocks.append(_section(line))
-            if reviewer_can_act and len(blocks) < budget_blocks:
+        lines = [_member_line(m) for m in report.members]
+        blocks += _sections(words.members_heading(len(lines)), lines)
+        unreviewed = [(m.name, a) for m in report.members for a in m.items if a.status == "submitted"]
+        if unreviewed and reviewer_can_act:
+            blocks.append(_section(words.waiting_heading(len(unreviewed))))
+            shown = 0
+            for author, a in unreviewed:
+                if len(blocks) + 2 > budget_blocks - 1:  # keep a line for "+N more"
+                    break
+                blocks.append(_section(words.by_author(_report_item(a), author)))
                 blocks.append(review_buttons(a.id, a.status))
+                shown += 1
+            if shown < len(unreviewed):
+                blocks.append(_context(words.more_waiting(len(unreviewed) - shown, report.team, report.period)))
     if report.spent_without_artifact:
         names = ", ".join(escape_mrkdwn(n) for n in report.spent_without_artifact[:20])
         blocks.append(_context(words.spent_without_artifact(names)))
@@ -389,6 +387,36 @@ def report_message(report: Any, *, narrative: str | None = None, reviewer_can_ac
         team=report.team, period=report.period, score=r.artifacts_per_100_usd, artifacts=r.artifacts, spend=spend
     )
     return text, blocks[:50]
+
+
+def _member_line(m: Any) -> str:
+    member_spend = spend_text(m.spend_usd, getattr(m, "unpriced_rows", 0), getattr(m, "unpriced_tokens", 0))
+    return words.member_line(
+        name=m.name, spend=member_spend, artifacts=m.artifacts, score=m.artifacts_per_100_usd, status=m.checkin_status
+    )
+
+
+def _report_item(a: Any) -> str:
+    shown = a.status
+    if a.status == "killed":  # "killed by Grace: duplicate of X"
+        shown = words.killed_by(getattr(a, "reviewed_by", None), getattr(a, "kill_reason", None))
+    line = artifact_line(a.title, a.links, shown, a.kind)
+    if getattr(a, "flags", None):
+        line += words.flags_line(a.flags)
+    return line
+
+
+def _sections(heading: str, lines: Sequence[str], limit: int = 2900) -> Blocks:
+    """``heading`` and ``lines`` as as few sections as Slack's 3,000 characters per section allow."""
+    out: Blocks = []
+    chunk = [heading]
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > limit:
+            out.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    out.append(_section("\n".join(chunk)))
+    return out
 
 
 def home_view(

@@ -63,6 +63,7 @@ __all__ = [
     "away_noted",
     "board_bar",
     "board_line",
+    "by_author",
     "chart_alt_text",
     "chart_month",
     "checkin_body",
@@ -86,10 +87,11 @@ __all__ = [
     "leaderboard_head",
     "logged_so_far",
     "member_line",
+    "members_heading",
     "model_label",
     "month_name",
     "month_spend",
-    "more_members",
+    "more_waiting",
     "my_artifacts",
     "my_team",
     "new_artifacts",
@@ -136,6 +138,7 @@ __all__ = [
     "unpriced",
     "updated",
     "waiting_for_review",
+    "waiting_heading",
 ]
 
 # What a person's check-in status reads as in a report: "sent" means we asked and heard nothing back.
@@ -557,9 +560,27 @@ def spend_by_model(lines: Sequence[str], premium_share: float) -> str:
     )
 
 
-def more_members(team: str, period: str) -> str:
-    """The report's last line when its members do not fit in one message."""
-    return f"More members in the CSV export: `/artifact-report {escape_mrkdwn(team)} {period} csv`"
+def members_heading(n: int) -> str:
+    """The heading of a big team's member list (one line each)."""
+    return f"*Members* ({n})"
+
+
+def waiting_heading(n: int) -> str:
+    """The heading of a big team's artifacts waiting for review, with their buttons."""
+    return f"*Waiting for your keep or kill* ({n})"
+
+
+def more_waiting(n: int, team: str, period: str) -> str:
+    """What a big team's report leaves out of its review list."""
+    return (
+        f"+{n} more waiting: they are in your review queue DM, and every artifact is in the CSV "
+        f"(`/artifact-report {escape_mrkdwn(team)} {period} csv`)."
+    )
+
+
+def by_author(line: str, author: str) -> str:
+    """An artifact line with its author, in a big team's review list."""
+    return f"{line} — {escape_mrkdwn(author)}"
 
 
 def member_line(*, name: str, spend: str, artifacts: float, score: float, status: str | None) -> str:
