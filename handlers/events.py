@@ -58,9 +58,15 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
         uploaded.append(upload_chart(client, png, period=got.data.period, alt_text=bk.home_chart_alt_text(history)))
         return uploaded[-1]
 
+    replaced: list[str] = []  # the chart file a new upload replaces: deleted once Home shows the new one
     try:
         chart = home_chart_file(
-            engine=deps.engine, person_id=person.id or 0, history=history, upload=upload, now=deps.clock()
+            engine=deps.engine,
+            person_id=person.id or 0,
+            history=history,
+            upload=upload,
+            now=deps.clock(),
+            replaced=replaced,
         )
     except Exception:
         # The chart is the only optional part of Home: without it Home still shows every number.
@@ -86,23 +92,29 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
 
     # A file just uploaded is refused until Slack has processed it (a second or two): wait and try again.
     waits = list(FRESH_CHART_WAITS) if chart is not None and chart in uploaded else []
-    while True:
+    published = False
+    while not published:
         try:
             client.views_publish(user_id=event["user"], view=view(chart))
-            return
+            published = True
         except SlackApiError as exc:
             if chart is None or not _chart_is_refused(exc):
                 raise
-            if waits:
-                time.sleep(waits.pop(0))
-                continue
-        break
-    if chart in uploaded:  # still processing: the next opening shows it, with no new upload
-        log.info("App Home chart file %s not ready yet; publishing Home without it this time", chart)
-    else:
-        log.warning("Slack refused the App Home chart file %s; publishing Home without it", chart)
-        refused_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart, now=deps.clock())
-    client.views_publish(user_id=event["user"], view=view(None))
+            if not waits:
+                break
+            time.sleep(waits.pop(0))
+    if not published:
+        if chart in uploaded:  # still processing: the next opening shows it, with no new upload
+            log.info("App Home chart file %s not ready yet; publishing Home without it this time", chart)
+        else:
+            log.warning("Slack refused the App Home chart file %s; publishing Home without it", chart)
+            refused_home_chart(engine=deps.engine, person_id=person.id or 0, file_id=chart or "", now=deps.clock())
+        client.views_publish(user_id=event["user"], view=view(None))
+    for old in replaced:  # Home no longer shows it: the bot's private file goes
+        try:
+            client.files_delete(file=old)
+        except SlackApiError as exc:
+            log.info("old App Home chart file %s not deleted: %s", old, exc.response.get("error"))
 
 
 def register(app: App) -> None:

@@ -177,7 +177,13 @@ def _store_chart(engine: Engine, person_id: int, key: str, file_id: str, now: dt
 
 
 def home_chart_file(
-    *, engine: Engine, person_id: int, history: Sequence[TrendMonth], upload: Callable[[bytes], str], now: dt.datetime
+    *,
+    engine: Engine,
+    person_id: int,
+    history: Sequence[TrendMonth],
+    upload: Callable[[bytes], str],
+    now: dt.datetime,
+    replaced: list[str] | None = None,
 ) -> str | None:
     """The Slack file id of a person's App Home trend chart; None when they have no history.
 
@@ -185,12 +191,15 @@ def home_chart_file(
     bytes -> file id) sends it, and its id is kept for the next opening. No session is held during
     the upload. Errors of ``upload`` propagate and nothing is stored. A chart Slack refused
     (``refused_home_chart``) is left out until the data changes or ``RETRY_REFUSED_CHART`` has passed.
+    The file a new upload replaces is added to ``replaced`` (when given), for the caller to delete
+    from Slack once Home shows the new one.
     """
     key = chart_key(history)
     if key is None:
         return None
     with session_scope(engine) as s:
         row = s.get(HomeChartFile, person_id)
+        old = row.file_id if row is not None else ""
         if row is not None and row.data_hash == key:
             if row.file_id:
                 return row.file_id
@@ -200,6 +209,8 @@ def home_chart_file(
 
     file_id = upload(trend_chart(history))
     _store_chart(engine, person_id, key, file_id, now)
+    if replaced is not None and old and old != file_id:
+        replaced.append(old)
     return file_id
 
 

@@ -44,9 +44,12 @@ def test_the_chart_is_uploaded_once_per_data_and_shown_by_file_id(bot: Bot) -> N
     import_artifacts(bot, f"{period},alice@example.com,https://github.com/acme/a/pull/2,New agent,kept")
     changed = open_home(bot, "U0ALICE")
     (new_image,) = _images(changed)
-    uploads = bot.emu.completed_uploads()
-    assert len(uploads) == 2 and new_image["slack_file"] == {"id": uploads[1].file_id} != image["slack_file"]
+    assert bot.emu.call_count("files.getUploadURLExternal") == 2 and new_image["slack_file"] != image["slack_file"]
     assert f"{month_name(period)}: 5.00 artifacts per $100 (1 artifact, $20.00 spent)" in new_image["alt_text"]
+    # The replaced chart is deleted once Home shows the new one: a person keeps one chart file in Slack.
+    [deleted] = bot.wait_for(lambda: bot.emu.calls("files.delete"), timeout=15)
+    assert deleted.params["file"] == upload.file_id
+    assert [u.file_id for u in bot.emu.completed_uploads()] == [new_image["slack_file"]["id"]]
 
     nothing = open_home(bot, "U0BOB")  # no usage, no artifact in six months: no chart at all
     assert _images(nothing) == []
