@@ -289,21 +289,6 @@ def _audit(session: Session, actor: str, action: str, artifact: Artifact, detail
     session.add(AuditLog(actor=actor, action=action, target_type="artifact", target_id=str(artifact.id), detail=detail))
 
 
-def review(
-    session: Session,
-    *,
-    artifact_id: int,
-    status: str,
-    reviewer: Person,
-    now: dt.datetime,
-    may_review: bool,
-) -> Artifact:
-    """Keep or kill an artifact (or reopen it as submitted), audited. See :func:`review_once`."""
-    return review_once(
-        session, artifact_id=artifact_id, status=status, reviewer=reviewer, now=now, may_review=may_review
-    )[0]
-
-
 def _decided_first(session: Session, artifact: Artifact) -> InputError:
     """The refusal for a reviewer who came second: "Already killed by Grace: nothing was changed."."""
     by = session.scalar(select(Person.name).where(col(Person.slack_user_id) == artifact.reviewed_by))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.artifacts.store import NewArtifact, add_artifact, capture_reply, review
+from bot.artifacts.store import NewArtifact, add_artifact, capture_reply, review_once
 from bot.boards.leaderboard import BoardRow, board
 from bot.boards.reports import TeamReport, team_report
 from bot.boards.summary import build_summary, weekly_title
@@ -267,7 +267,7 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
             for k, a in enumerate(item for m in rep.members for item in m.items):
                 status = "killed" if (team.name == "Platform" and k == 0) else ("kept" if k % 3 != 2 else None)
                 if status and manager.slack_user_id not in [m.slack_user_id for m in rep.members if a in m.items]:
-                    review(s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True)
+                    review_once(s, artifact_id=a.id, status=status, reviewer=manager, now=reply_at, may_review=True)
 
     checkins.mark_skipped(engine, ids["sybil@acme.example"], period, reply_at)
     w = weights_of(org)

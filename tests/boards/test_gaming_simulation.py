@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from bot.artifacts.store import capture_reply, review
+from bot.artifacts.store import capture_reply, review_once
 from bot.boards.leaderboard import board
 from bot.boards.rollups import check
 from bot.config import OrgConfig, TeamConfig, weights_of
@@ -202,7 +202,7 @@ def load(engine, members: list[Member], rng: random.Random) -> dict[str, str]:
             mine = next(m for m in members if m.uid == owner.slack_user_id)
             if mine.game == "self_review":
                 with pytest.raises(PermissionDenied):
-                    review(s, artifact_id=a.id, status="kept", reviewer=owner, now=end_at, may_review=True)
+                    review_once(s, artifact_id=a.id, status="kept", reviewer=owner, now=end_at, may_review=True)
                 continue
             real = (a.period == LAST and a.primary_url in real_last) or (
                 a.period == THIS and a.primary_url in real_this and mine.game != "colleague"
@@ -210,7 +210,7 @@ def load(engine, members: list[Member], rng: random.Random) -> dict[str, str]:
             # Managers keep real work (most of it: some waits), and leave junk unreviewed.
             if real and rng.random() < 0.9:
                 manager = by_uid[f"UM{team_of[a.person_id]:03d}"]
-                review(s, artifact_id=a.id, status="kept", reviewer=manager, now=end_at, may_review=True)
+                review_once(s, artifact_id=a.id, status="kept", reviewer=manager, now=end_at, may_review=True)
     return {m.uid: m.game for m in members if m.game}
 
 

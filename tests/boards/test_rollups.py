@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.artifacts.store import NewArtifact, add_artifact, edit_artifact, remove_artifact, review
+from bot.artifacts.store import NewArtifact, add_artifact, edit_artifact, remove_artifact, review_once
 from bot.boards.leaderboard import board
 from bot.boards.rollups import check, rebuild_all
 from bot.config import TeamConfig
@@ -66,7 +66,7 @@ def apply(engine, op: str, rng: random.Random) -> None:
             owner = s.get(type(me), a.person_id)
             reviewer = _person(s, next(u for u in PEOPLE if _person(s, u).id != a.person_id))
             if op in ("keep", "kill"):
-                review(s, artifact_id=a.id, status="kept" if op == "keep" else "killed", reviewer=reviewer,
+                review_once(s, artifact_id=a.id, status="kept" if op == "keep" else "killed", reviewer=reviewer,
                        now=f.NOW, may_review=True)
             elif op == "edit":
                 edit_artifact(s, artifact_id=a.id, editor=owner, now=f.NOW,

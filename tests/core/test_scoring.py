@@ -307,7 +307,7 @@ def test_a_link_counted_last_month_is_carried_over_for_everyone(engine):
 
 
 def test_a_review_of_an_earlier_month_moves_later_months(engine):
-    from bot.artifacts.store import review
+    from bot.artifacts.store import review_once
     from bot.people.store import find_person
 
     for uid in ("U1", "U2", "M"):
@@ -317,10 +317,10 @@ def test_a_review_of_an_earlier_month_moves_later_months(engine):
     f.artifact(engine, "U2", "https://github.com/acme/app/pull/3/files", status="kept")
     assert team_board(engine)["B"].artifacts == 0  # carried over from September
     with session_scope(engine) as s:
-        review(s, artifact_id=sept, status="killed", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
+        review_once(s, artifact_id=sept, status="killed", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
     assert team_board(engine)["B"].artifacts == pytest.approx(1.0)  # the roll-up followed the kill
     with session_scope(engine) as s:
-        review(s, artifact_id=sept, status="kept", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
+        review_once(s, artifact_id=sept, status="kept", reviewer=find_person(s, "M"), now=f.NOW, may_review=True)
     assert team_board(engine)["B"].artifacts == 0
     # A claim imported for an even earlier month takes it back from September too.
     f.artifact(engine, "U2", "https://github.com/acme/app/pull/3", status="kept", period="2026-08")

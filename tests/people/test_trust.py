@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.artifacts.flags import cross_team_claim
-from bot.artifacts.store import NewArtifact, add_artifact, capture_reply, edit_artifact, review
+from bot.artifacts.store import NewArtifact, add_artifact, capture_reply, edit_artifact, review_once
 from bot.boards.leaderboard import board
 from bot.boards.reports import team_report
 from bot.config import OrgConfig, parse_org_config
@@ -36,13 +36,13 @@ def org_data(engine):
 def test_cannot_review_own_artifact_even_as_manager(org_data):
     aid = f.artifact(org_data, "U2", "https://x.example/mine")
     with session_scope(org_data) as s, pytest.raises(PermissionDenied, match="own artifact"):
-        review(s, artifact_id=aid, status="kept", reviewer=find_person(s, "U2"), now=f.NOW, may_review=True)
+        review_once(s, artifact_id=aid, status="kept", reviewer=find_person(s, "U2"), now=f.NOW, may_review=True)
 
 
 def test_edit_after_keep_returns_to_submitted(org_data):
     aid = f.artifact(org_data, "U1", "https://x.example/a")
     with session_scope(org_data) as s:
-        review(s, artifact_id=aid, status="kept", reviewer=find_person(s, "U2"), now=f.NOW, may_review=True)
+        review_once(s, artifact_id=aid, status="kept", reviewer=find_person(s, "U2"), now=f.NOW, may_review=True)
     with session_scope(org_data) as s:
         edit_artifact(s, artifact_id=aid, editor=find_person(s, "U1"), now=f.NOW,
                       new=NewArtifact(title="changed", urls=["https://x.example/a2"]))

@@ -186,16 +186,7 @@ class _Dispatcher:
             return True, None
         if parent.state == "sent" and parent.ts:
             return True, parent.ts
-        store.finish(
-            self.engine,
-            row,
-            self.worker,
-            state="pending",
-            now=self.clock(),
-            error="waiting_for_thread",
-            retry_at=self.clock() + THREAD_WAIT,
-            count_attempt=False,
-        )
+        self._put_back(row, "waiting_for_thread", self.clock() + THREAD_WAIT, count_attempt=False)
         self.stats.add(waiting=1)
         return False, None
 
@@ -260,6 +251,11 @@ class _Dispatcher:
         self.stats.add(failed=1)
 
     def _retry(self, row: Claimed, error: str) -> None:
+        self._put_back(row, error, self._backoff(row.attempts))
+        self.stats.add(retried=1)
+
+    def _put_back(self, row: Claimed, error: str, at: dt.datetime, *, count_attempt: bool = True) -> None:
+        """Return ``row`` to the queue, due at ``at``, with ``error`` as its last error."""
         store.finish(
             self.engine,
             row,
@@ -267,9 +263,9 @@ class _Dispatcher:
             state="pending",
             now=self.clock(),
             error=error,
-            retry_at=self._backoff(row.attempts),
+            retry_at=at,
+            count_attempt=count_attempt,
         )
-        self.stats.add(retried=1)
 
 
 def dispatch(
