@@ -32,6 +32,7 @@ class Person(SQLModel, table=True):
     updated_at: NaiveDatetime = Field(default_factory=utcnow)
     status_text: str | None = Field(default=None, max_length=200)  # Slack status: emoji and text
     away_until: dt.date | None = None  # "I'm away until…" from the check-in DM (inclusive, org time)
+    slack_updated: int | None = None  # the Slack profile's "updated" (epoch seconds) when last recorded
 
 
 class Team(SQLModel, table=True):

@@ -53,6 +53,7 @@ def to_slack_user(user: dict[str, Any]) -> SlackUser:
         tz=user.get("tz"),
         is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         status=" ".join(x for x in (profile.get("status_emoji"), profile.get("status_text")) if x)[:200] or None,
+        updated=user["updated"] if type(user.get("updated")) is int else None,
     )
 
 

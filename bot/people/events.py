@@ -24,7 +24,8 @@ def apply_user_event(*, engine: Engine, org: OrgConfig, user: dict[str, Any]) ->
 
     ``"updated"`` or ``"created"`` for a person; ``"deactivated"`` when a known person was removed
     from Slack (history kept); ``"ignored"`` for bots, guests the org leaves out, and unknown
-    removed users. Idempotent: the same event twice changes nothing more.
+    removed users; ``"stale"`` for a profile older (Slack's ``updated``) than the one recorded, as
+    when events arrive out of order. Idempotent: the same event twice changes nothing more.
     """
     uid = str(user.get("id") or "")
     if not uid:
@@ -40,5 +41,8 @@ def apply_user_event(*, engine: Engine, org: OrgConfig, user: dict[str, Any]) ->
             return "deactivated"
         if not is_person(user, include_guests=org.include_guests):
             return "ignored"
-        upsert_slack_user(s, to_slack_user(user))
+        got = to_slack_user(user)
+        if known is not None and known.slack_updated and got.updated is not None and got.updated < known.slack_updated:
+            return "stale"  # an older profile than the one recorded (events may arrive out of order)
+        upsert_slack_user(s, got)
     return "updated" if known is not None else "created"

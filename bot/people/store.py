@@ -124,6 +124,7 @@ class SlackUser:
     tz: str | None
     is_guest: bool = False
     status: str | None = None  # Slack status, emoji and text (":palm_tree: Vacation")
+    updated: int | None = None  # the profile's "updated" (epoch seconds), when Slack gives it
 
 
 def upsert_slack_user(session: Session, user: SlackUser) -> Person:
@@ -143,6 +144,8 @@ def upsert_slack_user(session: Session, user: SlackUser) -> Person:
     person.tz = user.tz
     person.is_guest = user.is_guest
     person.status_text = user.status
+    if user.updated is not None:
+        person.slack_updated = user.updated
     person.is_active = True
     person.updated_at = utcnow()
     session.add(person)

@@ -83,3 +83,29 @@ def test_the_daily_people_sync_job_catches_what_events_missed(sqlite_template, t
         assert "people: 0 new, 6 updated" in res.stdout + res.stderr
         assert _person(engine, "U0ERIN").status_text == "Out of office"
         engine.dispose()
+
+
+def test_an_older_profile_arriving_late_does_not_undo_a_newer_one(sqlite_template, tmp_path) -> None:
+    # Slack may deliver two user_change events out of order: Erin cleared her status (newer), then the
+    # event of setting it (older) arrives. The older profile is ignored; Erin is not left "away".
+    with synced_bot(sqlite_template, tmp_path) as bot:
+        engine = make_engine(bot.env["DATABASE_URL"])
+        erin = _user("U0ERIN")
+        newer = json.loads(json.dumps(erin))
+        newer["updated"] = 1764700000
+        newer["profile"].update(status_text="", status_emoji="")
+        older = json.loads(json.dumps(erin))
+        older["updated"] = 1764600000
+        older["profile"].update(status_text="Out sick", status_emoji=":face_with_thermometer:")
+        assert bot.post(event_body({"type": "user_change", "user": newer})).status == 200
+        bot.wait_for(lambda: _person(engine, "U0ERIN").slack_updated == 1764700000)
+        assert bot.post(event_body({"type": "user_change", "user": older})).status == 200
+        bot.wait_for(lambda: "user_change for U0ERIN: stale" in bot.log_path.read_text(), timeout=15)
+        assert _person(engine, "U0ERIN").status_text is None
+        assert _person(engine, "U0ERIN").slack_updated == 1764700000
+
+        later = json.loads(json.dumps(older))
+        later["updated"] = 1764800000  # she really is out sick now
+        assert bot.post(event_body({"type": "user_change", "user": later})).status == 200
+        bot.wait_for(lambda: _person(engine, "U0ERIN").status_text == ":face_with_thermometer: Out sick")
+        engine.dispose()
