@@ -10,6 +10,9 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from bot.periods import month_name
+from bot.slack.words import count
+
 
 def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
     """Horizontal bars of artifacts per $100 per team, with each team's bar marked."""
@@ -50,15 +53,13 @@ TREND_CHART_VERSION = 1  # part of each App Home chart's data hash: a new drawin
 # (period, artifacts per $100, artifacts, spend); the numbers are None for a month with no data
 TrendMonth = tuple[str, float | None, float | None, float | None]
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def month_labels(periods: Sequence[str]) -> list[str]:
     """``Jul 2026``, ``Aug``, … ``Jan 2027``: the year on the first month and where it changes."""
     out = []
     year = None
     for p in periods:
-        name = _MONTHS[int(p[5:7]) - 1]
+        name = month_name(p)[:3]  # "Sep" of "September 2026"
         out.append(name if p[:4] == year else f"{name} {p[:4]}")
         year = p[:4]
     return out
@@ -71,8 +72,7 @@ def trend_tick_labels(months: Sequence[TrendMonth]) -> list[str]:
         if arts is None or usd is None:
             labels.append(f"{label}\nno data")
         else:
-            plural = "" if arts == 1 else "s"
-            labels.append(f"{label}\n{arts:g} artifact{plural}\n${usd:,.2f}")
+            labels.append(f"{label}\n{count(arts, 'artifact')}\n${usd:,.2f}")
     return labels
 
 

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.artifacts.flags import carried_over
 from bot.artifacts.store import artifacts_of, links_of
@@ -56,17 +57,23 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
     while len(periods) < HISTORY_MONTHS:
         periods.append(previous(periods[-1]))
     w = weights_of(org)
-    out: list[TrendMonth] = []
-    for p in reversed(periods):
+    for p in periods:
         ensure_fresh(session, p, w)
-        row = session.execute(
+    totals = {
+        r[0]: r[1:]
+        for r in session.execute(
             select(
+                PersonPeriodTotal.period,
                 PersonPeriodTotal.artifacts,
                 PersonPeriodTotal.cost_usd,
                 PersonPeriodTotal.usage_rows,
                 PersonPeriodTotal.artifact_count,
-            ).where(PersonPeriodTotal.person_id == person_id, PersonPeriodTotal.period == p)
-        ).first()
+            ).where(PersonPeriodTotal.person_id == person_id, col(PersonPeriodTotal.period).in_(periods))
+        )
+    }
+    out: list[TrendMonth] = []
+    for p in reversed(periods):
+        row = totals.get(p)
         if row is None or not (row[2] or row[3] or row[0] or row[1]):
             out.append((p, None, None, None))
             continue
@@ -162,18 +169,10 @@ def _naive_utc(now: dt.datetime) -> dt.datetime:
 
 def _store_chart(engine: Engine, person_id: int, key: str, file_id: str, now: dt.datetime) -> None:
     values = {"person_id": person_id, "data_hash": key, "file_id": file_id, "updated_at": _naive_utc(now)}
+    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(HomeChartFile)
     with session_scope(engine) as s:
         # An upsert: two App Home openings at once both upload, the last one's file is kept.
-        if engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            pg = pg_insert(HomeChartFile).values(**values)
-            s.execute(pg.on_conflict_do_update(index_elements=["person_id"], set_=values))
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            lite = sqlite_insert(HomeChartFile).values(**values)
-            s.execute(lite.on_conflict_do_update(index_elements=["person_id"], set_=values))
+        s.execute(ins.values(**values).on_conflict_do_update(index_elements=["person_id"], set_=values))
 
 
 def home_chart_file(

@@ -332,7 +332,7 @@ def report_csv_sent(title: str) -> str:
 # Amounts that read as words: usage the price table cannot price, a model's name in "spend by model".
 def unpriced(rows: int, tokens: int) -> str:
     """``unpriced (3 rows, 12,000 tokens)``: usage with no cost whose model the price table does not know."""
-    return f"unpriced ({rows:,} row{'' if rows == 1 else 's'}, {tokens:,} tokens)"
+    return f"unpriced ({count(rows, 'row')}, {tokens:,} tokens)"
 
 
 def model_label(model: str, premium: bool) -> str:
