@@ -81,6 +81,9 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
             changed = intake.save_edit(
                 engine=deps.engine, person=person, artifact_id=_id(meta.get("artifact_id")), new=new, now=deps.clock()
             )
+        except intake.FieldErrors as exc:
+            ack(response_action="errors", errors=_block_errors(exc.errors))
+            return
         except ArtifactBotError as exc:
             ack(response_action="errors", errors={ids.BLOCK_TITLE: str(exc)[:150]})
             return

@@ -29,6 +29,7 @@ from bot.artifacts.links import (
     validate_url,
 )
 from bot.artifacts.store import (
+    LinkTaken,
     NewArtifact,
     add_artifact,
     capture_reply,
@@ -43,7 +44,7 @@ from bot.config import ARTIFACT_KINDS, OrgConfig
 from bot.db import session_scope
 from bot.errors import InputError, NotFound, PermissionDenied
 from bot.models import Artifact, Person
-from bot.periods import month_name, period_at
+from bot.periods import period_at
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class FieldErrors(InputError):
 
 def already_logged(period: str, title: str) -> FieldErrors:
     """The form's error for a link its author already logged in ``period``."""
-    return FieldErrors({"links": f"You already logged this link for {month_name(period)} as “{title[:60]}”."})
+    return FieldErrors({"links": str(LinkTaken(period, title))})
 
 
 def _uid(person: Person) -> int:
@@ -354,7 +355,10 @@ def save_edit(*, engine: Engine, person: Person, artifact_id: int, new: NewArtif
         NotFound, PermissionDenied, InputError: nothing changed.
     """
     with session_scope(engine) as s:
-        art = edit_artifact(s, artifact_id=artifact_id, editor=person, new=new, now=now)
+        try:
+            art = edit_artifact(s, artifact_id=artifact_id, editor=person, new=new, now=now)
+        except LinkTaken as exc:
+            raise already_logged(exc.period, exc.title) from exc  # shown under the links field
         return Changed(artifact_id=art.id or 0, title=art.title, period=art.period)
 
 

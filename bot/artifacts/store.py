@@ -88,7 +88,9 @@ def open_period(session: Session, person_id: int, now: dt.datetime, org: OrgConf
     return period_at(now, org.tz)
 
 
-def _existing_for_urls(session: Session, person_id: int, period: str, urls: list[str]) -> Artifact | None:
+def _existing_for_urls(
+    session: Session, person_id: int, period: str, urls: list[str], excluding: int | None = None
+) -> Artifact | None:
     q = (
         select(Artifact)
         .join(ArtifactLink, ArtifactLink.artifact_id == Artifact.id)
@@ -99,12 +101,24 @@ def _existing_for_urls(session: Session, person_id: int, period: str, urls: list
             ArtifactLink.normalized_url.in_(urls),
         )  # type: ignore[attr-defined]
     )
+    if excluding is not None:
+        q = q.where(col(Artifact.id) != excluding)
     return session.scalars(q).first()
 
 
-def find_logged(session: Session, *, person_id: int, period: str, urls: list[str]) -> Artifact | None:
-    """The person's live artifact of ``period`` with one of these canonical links, if any."""
-    return _existing_for_urls(session, person_id, period, urls)
+def find_logged(
+    session: Session, *, person_id: int, period: str, urls: list[str], excluding: int | None = None
+) -> Artifact | None:
+    """The person's live artifact of ``period`` (other than ``excluding``) with one of these canonical links."""
+    return _existing_for_urls(session, person_id, period, urls, excluding)
+
+
+class LinkTaken(InputError):
+    """An edit gives an artifact a link its author already logged for the period in another artifact."""
+
+    def __init__(self, period: str, title: str) -> None:
+        super().__init__(f"You already logged this link for {month_name(period)} as “{title[:60]}”.")
+        self.period, self.title = period, title
 
 
 def add_artifact(
@@ -407,7 +421,8 @@ def edit_artifact(
     """Change an artifact's title, links, kind or description; a kept one returns to submitted.
 
     Raises:
-        NotFound, PermissionDenied, InputError.
+        NotFound, PermissionDenied, InputError (:class:`LinkTaken`: another of the author's artifacts of the
+        period has one of the new links).
     """
     artifact = session.get(Artifact, artifact_id)
     if artifact is None or artifact.removed:
@@ -419,6 +434,11 @@ def edit_artifact(
         raise InputError("; ".join(errors.values()))
     urls = [validate_url(u) for u in new.urls]
     normalised = list(dict.fromkeys(normalize_url(u) for u in urls))
+    taken = find_logged(
+        session, person_id=artifact.person_id, period=artifact.period, urls=normalised, excluding=artifact.id
+    )
+    if taken is not None:  # one live artifact per person, period and link: the edit changes nothing
+        raise LinkTaken(artifact.period, taken.title)
     before = {
         "title": artifact.title,
         "kind": artifact.kind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.artifacts.store import NewArtifact, add_artifact, edit_artifact, remove_artifact, review_once
+from bot.artifacts.store import LinkTaken, NewArtifact, add_artifact, edit_artifact, remove_artifact, review_once
 from bot.boards.leaderboard import board
 from bot.boards.rollups import check, rebuild_all
 from bot.config import TeamConfig
@@ -69,9 +70,11 @@ def apply(engine, op: str, rng: random.Random) -> None:
                 review_once(s, artifact_id=a.id, status="kept" if op == "keep" else "killed", reviewer=reviewer,
                        now=f.NOW, may_review=True)
             elif op == "edit":
-                edit_artifact(s, artifact_id=a.id, editor=owner, now=f.NOW,
-                              new=NewArtifact(title="y", urls=[f"https://s.example/{rng.randint(0, 6)}"],
-                                              kind=rng.choice(["agent", "other"])))
+                # A link of another of the owner's artifacts of the period is refused and changes nothing.
+                with contextlib.suppress(LinkTaken):
+                    edit_artifact(s, artifact_id=a.id, editor=owner, now=f.NOW,
+                                  new=NewArtifact(title="y", urls=[f"https://s.example/{rng.randint(0, 6)}"],
+                                                  kind=rng.choice(["agent", "other"])))
             else:
                 remove_artifact(s, artifact_id=a.id, actor=owner, now=f.NOW)
         elif op == "move":
