@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -90,25 +90,16 @@ class TeamConfig(BaseModel):
             raise ValueError("team name must not be blank")
         return value
 
-    @field_validator("members")
+    @field_validator("members", "managers")
     @classmethod
-    def _members(cls, value: list[str]) -> list[str]:
+    def _people(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """Each member or manager is a Slack user id or an email (kept lower-case)."""
+        what = "member" if info.field_name == "members" else "manager"
         out = []
         for item in value:
             item = str(item).strip()
             if not (_SLACK_ID.match(item) or ("@" in item and "." in item.split("@")[-1])):
-                raise ValueError(f"member {item!r} is neither an email nor a Slack user id")
-            out.append(item.lower() if "@" in item else item)
-        return out
-
-    @field_validator("managers")
-    @classmethod
-    def _managers(cls, value: list[str]) -> list[str]:
-        out = []
-        for item in value:
-            item = str(item).strip()
-            if not (_SLACK_ID.match(item) or "@" in item):
-                raise ValueError(f"manager {item!r} is neither an email nor a Slack user id")
+                raise ValueError(f"{what} {item!r} is neither an email nor a Slack user id")
             out.append(item.lower() if "@" in item else item)
         return out
 

@@ -585,16 +585,21 @@ _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # a plain decimal amount:
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # YYYY-MM-DD only: no "2026-W49-2", "20261201"
 
 
+def _non_negative(raw: str, name: str, pattern: re.Pattern[str], shape: str) -> str:
+    """``raw`` if it is a plain non-negative number of ``pattern``'s form, else a ``ValueError`` naming the field."""
+    if raw.startswith("-") and pattern.fullmatch(raw[1:]):
+        raise ValueError(f"{name} must not be negative (got {raw})")
+    if not pattern.fullmatch(raw):
+        raise ValueError(f"{name} {raw!r} is not {shape}")
+    return raw
+
+
 def _int(value: str, name: str) -> int:
     """A token count: ASCII digits only (blank is 0), at most ``MAX_TOKENS``."""
     value = value.strip()
     if value == "":
         return 0
-    if value.startswith("-") and _WHOLE.fullmatch(value[1:]):
-        raise ValueError(f"{name} must not be negative (got {value})")
-    if not _WHOLE.fullmatch(value):
-        raise ValueError(f"{name} {value!r} is not a whole number (digits 0-9 only)")
-    number = int(value)
+    number = int(_non_negative(value, name, _WHOLE, "a whole number (digits 0-9 only)"))
     if number > MAX_TOKENS:
         raise ValueError(f"{name} {number} is implausibly large")
     return number
@@ -605,11 +610,7 @@ def _cost(value: str) -> float | None:
     raw = value.strip()
     if not raw:
         return None
-    if raw.startswith("-") and _AMOUNT.fullmatch(raw[1:]):
-        raise ValueError(f"cost_usd {raw!r} must be a non-negative amount")
-    if not _AMOUNT.fullmatch(raw):
-        raise ValueError(f"cost_usd {raw!r} is not a number like 12.34 (digits 0-9 and one point)")
-    amount = Decimal(raw)
+    amount = Decimal(_non_negative(raw, "cost_usd", _AMOUNT, "a number like 12.34 (digits 0-9 and one point)"))
     if amount > MAX_COST:
         raise ValueError(f"cost_usd {raw!r} must be a non-negative amount up to {MAX_COST:,}")
     return float(amount)

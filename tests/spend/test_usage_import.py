@@ -88,7 +88,7 @@ def test_unknown_model_is_kept_flagged_not_priced_at_zero(people, tmp_path):
         ("2026-10-01,nobody@example.com,openai,gpt-4o,1,1,1\n", HEADER, "usage.csv:2: unknown person"),
         ("2026-10-01,alice@example.com,openai,gpt-4o,1,1,abc\n", HEADER, "cost_usd 'abc' is not a number"),
         ("2026-10-01,alice@example.com,openai,gpt-4o,1.5,1,1\n", HEADER, "is not a whole number"),
-        ("2026-10-01,alice@example.com,openai,gpt-4o,1,1,-2\n", HEADER, "non-negative"),
+        ("2026-10-01,alice@example.com,openai,gpt-4o,1,1,-2\n", HEADER, "cost_usd must not be negative (got -2)"),
         ("", HEADER, "no usage rows"),
     ],
 )
