@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,21 +133,18 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
     spent = {"parse": 0.0, "refresh_spend": 0.0, "refresh_boards": 0.0}
     parse, refresh = usage._parse_lines, usage.refresh_spend
 
-    def timed_parse(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return parse(*args, **kwargs)
-        finally:
-            spent["parse"] += time.perf_counter() - t
+    def timed(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[phase] += time.perf_counter() - t
 
-    def timed_refresh(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return refresh(*args, **kwargs)
-        finally:
-            spent["refresh_spend"] += time.perf_counter() - t
+        return run
 
-    usage._parse_lines, usage.refresh_spend = timed_parse, timed_refresh  # type: ignore[assignment]
+    usage._parse_lines = timed(parse, "parse")  # type: ignore[assignment]
+    usage.refresh_spend = timed(refresh, "refresh_spend")  # type: ignore[assignment]
     from bot.boards.leaderboard import board
     from bot.boards.rollups import ensure_fresh
     from bot.config import OrgConfig, weights_of
@@ -155,15 +152,11 @@ def phase_import(url: str, path: str, *, sequential: bool = False) -> dict[str, 
     w = weights_of(OrgConfig())
 
     def refresh_boards(session: Any, period: str) -> None:  # what the CLI passes (bot/runtime/cli.py)
-        t = time.perf_counter()
-        try:
-            ensure_fresh(session, period, w)
-        finally:
-            spent["refresh_boards"] += time.perf_counter() - t
+        ensure_fresh(session, period, w)
 
     engine = make_engine(url)
     t0 = time.perf_counter()
-    result = usage.import_usage_csv(engine, path, refresh=refresh_boards)
+    result = usage.import_usage_csv(engine, path, refresh=timed(refresh_boards, "refresh_boards"))
     seconds = time.perf_counter() - t0
     # The first board read after the import pays for any roll-up work the import left for later (the
     # fingerprint is taken after it: the board never changes usage rows).

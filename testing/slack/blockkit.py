@@ -23,18 +23,25 @@ def _text_problems(obj: Any, pointer: str, *, max_len: int, plain_only: bool = F
     return problems
 
 
+def _id_problems(value: Any, seen: set[str], pointer: str, duplicate: str) -> list[str]:
+    """Slack's checks of a ``block_id`` or ``action_id``: 1..255 characters, unique among ``seen``."""
+    if value is None:
+        return []
+    if not isinstance(value, str) or not 0 < len(value) <= 255:
+        return [f"[ERROR] must be 1..255 characters [json-pointer:{pointer}]"]
+    if value in seen:
+        return [f"[ERROR] {duplicate} [json-pointer:{pointer}]"]
+    seen.add(value)
+    return []
+
+
 def _element_problems(element: Any, pointer: str, action_ids: set[str]) -> list[str]:
     if not isinstance(element, dict) or not isinstance(element.get("type"), str):
         return [f"[ERROR] must provide an object with a type [json-pointer:{pointer}]"]
     problems: list[str] = []
-    action_id = element.get("action_id")
-    if action_id is not None:
-        if not isinstance(action_id, str) or not 0 < len(action_id) <= 255:
-            problems.append(f"[ERROR] must be 1..255 characters [json-pointer:{pointer}/action_id]")
-        elif action_id in action_ids:
-            problems.append(f"[ERROR] action_id already exists in this block [json-pointer:{pointer}/action_id]")
-        else:
-            action_ids.add(action_id)
+    problems += _id_problems(
+        element.get("action_id"), action_ids, f"{pointer}/action_id", "action_id already exists in this block"
+    )
     if element["type"] == "button":
         problems += _text_problems(element.get("text"), f"{pointer}/text", max_len=75, plain_only=True)
         if len(str(element.get("url", ""))) > 3000:
@@ -112,13 +119,7 @@ def block_problems(blocks: Any, surface: str = "message") -> list[str]:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             problems.append(f"[ERROR] must provide an object with a type [json-pointer:{ptr}]")
             continue
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if not isinstance(block_id, str) or not 0 < len(block_id) <= 255:
-                problems.append(f"[ERROR] must be 1..255 characters [json-pointer:{ptr}/block_id]")
-            elif block_id in block_ids:
-                problems.append(f"[ERROR] duplicate block_id [json-pointer:{ptr}/block_id]")
-            block_ids.add(str(block_id))
+        problems += _id_problems(block.get("block_id"), block_ids, f"{ptr}/block_id", "duplicate block_id")
         action_ids: set[str] = set()
         kind = block["type"]
         if kind == "section":
