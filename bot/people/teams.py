@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
@@ -111,14 +111,8 @@ class TeamSummary:
     monthly_budget_usd: float | None
 
     def as_json(self) -> dict[str, object]:
-        """Plain data for ``--format json``."""
-        return {
-            "name": self.name,
-            "members": self.members,
-            "managers": self.managers,
-            "channel": self.channel,
-            "monthly_budget_usd": self.monthly_budget_usd,
-        }
+        """Plain data for ``--format json``: the fields, by their names."""
+        return asdict(self)
 
 
 def list_teams(session: Session) -> list[TeamSummary]:
