@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
@@ -201,15 +202,7 @@ class _Dispatcher:
                 store.release(self.engine, self.worker, [row.id])
                 return
             if store.obsolete(self.engine, row):
-                store.finish(
-                    self.engine,
-                    row,
-                    self.worker,
-                    state="cancelled",
-                    now=self.clock(),
-                    error="answered",
-                    count_attempt=False,
-                )
+                self._finish(row, "cancelled", error="answered", count_attempt=False)
                 self.stats.add(cancelled=1)
                 return
             try:
@@ -242,12 +235,12 @@ class _Dispatcher:
                     self._retry(row, type(exc).__name__)
                 return
             pacer.accepted()
-            store.finish(self.engine, row, self.worker, state="sent", now=self.clock(), ts=ts, channel=channel)
+            self._finish(row, "sent", ts=ts, channel=channel)
             self.stats.add(sent=1)
             return
 
     def _fail(self, row: Claimed, error: str) -> None:
-        store.finish(self.engine, row, self.worker, state="failed", now=self.clock(), error=error)
+        self._finish(row, "failed", error=error)
         self.stats.add(failed=1)
 
     def _retry(self, row: Claimed, error: str) -> None:
@@ -256,16 +249,11 @@ class _Dispatcher:
 
     def _put_back(self, row: Claimed, error: str, at: dt.datetime, *, count_attempt: bool = True) -> None:
         """Return ``row`` to the queue, due at ``at``, with ``error`` as its last error."""
-        store.finish(
-            self.engine,
-            row,
-            self.worker,
-            state="pending",
-            now=self.clock(),
-            error=error,
-            retry_at=at,
-            count_attempt=count_attempt,
-        )
+        self._finish(row, "pending", error=error, retry_at=at, count_attempt=count_attempt)
+
+    def _finish(self, row: Claimed, state: str, **outcome: Any) -> None:
+        """Record ``row``'s outcome as this worker, now (:func:`store.finish`)."""
+        store.finish(self.engine, row, self.worker, state=state, now=self.clock(), **outcome)
 
 
 def dispatch(
