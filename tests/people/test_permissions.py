@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import select
@@ -16,13 +17,24 @@ from tests.handlers.helpers import import_usage, open_home
 
 # Alice and Bob are members of Growth (managed by Carol); Dave manages Infra; U0ADMIN is an admin;
 # Erin is a member of Infra. Growth has 2 members: min_team_size is 2 in this org, so it is shown.
+# The whole matrix in one place: who each role is, whether the Growth report opens for them,
+# what pressing Keep on Alice's artifact answers them, and whether they may edit or remove it.
+
+
+class Role(NamedTuple):
+    user: str
+    reads_report: bool
+    keep_answer: str
+    edits: bool
+
+
 ROLES = {
-    "member": "U0ALICE",
-    "teammate": "U0BOB",
-    "manager": "U0CAROL",
-    "other_manager": "U0DAVE",
-    "admin": "U0ADMIN",
-    "other_member": "U0ERIN",
+    "member": Role("U0ALICE", reads_report=False, keep_answer="own artifact", edits=True),
+    "teammate": Role("U0BOB", reads_report=False, keep_answer="Only a manager", edits=False),
+    "manager": Role("U0CAROL", reads_report=True, keep_answer="Kept", edits=False),
+    "other_manager": Role("U0DAVE", reads_report=False, keep_answer="Only a manager", edits=False),
+    "admin": Role("U0ADMIN", reads_report=True, keep_answer="Kept", edits=False),
+    "other_member": Role("U0ERIN", reads_report=False, keep_answer="Only a manager", edits=False),
 }
 
 
@@ -47,21 +59,11 @@ def _first_artifact(engine) -> int | None:
         return s.scalars(select(Artifact.id)).first()
 
 
-REPORT = {
-    "member": False,
-    "teammate": False,
-    "manager": True,
-    "other_manager": False,
-    "admin": True,
-    "other_member": False,
-}
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_artifact_report_per_role(org, role):
     bot, _ = org
-    said = bot.answer_text(lambda url: command_body("/artifact-report", "Growth", ROLES[role], response_url=url))
-    if REPORT[role]:
+    said = bot.answer_text(lambda url: command_body("/artifact-report", "Growth", ROLES[role].user, response_url=url))
+    if ROLES[role].reads_report:
         assert "Artifact report: Growth" in said and "12.34" in said  # members' spend is visible
     else:
         assert "Only managers and admins" in said and "12.34" not in said
@@ -70,7 +72,7 @@ def test_artifact_report_per_role(org, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_leaderboard_per_role_shows_teams_only(org, role):
     bot, _ = org
-    said = bot.answer_text(lambda url: command_body("/leaderboard", "", ROLES[role], response_url=url))
+    said = bot.answer_text(lambda url: command_body("/leaderboard", "", ROLES[role].user, response_url=url))
     assert "Growth" in said and "Alice" not in said  # teams, never a person's spend
 
 
@@ -78,19 +80,11 @@ def test_leaderboard_per_role_shows_teams_only(org, role):
 def test_artifact_command_per_role(org, role):
     bot, _ = org
     said = bot.answer_text(
-        lambda url: command_body("/artifact", f"https://roles.example.com/{role} Thing", ROLES[role], response_url=url)
+        lambda url: command_body(
+            "/artifact", f"https://roles.example.com/{role} Thing", ROLES[role].user, response_url=url
+        )
     )
     assert "Recorded 1 artifact" in said  # anyone may log their own work
-
-
-REVIEW = {
-    "member": "own artifact",
-    "teammate": "Only a manager",
-    "manager": "Kept",
-    "other_manager": "Only a manager",
-    "admin": "Kept",
-    "other_member": "Only a manager",
-}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -98,24 +92,14 @@ def test_keep_per_role(org, role):
     bot, art_id = org
 
     def body(url: str) -> bytes:
-        p = block_actions_payload(ROLES[role], "review_artifact", action_type="overflow", response_url=url)
+        p = block_actions_payload(ROLES[role].user, "review_artifact", action_type="overflow", response_url=url)
         p["actions"][0]["selected_option"] = {
             "text": {"type": "plain_text", "text": "Keep"},
             "value": f"keep_artifact:{art_id}",
         }
         return interaction_body(p)
 
-    assert REVIEW[role] in bot.answer_text(body)
-
-
-EDIT = {
-    "member": True,
-    "teammate": False,
-    "manager": False,
-    "other_manager": False,
-    "admin": False,
-    "other_member": False,
-}
+    assert ROLES[role].keep_answer in bot.answer_text(body)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -125,18 +109,18 @@ def test_edit_and_remove_only_by_the_owner(org, role):
     url = bot.emu.response_url()
     assert (
         bot.post(
-            interaction_body(block_actions_payload(ROLES[role], "edit_artifact", str(art_id), response_url=url))
+            interaction_body(block_actions_payload(ROLES[role].user, "edit_artifact", str(art_id), response_url=url))
         ).status
         == 200
     )
-    if EDIT[role]:
+    if ROLES[role].edits:
         bot.wait_for(lambda: len(bot.emu.calls("views.open")) > before)
     else:
         posts = bot.wait_for(lambda: bot.emu.responses_to(url), timeout=10)
         assert "Only the person who logged" in json.dumps(posts[-1].body)
         said = bot.answer_text(
             lambda u: interaction_body(
-                block_actions_payload(ROLES[role], "remove_artifact", str(art_id), response_url=u)
+                block_actions_payload(ROLES[role].user, "remove_artifact", str(art_id), response_url=u)
             )
         )
         assert "Only the person who logged" in said
@@ -145,7 +129,7 @@ def test_edit_and_remove_only_by_the_owner(org, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_app_home_shows_only_ones_own_spend(org, role):
     bot, _ = org
-    user = ROLES[role]
+    user = ROLES[role].user
     view = json.dumps(open_home(bot, user))
     if role == "member":
         assert "$12.34" in view
