@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -15,6 +16,13 @@ from bot.people.teams import import_teams
 from bot.spend.usage import UsageRecord, upsert_records
 
 NOW = dt.datetime(2026, 10, 30, 20, 0, tzinfo=dt.UTC)
+USAGE_HEADER = "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd"
+
+
+def usage_csv(path: Path, *lines: str) -> Path:
+    """A usage CSV in the contract's columns (``USAGE_HEADER``) with ``lines`` under the header."""
+    path.write_text("".join(f"{line}\n" for line in (USAGE_HEADER, *lines)))
+    return path
 
 
 def person(engine: Engine, slack_id: str, name: str | None = None, email: str | None = None, tz: str = "UTC") -> int:

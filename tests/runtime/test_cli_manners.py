@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime.cli import EXAMPLES, _finish, build_parser, command_list, subcommand_parsers
+from tests.factories import usage_csv
 from tests.runtime.test_cli import CONFIG, cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +102,11 @@ def test_teams_import_names_the_keys_it_ignored_and_teams_list(db_url, tmp_path)
     assert "ARTIFACT_BOT_CONFIG, which is not set" in res.stdout
     # The file in force as ARTIFACT_BOT_CONFIG: nothing to say.
     again = cli(
-        "teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path,
+        "teams",
+        "import",
+        "org.yaml",
+        db_url=db_url,
+        cwd=tmp_path,
         env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")},
     )
     assert again.returncode == 0 and "ignored" not in again.stdout
@@ -117,10 +122,7 @@ def test_teams_import_names_the_keys_it_ignored_and_teams_list(db_url, tmp_path)
 def test_piped_tables_are_full_width_without_colour(db_url, tmp_path, no_color):
     (tmp_path / "org.yaml").write_text(CONFIG.replace("name: Infra", f"name: {LONG_TEAM}"))
     assert cli("teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path).returncode == 0
-    (tmp_path / "usage.csv").write_text(
-        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
-        "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,12553.75\n"
-    )
+    usage_csv(tmp_path / "usage.csv", "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,12553.75")
     assert cli("usage", "import", "usage.csv", db_url=db_url, cwd=tmp_path).returncode == 0
     env = {"NO_COLOR": no_color, "COLUMNS": "80"} if no_color else {"COLUMNS": "80"}
     res = cli("leaderboard", "--period", "2026-10", db_url=db_url, cwd=tmp_path, env=env)
@@ -176,11 +178,11 @@ def test_teams_remove_takes_a_team_off_the_board_and_keeps_its_history(db_url, t
 
     (tmp_path / "org.yaml").write_text(CONFIG)
     assert cli("teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path).returncode == 0
-    (tmp_path / "usage.csv").write_text(
-        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
-        "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,40\n"
-        "2026-11-03,carol@example.com,,openai,gpt-4o-mini,100,10,40\n"
-        "2026-11-03,alice@example.com,,openai,gpt-4o-mini,100,10,40\n"
+    usage_csv(
+        tmp_path / "usage.csv",
+        "2026-10-03,carol@example.com,,openai,gpt-4o-mini,100,10,40",
+        "2026-11-03,carol@example.com,,openai,gpt-4o-mini,100,10,40",
+        "2026-11-03,alice@example.com,,openai,gpt-4o-mini,100,10,40",
     )
     assert cli("usage", "import", "usage.csv", db_url=db_url, cwd=tmp_path).returncode == 0
     engine = make_engine(db_url)
@@ -194,8 +196,9 @@ def test_teams_remove_takes_a_team_off_the_board_and_keeps_its_history(db_url, t
 
     assert "Infra" in board("2026-11")
     # Listed in the config in force: it would come back at the next start, so nothing happens.
-    refused = cli("teams", "remove", "infra", db_url=db_url, cwd=tmp_path,
-                  env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")})
+    refused = cli(
+        "teams", "remove", "infra", db_url=db_url, cwd=tmp_path, env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")}
+    )
     assert refused.returncode == 2 and "remove it there first" in refused.stderr
     assert "Infra" in board("2026-11")
 
@@ -233,7 +236,10 @@ def test_a_provider_that_fails_is_exit_1_not_2(db_url, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {"ANTHROPIC_ADMIN_KEY": "sk-ant-admin-test", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_port}"}
+        env = {
+            "ANTHROPIC_ADMIN_KEY": "sk-ant-admin-test",
+            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+        }
         res = cli("usage", "sync", "anthropic", "--since", "2026-10-01", db_url=db_url, cwd=tmp_path, env=env)
     finally:
         server.shutdown()
@@ -251,8 +257,9 @@ def _on_a_terminal(args: list[str], *, db_url: str, cwd: Path, env: dict[str, st
     master, slave = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "ARTIFACT_BOT_CONFIG", "FORCE_COLOR")}
     full_env.update(DATABASE_URL=db_url, TERM="xterm-256color", **env)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], stdout=slave, stderr=subprocess.PIPE,
-                            env=full_env, cwd=cwd)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], stdout=slave, stderr=subprocess.PIPE, env=full_env, cwd=cwd
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -269,10 +276,7 @@ def _on_a_terminal(args: list[str], *, db_url: str, cwd: Path, env: dict[str, st
 
 
 def test_colour_on_a_terminal_and_none_with_no_color(db_url, tmp_path):
-    (tmp_path / "a.csv").write_text(
-        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
-        "2026-10-03,alice@example.com,,acme,acme-secret-model,100,10,\n"
-    )
+    usage_csv(tmp_path / "a.csv", "2026-10-03,alice@example.com,,acme,acme-secret-model,100,10,")
     (tmp_path / "b.csv").write_text((tmp_path / "a.csv").read_text().replace("100,10", "200,20"))
     args = ["--on-unknown", "unattributed"]
     coloured = _on_a_terminal(["usage", "import", "a.csv", *args], db_url=db_url, cwd=tmp_path, env={})

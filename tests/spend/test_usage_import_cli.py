@@ -136,11 +136,11 @@ def test_on_unknown_skip_and_unattributed(org, tmp_path):
 def test_config_identities_apply_to_csv_rows(org, tmp_path):
     config = tmp_path / "org.yaml"
     config.write_text("identities:\n  alice@personal.example: alice@example.com\n  svc-build: U0BOB\n")
-    (tmp_path / "u.csv").write_text(
-        "date,email,slack_user_id,provider,model,input_tokens,output_tokens,cost_usd\n"
-        "2026-10-01,Alice@Personal.example,,openai,gpt-4o-mini,10,1,1\n"
-        "2026-10-01,,svc-build,openai,gpt-4o-mini,10,1,2\n"
-        "2026-10-01,alice@example.com,,openai,gpt-4o-mini,5,1,4\n"
+    f.usage_csv(
+        tmp_path / "u.csv",
+        "2026-10-01,Alice@Personal.example,,openai,gpt-4o-mini,10,1,1",
+        "2026-10-01,,svc-build,openai,gpt-4o-mini,10,1,2",
+        "2026-10-01,alice@example.com,,openai,gpt-4o-mini,5,1,4",
     )
     without = cli("usage", "import", "u.csv", db_url=org, cwd=tmp_path)
     assert without.returncode == 2 and "unknown person 'alice@personal.example'" in without.stderr
