@@ -74,21 +74,7 @@ def handle_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
     queue = review_queue.queue_for(engine=deps.engine, slack_user_id=event["user"], period=got.data.period)
 
     def view(chart_file_id: str | None) -> dict[str, Any]:
-        return bk.home_view(
-            suggestion=got.suggestion,
-            name=got.data.name,
-            period=got.data.period,
-            spend_usd=got.data.spend_usd,
-            tokens=got.data.tokens,
-            artifacts=got.data.artifacts,
-            team_lines=got.data.team_lines,
-            unpriced_rows=got.data.unpriced_rows,
-            unpriced_tokens=got.data.unpriced_tokens,
-            history=history,
-            by_status=got.data.by_status,
-            queue=queue,
-            chart_file_id=chart_file_id,
-        )
+        return bk.home_view(**vars(got.data), suggestion=got.suggestion, queue=queue, chart_file_id=chart_file_id)
 
     # A file just uploaded is refused until Slack has processed it (a second or two): wait and try again.
     waits = list(FRESH_CHART_WAITS) if chart is not None and chart in uploaded else []

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.periods import month_name
-from bot.slack.words import count
+from bot.slack.words import count, unpriced
 
 
 def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[float | None], *, title: str) -> bytes:
@@ -48,10 +48,19 @@ def score_chart(names: Sequence[str], scores: Sequence[float], bars: Sequence[fl
     return buf.getvalue()
 
 
-TREND_CHART_VERSION = 1  # part of each App Home chart's data hash: a new drawing uploads every chart afresh
+TREND_CHART_VERSION = 2  # part of each App Home chart's data hash: a new drawing uploads every chart afresh
 
-# (period, artifacts per $100, artifacts, spend); the numbers are None for a month with no data
-TrendMonth = tuple[str, float | None, float | None, float | None]
+
+class TrendMonth(NamedTuple):
+    """One month of a person's trend: artifacts per $100, artifacts and spend, all None for a month with
+    no data; the usage the price table could not price (not in ``spend``, never drawn as $0)."""
+
+    period: str
+    score: float | None
+    artifacts: float | None
+    spend: float | None
+    unpriced_rows: int = 0
+    unpriced_tokens: int = 0
 
 
 def month_labels(periods: Sequence[str]) -> list[str]:
@@ -68,11 +77,14 @@ def month_labels(periods: Sequence[str]) -> list[str]:
 def trend_tick_labels(months: Sequence[TrendMonth]) -> list[str]:
     """Under each month: its name (and year where it changes), its artifacts and its spend, or "no data"."""
     labels = []
-    for label, (_, _, arts, usd) in zip(month_labels([m[0] for m in months]), months, strict=True):
-        if arts is None or usd is None:
+    for label, m in zip(month_labels([m.period for m in months]), months, strict=True):
+        if m.artifacts is None or m.spend is None:
             labels.append(f"{label}\nno data")
+        elif m.unpriced_rows:  # "$0.00" would say the unpriced usage cost nothing
+            money = f"${m.spend:,.2f} + unpriced" if m.spend else unpriced(m.unpriced_rows, None)
+            labels.append(f"{label}\n{count(m.artifacts, 'artifact')}\n{money}")
         else:
-            labels.append(f"{label}\n{count(arts, 'artifact')}\n${usd:,.2f}")
+            labels.append(f"{label}\n{count(m.artifacts, 'artifact')}\n${m.spend:,.2f}")
     return labels
 
 
@@ -82,7 +94,7 @@ def _trend_figure(months: Sequence[TrendMonth]) -> Any:
 
     x = list(range(len(months)))
     # NaN breaks the line: a month with no data is a gap, never a fall to zero.
-    y = [float("nan") if s is None else s for _, s, _, _ in months]
+    y = [float("nan") if m.score is None else m.score for m in months]
     fig = Figure(figsize=(8, 4.2), dpi=100)
     ax = fig.subplots()
     ax.plot(x, y, color="#2eb67d", linewidth=2.5, marker="o", markersize=7, label="artifacts per $100")

@@ -27,7 +27,8 @@ from bot.spend.model_costs import unpriced_by_person
 
 @dataclass
 class HomeData:
-    """What App Home shows one person."""
+    """What App Home shows one person: each field is a keyword of ``bot.slack.blocks.home_view``, which
+    takes them all (``home_view(**vars(data), ...)``), so a number added here reaches every Home drawn."""
 
     name: str
     period: str
@@ -37,7 +38,7 @@ class HomeData:
     team_lines: list[str] = field(default_factory=list)
     unpriced_rows: int = 0  # usage the price table could not price: not in spend_usd, never shown as $0
     unpriced_tokens: int = 0
-    history: list[TrendMonth] = field(default_factory=list)  # (period, score, artifacts, $); None: no data
+    history: list[TrendMonth] = field(default_factory=list)  # the last six months, oldest first
     by_status: dict[str, int] = field(default_factory=dict)  # the period's artifacts per status
 
 
@@ -68,6 +69,7 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
                 PersonPeriodTotal.cost_usd,
                 PersonPeriodTotal.usage_rows,
                 PersonPeriodTotal.artifact_count,
+                PersonPeriodTotal.unpriced_rows,
             ).where(PersonPeriodTotal.person_id == person_id, col(PersonPeriodTotal.period).in_(periods))
         )
     }
@@ -75,10 +77,11 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
     for p in reversed(periods):
         row = totals.get(p)
         if row is None or not (row[2] or row[3] or row[0] or row[1]):
-            out.append((p, None, None, None))
+            out.append(TrendMonth(p, None, None, None))
             continue
         arts, spend = float(row[0]), float(row[1])
-        out.append((p, score(arts, spend, w.spend_floor_usd), arts, spend))
+        rows, tokens = unpriced_by_person(session, p, [person_id]).get(person_id, (0, 0)) if row[4] else (0, 0)
+        out.append(TrendMonth(p, score(arts, spend, w.spend_floor_usd), arts, spend, rows, tokens))
     return out
 
 
@@ -152,9 +155,12 @@ def home_data(session: Session, person: Person, org: OrgConfig, now: dt.datetime
 def chart_key(history: Sequence[TrendMonth]) -> str | None:
     """The hash of a trend chart's data (the numbers as drawn, and the drawing's version); None when
     no month has data: no chart at all."""
-    if all(m[1] is None for m in history):
+    if all(m.score is None for m in history):
         return None
-    data = [[p, *(None if v is None else round(v, 2) for v in (s, a, usd))] for p, s, a, usd in history]
+    data = [
+        [m.period, *(None if v is None else round(v, 2) for v in (m.score, m.artifacts, m.spend)), m.unpriced_rows]
+        for m in history
+    ]
     return hashlib.sha256(json.dumps([TREND_CHART_VERSION, data]).encode()).hexdigest()
 
 

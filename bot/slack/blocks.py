@@ -23,6 +23,11 @@ def money(value: float) -> str:
     return f"${value:,.2f}"
 
 
+# One month of App Home's last six months (``bot.boards.charts.TrendMonth``): period, artifacts per $100,
+# artifacts, spend (all None: no data), unpriced rows and their tokens.
+HistoryMonth = tuple[str, float | None, float | None, float | None, int, int]
+
+
 def spend_text(usd: float, unpriced_rows: int | None = 0, unpriced_tokens: int | None = 0) -> str:
     """Spend that never shows unpriced usage as money: ``$12.00``, ``$12.00 + unpriced (…)`` or ``unpriced (…)``."""
     if not unpriced_rows:
@@ -430,7 +435,7 @@ def home_view(
     suggestion: str | None = None,
     unpriced_rows: int = 0,
     unpriced_tokens: int = 0,
-    history: Sequence[tuple[str, float | None, float | None, float | None]] = (),
+    history: Sequence[HistoryMonth] = (),
     by_status: dict[str, int] | None = None,
     queue: Sequence[Any] = (),
     chart_file_id: str | None = None,
@@ -463,8 +468,8 @@ def home_view(
         rows = [
             words.no_data(p)
             if s is None or a is None or usd is None
-            else words.history_line(period=p, score=s, artifacts=a, spend=money(usd))
-            for p, s, a, usd in history
+            else words.history_line(period=p, score=s, artifacts=a, spend=spend_text(usd, rows, tokens))
+            for p, s, a, usd, rows, tokens in history
         ]
         blocks.append(_section(words.last_six_months(rows)))
         if chart_file_id:
@@ -583,12 +588,12 @@ def kill_modal(*, title: str, period: str, author: str | None, private_metadata:
     }
 
 
-def home_chart_alt_text(history: Sequence[tuple[str, float | None, float | None, float | None]]) -> str:
+def home_chart_alt_text(history: Sequence[HistoryMonth]) -> str:
     """The App Home trend chart in words (its image block's ``alt_text``, at most 2000 characters)."""
     months = [
         words.no_data(p)
         if s is None or a is None or usd is None
-        else words.chart_month(period=p, score=s, artifacts=a, spend=money(usd))
-        for p, s, a, usd in history
+        else words.chart_month(period=p, score=s, artifacts=a, spend=spend_text(usd, rows, tokens))
+        for p, s, a, usd, rows, tokens in history
     ]
     return words.chart_alt_text(months)[:2000]

@@ -330,9 +330,14 @@ def report_csv_sent(title: str) -> str:
 
 
 # Amounts that read as words: usage the price table cannot price, a model's name in "spend by model".
-def unpriced(rows: int, tokens: int) -> str:
-    """``unpriced (3 rows, 12,000 tokens)``: usage with no cost whose model the price table does not know."""
-    return f"unpriced ({count(rows, 'row')}, {tokens:,} tokens)"
+def unpriced(rows: int, tokens: int | None) -> str:
+    """``unpriced (3 rows, 12,000 tokens)``: usage with no cost whose model the price table does not know
+    (``unpriced (3 rows)`` where the tokens are not at hand)."""
+    return (
+        f"unpriced ({count(rows, 'row')}, {tokens:,} tokens)"
+        if tokens is not None
+        else f"unpriced ({count(rows, 'row')})"
+    )
 
 
 def model_label(model: str, premium: bool) -> str:

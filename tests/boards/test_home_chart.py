@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.boards import charts
+from bot.boards.charts import TrendMonth
 from bot.boards.home import RETRY_REFUSED_CHART, chart_key, history_of, home_chart_file, refused_home_chart
 from bot.config import OrgConfig
 from bot.db import session_scope
@@ -25,12 +26,12 @@ from tests import factories as f
 NOW = f.NOW  # 2026-10-30 20:00 UTC
 ORG = OrgConfig(timezone="UTC")
 HISTORY = [
-    ("2026-05", 2.5, 1.0, 40.0),
-    ("2026-06", None, None, None),
-    ("2026-07", 0.0, 0.0, 12.0),
-    ("2026-08", 5.0, 1.5, 30.0),
-    ("2026-09", 5.0, 0.5, 5.0),
-    ("2026-10", 3.33, 2.0, 60.0),
+    TrendMonth("2026-05", 2.5, 1.0, 40.0),
+    TrendMonth("2026-06", None, None, None),
+    TrendMonth("2026-07", 0.0, 0.0, 12.0),
+    TrendMonth("2026-08", 5.0, 1.5, 30.0),
+    TrendMonth("2026-09", 5.0, 0.5, 5.0),
+    TrendMonth("2026-10", 3.33, 2.0, 60.0),
 ]
 
 
@@ -65,10 +66,14 @@ def test_the_chart_draws_a_gap_for_a_month_without_data_and_writes_artifacts_and
 def test_the_key_is_the_data_as_drawn(monkeypatch: pytest.MonkeyPatch):
     key = chart_key(HISTORY)
     assert key is not None and len(key) == 64  # fits home_chart_file.data_hash
-    assert chart_key(HISTORY) == chart_key([*HISTORY[:5], ("2026-10", 3.3300001, 2.0, 60.0)])  # same when drawn
-    assert chart_key(HISTORY) != chart_key([*HISTORY[:5], ("2026-10", 3.5, 2.5, 60.0)])
-    assert chart_key(HISTORY) != chart_key([*HISTORY[:1], ("2026-06", 0.0, 0.0, 0.0), *HISTORY[2:]])  # gap != zero
-    assert chart_key([(p, None, None, None) for p, *_ in HISTORY]) is None  # no history: no chart at all
+    assert chart_key(HISTORY) == chart_key(
+        [*HISTORY[:5], TrendMonth("2026-10", 3.3300001, 2.0, 60.0)]
+    )  # same when drawn
+    assert chart_key(HISTORY) != chart_key([*HISTORY[:5], TrendMonth("2026-10", 3.5, 2.5, 60.0)])
+    assert chart_key(HISTORY) != chart_key(
+        [*HISTORY[:1], TrendMonth("2026-06", 0.0, 0.0, 0.0), *HISTORY[2:]]
+    )  # gap != zero
+    assert chart_key([TrendMonth(p, None, None, None) for p, *_ in HISTORY]) is None  # no history: no chart at all
     monkeypatch.setattr("bot.boards.home.TREND_CHART_VERSION", charts.TREND_CHART_VERSION + 1)
     assert chart_key(HISTORY) != key  # a new drawing: every chart is drawn and uploaded afresh
 
@@ -81,12 +86,12 @@ def test_history_has_a_gap_where_a_month_has_no_data(engine: Engine):
     with session_scope(engine) as s:
         months = history_of(s, pid, "2026-10", ORG)
     assert months == [
-        ("2026-05", None, None, None),
-        ("2026-06", None, None, None),
-        ("2026-07", None, None, None),
-        ("2026-08", 2.5, 1.0, 40.0),
-        ("2026-09", None, None, None),
-        ("2026-10", 0.0, 0.0, 20.0),  # spend without an artifact: a real zero, not a gap
+        TrendMonth("2026-05", None, None, None),
+        TrendMonth("2026-06", None, None, None),
+        TrendMonth("2026-07", None, None, None),
+        TrendMonth("2026-08", 2.5, 1.0, 40.0),
+        TrendMonth("2026-09", None, None, None),
+        TrendMonth("2026-10", 0.0, 0.0, 20.0),  # spend without an artifact: a real zero, not a gap
     ]
     with session_scope(engine) as s:
         nobody = f.person(engine, "U2", name="Bo")
@@ -114,7 +119,7 @@ def test_the_chart_is_uploaded_once_per_data(engine: Engine, slack_emulator: Sla
     assert again == first
     assert slack_emulator.call_count("files.getUploadURLExternal") == 1  # same data: no upload
 
-    changed = [*HISTORY[:5], ("2026-10", 3.5, 2.5, 60.0)]
+    changed = [*HISTORY[:5], TrendMonth("2026-10", 3.5, 2.5, 60.0)]
     second = home_chart_file(engine=engine, person_id=pid, history=changed, upload=upload, now=NOW)
     assert second not in (None, first)
     assert slack_emulator.call_count("files.completeUploadExternal") == 2
@@ -122,7 +127,7 @@ def test_the_chart_is_uploaded_once_per_data(engine: Engine, slack_emulator: Sla
         row = s.get(HomeChartFile, pid)
         assert row is not None and (row.file_id, row.data_hash) == (second, chart_key(changed))
 
-    none = [(p, None, None, None) for p, *_ in HISTORY]
+    none = [TrendMonth(p, None, None, None) for p, *_ in HISTORY]
     assert home_chart_file(engine=engine, person_id=pid, history=none, upload=upload, now=NOW) is None
     assert slack_emulator.call_count("files.getUploadURLExternal") == 2  # no history: nothing drawn or sent
 
@@ -157,7 +162,7 @@ def test_a_refused_chart_is_left_out_until_the_data_changes_or_hours_pass(
     second = home_chart_file(engine=engine, person_id=pid, history=HISTORY, upload=upload, now=later)
     assert second not in (None, first)
     refused_home_chart(engine=engine, person_id=pid, file_id=second, now=later)
-    changed = [*HISTORY[:5], ("2026-10", 3.5, 2.5, 60.0)]
+    changed = [*HISTORY[:5], TrendMonth("2026-10", 3.5, 2.5, 60.0)]
     third = home_chart_file(engine=engine, person_id=pid, history=changed, upload=upload, now=later)
     assert third not in (None, first, second)  # new data: drawn and uploaded at once
     assert slack_emulator.call_count("files.completeUploadExternal") == 3

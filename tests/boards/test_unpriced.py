@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.boards import charts
 from bot.boards.home import home_data
 from bot.boards.leaderboard import board, table_columns
 from bot.boards.reports import report_csv, team_report
@@ -128,19 +129,24 @@ def test_app_home_shows_unpriced_instead_of_zero(org_with_unpriced):
         assert person is not None
         data = home_data(s, person, org, NOW)
     assert (data.spend_usd, data.unpriced_rows, data.unpriced_tokens) == (0.0, 2, 2200)
-    view = bk.home_view(
-        name=data.name,
-        period=data.period,
-        spend_usd=data.spend_usd,
-        tokens=data.tokens,
-        artifacts=data.artifacts,
-        team_lines=data.team_lines,
-        unpriced_rows=data.unpriced_rows,
-        unpriced_tokens=data.unpriced_tokens,
-    )
+    view = bk.home_view(**vars(data))
     rendered = json.dumps(view, ensure_ascii=False)
     assert f"{month_name(data.period)}: *unpriced (2 rows, 2,200 tokens)* of AI spend" in rendered
+    # The last six months and the trend chart say it too: October's usage is unpriced, not $0.00.
+    assert "— 0 artifacts, unpriced (2 rows, 2,200 tokens)" in rendered
+    assert "(0 artifacts, unpriced (2 rows, 2,200 tokens) spent)" in bk.home_chart_alt_text(data.history)
+    assert charts.trend_tick_labels(data.history)[-1] == "Oct\n0 artifacts\nunpriced (2 rows)"
     assert "$0.00" not in rendered
+
+
+def test_app_home_history_adds_unpriced_to_priced_spend(org_with_unpriced):
+    with session_scope(org_with_unpriced) as s:
+        person = find_person(s, "U0ALICE")
+        assert person is not None
+        data = home_data(s, person, OrgConfig(), NOW)
+    assert data.history[-1][3:] == (5.0, 1, 5500)
+    assert "$5.00 + unpriced (1 row, 5,500 tokens)" in json.dumps(bk.home_view(**vars(data)), ensure_ascii=False)
+    assert charts.trend_tick_labels(data.history)[-1] == "Oct\n0 artifacts\n$5.00 + unpriced"
 
 
 def cli(*args: str, db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
