@@ -28,7 +28,7 @@ from bot.people.store import PersonIndex, SlackUser, ensure_person, is_slack_id,
 from bot.periods import period_of
 from bot.spend import seats
 from bot.spend.connectors import REGISTRY, Connector
-from bot.spend.connectors.base import UNATTRIBUTED, ProviderFetch, SignalRow, SpendRow
+from bot.spend.connectors.base import UNATTRIBUTED, ProviderFetch, SignalRow, Spender, SpendRow
 from bot.spend.usage import UsageRecord, replace_days
 
 log = logging.getLogger(__name__)
@@ -189,9 +189,10 @@ class _Attribution:
         log.warning("identities: %r is neither an email nor a Slack user id; ignored", target)
         return None
 
-    def resolve(self, identity: str, aliases: tuple[str, ...], email: str | None) -> tuple[str, int | None]:
+    def resolve(self, who: Spender) -> tuple[str, int | None]:
         """``(identity to store, person id or None)`` for a spender; an identity the config assigns to a
         team (``team:NAME``) has no person and is noted in ``teams``."""
+        identity, aliases, email = who.identity, who.aliases, who.email
         key = (identity, aliases, email)
         hit = self._cache.get(key)
         if hit is not None:
@@ -218,7 +219,7 @@ class _Attribution:
 def _records(rows: Iterable[SpendRow], att: _Attribution) -> list[UsageRecord]:
     merged: dict[tuple[dt.date, str, str, str], UsageRecord] = {}
     for row in rows:
-        identity, pid = att.resolve(row.identity, row.aliases, row.email)
+        identity, pid = att.resolve(row)
         identity = identity[:320]
         key = (row.date, identity, row.provider, row.model)
         rec = merged.get(key)
@@ -247,7 +248,7 @@ def _records(rows: Iterable[SpendRow], att: _Attribution) -> list[UsageRecord]:
 def _signal_rows(signals: Iterable[SignalRow], att: _Attribution, source: str) -> list[OutputSignal]:
     merged: dict[tuple[dt.date, str, str], OutputSignal] = {}
     for sig in signals:
-        identity, pid = att.resolve(sig.identity, sig.aliases, sig.email)
+        identity, pid = att.resolve(sig)
         identity = identity[:320]
         key = (sig.date, identity, sig.metric)
         row = merged.get(key)

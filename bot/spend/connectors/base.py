@@ -35,8 +35,20 @@ class ProviderError(ArtifactBotError):
     """A provider's admin API failed (after retries) for a reason other than the key."""
 
 
-@dataclass
-class SpendRow:
+@dataclass(kw_only=True)
+class Spender:
+    """Whose a provider's line is: ``identity`` is the provider's name for the spender, ``aliases`` the
+    other names it gives them (user id, API key id), ``email`` theirs where it tells; ``sync`` resolves
+    these to a person the same way for spend and for output signals."""
+
+    date: dt.date
+    identity: str
+    aliases: tuple[str, ...] = ()
+    email: str | None = None
+
+
+@dataclass(kw_only=True)
+class SpendRow(Spender):
     """One provider usage line, priced, before it is mapped to a person.
 
     ``input_tokens`` counts every input token (uncached, cache reads and cache writes);
@@ -44,12 +56,8 @@ class SpendRow:
     does not know the model: the row is kept unpriced.
     """
 
-    date: dt.date
     provider: str
     model: str
-    identity: str
-    aliases: tuple[str, ...] = ()
-    email: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
@@ -57,16 +65,12 @@ class SpendRow:
     cost_usd: float | None = None
 
 
-@dataclass
-class SignalRow:
+@dataclass(kw_only=True)
+class SignalRow(Spender):
     """One output metric a provider reports for a spender on a day (Claude Code commits...)."""
 
-    date: dt.date
-    identity: str
     metric: str
     value: float
-    aliases: tuple[str, ...] = ()
-    email: str | None = None
 
 
 @dataclass
