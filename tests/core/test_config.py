@@ -48,7 +48,11 @@ def test_design_example_parses():
         (GOOD + "surprise: 1\n", "config:13: surprise: unknown key"),
         ("teams: [\n", "invalid YAML"),
         ("- just a list\n", "must be a mapping"),
-        (GOOD.replace("U0BOB", "bob"), "neither an email nor a Slack user id"),
+        (GOOD.replace("U0BOB", "bob"), "member 'bob' is neither an email nor a Slack user id"),
+        (  # a manager is checked as a member is: an email needs a domain with a dot
+            GOOD.replace("managers: [U0CAROL]", "managers: [carol@localhost]"),
+            "manager 'carol@localhost' is neither an email nor a Slack user id",
+        ),
     ],
 )
 def test_errors_name_line_and_field(text, expected):
