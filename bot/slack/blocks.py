@@ -468,8 +468,8 @@ def home_view(
         rows = [
             words.no_data(p)
             if s is None or a is None or usd is None
-            else words.history_line(period=p, score=s, artifacts=a, spend=spend_text(usd, rows, tokens))
-            for p, s, a, usd, rows, tokens in history
+            else words.history_line(period=p, score=s, artifacts=a, spend=spend_text(usd, n, tok))
+            for p, s, a, usd, n, tok in history
         ]
         blocks.append(_section(words.last_six_months(rows)))
         if chart_file_id:
@@ -593,7 +593,7 @@ def home_chart_alt_text(history: Sequence[HistoryMonth]) -> str:
     months = [
         words.no_data(p)
         if s is None or a is None or usd is None
-        else words.chart_month(period=p, score=s, artifacts=a, spend=spend_text(usd, rows, tokens))
-        for p, s, a, usd, rows, tokens in history
+        else words.chart_month(period=p, score=s, artifacts=a, spend=spend_text(usd, n, tok))
+        for p, s, a, usd, n, tok in history
     ]
     return words.chart_alt_text(months)[:2000]
