@@ -144,14 +144,7 @@ class CheckinConfig(BaseModel):
     # and no reminder until it changes (the DM goes out when they are back, if the window is still open).
     away_statuses: list[str] = Field(
         default_factory=lambda: [
-            "vacation",
-            "holiday",
-            "ooo",
-            "out of office",
-            "sick",
-            "leave",
-            ":palm_tree:",
-            ":face_with_thermometer:",
+            "vacation", "holiday", "ooo", "out of office", "sick", "leave", ":palm_tree:", ":face_with_thermometer:"
         ]
     )
 

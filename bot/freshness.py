@@ -148,7 +148,8 @@ def refresh_spend(session: Session, pairs: Iterable[tuple[int | None, str]]) -> 
             # marking each person (their spend is already current).
             session.execute(
                 text(
-                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 WHERE period = :period"
+                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 "
+                    "WHERE period = :period"
                 ),
                 {"stale": STALE, "period": period},
             )
@@ -222,7 +223,9 @@ def store_team_level(session: Session, period: str, team_ids: list[int] | None =
         return False
     filt = f"AND team_id IN ({_ids(team_ids)})" if team_ids is not None else ""
     session.execute(text(f"DELETE FROM team_level_total WHERE period = :p {filt}"), {"p": period})
-    payload = [{"t": t, "p": period, "c": c, "tk": tk, "n": n, "u": u} for t, (c, tk, n, u) in sorted(after.items())]
+    payload = [
+        {"t": t, "p": period, "c": c, "tk": tk, "n": n, "u": u} for t, (c, tk, n, u) in sorted(after.items())
+    ]
     if payload:
         session.execute(
             text(
@@ -248,7 +251,8 @@ def refresh_team_spend(session: Session, pairs: Iterable[tuple[int | None, str]]
             # artifacts and teams from the people's roll-ups, which are current.
             session.execute(
                 text(
-                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 WHERE period = :period"
+                    "UPDATE rollup_period SET weights_key = :stale, generation = generation + 1 "
+                    "WHERE period = :period"
                 ),
                 {"stale": STALE, "period": period},
             )

@@ -213,8 +213,7 @@ def preview_checkins(
             asked = set(
                 s.scalars(
                     select(Checkin.person_id).where(
-                        Checkin.period == period,
-                        Checkin.person_id.in_([p.id for p in people]),  # type: ignore[attr-defined]
+                        Checkin.period == period, Checkin.person_id.in_([p.id for p in people])  # type: ignore[attr-defined]
                     )
                 ).all()
             )

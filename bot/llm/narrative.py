@@ -238,3 +238,4 @@ def template_narrative(report_data: dict[str, Any]) -> str | None:
         names = ", ".join(str(p.get("name")) for p in idle[:5] if p.get("name"))
         parts.append(f"{_money(unmatched)} of spend had no artifact" + (f" ({names})." if names else "."))
     return " ".join(parts)
+

@@ -117,7 +117,9 @@ class TeamSummary:
 
 def list_teams(session: Session) -> list[TeamSummary]:
     """Every team with its member count, managers, channel and budget, by name."""
-    counts = dict(session.execute(select(TeamMember.team_id, func.count()).group_by(TeamMember.team_id)).tuples().all())
+    counts = dict(
+        session.execute(select(TeamMember.team_id, func.count()).group_by(TeamMember.team_id)).tuples().all()
+    )
     managers: dict[int, list[str]] = {}
     for team_id, ident in session.execute(select(TeamManager.team_id, TeamManager.ident).order_by(TeamManager.ident)):
         managers.setdefault(team_id, []).append(ident)
@@ -150,8 +152,7 @@ def remove_team(session: Session, name: str, *, actor: str) -> dict[str, object]
     if team is None:
         raise NotFound(f"no team named {name!r}")
     members = session.execute(
-        select(Person.email, Person.slack_user_id)
-        .join(TeamMember, TeamMember.person_id == Person.id)
+        select(Person.email, Person.slack_user_id).join(TeamMember, TeamMember.person_id == Person.id)
         .where(TeamMember.team_id == team.id)
     ).all()
     detail: dict[str, object] = {

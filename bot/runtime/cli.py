@@ -643,9 +643,8 @@ def cmd_teams_list(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         t.add_column(col)
     for team in teams:
         budget = "-" if team.monthly_budget_usd is None else f"${team.monthly_budget_usd:,.2f}"
-        t.add_row(
-            escape(team.name), str(team.members), escape(", ".join(team.managers)) or "-", team.channel or "-", budget
-        )
+        t.add_row(escape(team.name), str(team.members), escape(", ".join(team.managers)) or "-",
+                  team.channel or "-", budget)
     out.print(t)
     return EXIT_OK
 
@@ -689,11 +688,9 @@ def cmd_config_check(args: argparse.Namespace, out: Console) -> int:
     channels = [f"summary -> {org.summary_channel}" if org.summary_channel else "summary -> team channels only"]
     channels += [f"{t.name} -> {t.channel}" for t in org.teams if t.channel]
     say(f"channels: {'; '.join(channels)}")
-    say(
-        f"check-ins: at {org.checkin.hour:02d}:00 {org.timezone}, replies accepted until day "
+    say(f"check-ins: at {org.checkin.hour:02d}:00 {org.timezone}, replies accepted until day "
         f"{org.checkin.reply_until_day}, up to {org.checkin.max_reminders} reminder(s) "
-        f"{org.checkin.reminder_after_days} day(s) apart"
-    )
+        f"{org.checkin.reminder_after_days} day(s) apart")
     say(f"identities: {len(org.identities)} mapped")
     say(f"teams: {len(org.teams)}")
     for t in org.teams:
@@ -703,10 +700,8 @@ def cmd_config_check(args: argparse.Namespace, out: Console) -> int:
     if unknown is None:
         say("people: not checked (the database is not set up: artifact-bot db upgrade)")
     elif unknown:
-        say(
-            f"unknown people ({len(unknown)}), not matched to a Slack user yet (artifact-bot people sync): "
-            + ", ".join(unknown)
-        )
+        say(f"unknown people ({len(unknown)}), not matched to a Slack user yet (artifact-bot people sync): "
+            + ", ".join(unknown))
     else:
         say("people: every member, manager and admin is a known Slack user")
     return EXIT_OK
@@ -817,7 +812,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     from bot.runtime.build import build_deps
 
     settings = _settings()
-    deps = build_deps(settings, llm=args.command in NEEDS_LANGUAGE_MODEL, journal=args.command in NEEDS_JOURNAL)
+    deps = build_deps(
+        settings, llm=args.command in NEEDS_LANGUAGE_MODEL, journal=args.command in NEEDS_JOURNAL
+    )
     if args.command == "serve" and args.workers > 1:
         from bot.runtime.server import serve_workers
 

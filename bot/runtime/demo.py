@@ -290,9 +290,8 @@ def run_demo(out_dir: Path, *, now: dt.datetime, engine: Engine | None = None) -
     )
     text, blocks = summary.details()
     (out_dir / "weekly-summary-thread.json").write_text(
-        json.dumps(
-            {"channel": org.summary_channel, "thread_of": "weekly-summary", "text": text, "blocks": blocks}, indent=2
-        )
+        json.dumps({"channel": org.summary_channel, "thread_of": "weekly-summary", "text": text, "blocks": blocks},
+                   indent=2)
     )
     (out_dir / "weekly-summary.png").write_bytes(summary.chart_png)
     write_surfaces(out_dir, engine=engine, org=org, period=period, now=reply_at, sent=sent, summary=summary)
@@ -305,12 +304,7 @@ HOME_CHART = "home-chart.png"  # the App Home trend chart, written beside index.
 def _surfaces(
     out_dir: Path,
     *,
-    engine: Engine,
-    org: OrgConfig,
-    period: str,
-    now: dt.datetime,
-    sent: list[dict[str, Any]],
-    summary: Any,
+    engine: Engine, org: OrgConfig, period: str, now: dt.datetime, sent: list[dict[str, Any]], summary: Any
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """Every message type the bot sends, as (name, who sees it, {text, blocks}) from the real builders."""
     from bot.boards.charts import trend_chart
@@ -324,22 +318,13 @@ def _surfaces(
     if sent:
         out.append(("Month-end DM", f"each person ({sent[0]['channel']})", sent[0]))
     text, blocks = bk.checkin_message(
-        name="Alice",
-        period=period,
-        spend_usd=42.5,
-        tokens=1_250_000,
-        artifacts=[],
-        reminder=1,
+        name="Alice", period=period, spend_usd=42.5, tokens=1_250_000, artifacts=[], reminder=1,
         deadline=last_reply_day(period, org.checkin.reply_until_day),
     )
     out.append(("Reminder", "people who have not answered", {"text": text, "blocks": blocks}))
     text, blocks = bk.reply_ack(
-        period=period,
-        created=[(1, "Churn dashboard", ["https://looker.acme.example/d/87"])],
-        duplicates=[],
-        rejected=[],
-        note_kept=False,
-        carried=["Pricing agent: first claimed by Bob Example in an earlier month"],
+        period=period, created=[(1, "Churn dashboard", ["https://looker.acme.example/d/87"])], duplicates=[],
+        rejected=[], note_kept=False, carried=["Pricing agent: first claimed by Bob Example in an earlier month"],
     )
     out.append(("Answer to a reply with links", "the person who replied", {"text": text, "blocks": blocks}))
     text, blocks = bk.reply_ack(period=period, created=[], duplicates=[], rejected=[], note_kept=True)
@@ -350,18 +335,14 @@ def _surfaces(
         home = home_data(s, alice, org, now) if alice is not None else None
     if manager is not None and manager.slack_user_id:
         drawn = manager_queue_message(
-            engine=engine,
-            org=org,
-            manager_id=manager.slack_user_id,
-            period=period,
+            engine=engine, org=org, manager_id=manager.slack_user_id, period=period,
             now=reply_deadline(period, org.tz, org.checkin.reply_until_day) - dt.timedelta(days=3),
         )
         if drawn is not None:
             out.append(("Review queue", f"each manager ({manager.name})", {"text": drawn[0], "blocks": drawn[1]}))
     for status, reason in (("kept", None), ("killed", "It re-ran last month's report; nothing new.")):
-        text = review_notice(
-            reviewer="Carol Example", title="Churn dashboard", period=period, status=status, reason=reason
-        )
+        text = review_notice(reviewer="Carol Example", title="Churn dashboard", period=period, status=status,
+                             reason=reason)
         out.append((f"Author notice ({status})", "the artifact's author", {"text": text, "blocks": []}))
     if home is not None:
         chart_id = None
@@ -381,13 +362,7 @@ def _surfaces(
 
 
 def write_surfaces(
-    out_dir: Path,
-    *,
-    engine: Engine,
-    org: OrgConfig,
-    period: str,
-    now: dt.datetime,
-    sent: list[dict[str, Any]],
+    out_dir: Path, *, engine: Engine, org: OrgConfig, period: str, now: dt.datetime, sent: list[dict[str, Any]],
     summary: Any,
 ) -> Path:
     """Write every message type to ``out_dir/surfaces/`` and an ``index.html`` that shows them all."""
@@ -413,7 +388,8 @@ def write_surfaces(
         ".primary{background:#007a5a;color:#fff}.danger{color:#e01e5a;border-color:#e01e5a}"
         "h3{margin:.3em 0}p{white-space:pre-wrap;margin:.4em 0}</style>"
         f"<h1>artifact-bot: every message, {_esc(month_name(period))}</h1>"
-        "<p>What people see in Slack, built by the bot's own code from a sample organisation.</p>" + "".join(parts)
+        "<p>What people see in Slack, built by the bot's own code from a sample organisation.</p>"
+        + "".join(parts)
     )
     index = out_dir / "index.html"
     index.write_text(page)

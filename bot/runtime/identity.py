@@ -68,9 +68,8 @@ class SlackIdentity:
         def loop() -> None:
             wait = every_seconds
             while not self.fetch():
-                log.warning(
-                    "Slack did not answer auth.test (%s); serving on, asking again in %.0f s", self._error, wait
-                )
+                log.warning("Slack did not answer auth.test (%s); serving on, asking again in %.0f s",
+                            self._error, wait)
                 time.sleep(wait)
                 wait = min(wait * 2, max_wait)
 

@@ -182,15 +182,8 @@ def _event_shape_ok(body: dict[str, Any]) -> bool:
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
             return False
         user = None
-    if not _str_or_none(
-        event.get("text"),
-        user,
-        event.get("channel"),
-        event.get("ts"),
-        event.get("subtype"),
-        body.get("event_id"),
-        body.get("team_id"),
-    ):
+    if not _str_or_none(event.get("text"), user, event.get("channel"), event.get("ts"),
+                        event.get("subtype"), body.get("event_id"), body.get("team_id")):
         return False
     return event.get("blocks") is None or isinstance(event.get("blocks"), list)
 

@@ -268,7 +268,9 @@ class ProcessLazyListenerRunner(LazyListenerRunner):
 
 
 # -- work process side ---------------------------------------------------------------------------
-def work_process_main(conn: Any, settings: Settings, threads: int, level: int, app_factory: Callable[..., Any]) -> None:
+def work_process_main(
+    conn: Any, settings: Settings, threads: int, level: int, app_factory: Callable[..., Any]
+) -> None:
     """Entry point of a work process: build the app, then run the tasks its pipe brings until told to stop."""
     if hasattr(os, "nice"):  # first: the imports below already compete with the acks
         try:

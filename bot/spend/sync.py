@@ -350,7 +350,9 @@ def assign_teams(
     for tid, identities in sorted(wanted.items()):
         for i in range(0, len(identities), 500):
             chunk = identities[i : i + 500]
-            session.execute(update(UsageRow).where(*in_range, col(UsageRow.identity).in_(chunk)).values(team_id=tid))
+            session.execute(
+                update(UsageRow).where(*in_range, col(UsageRow.identity).in_(chunk)).values(team_id=tid)
+            )
     after = {
         (int(t), p): (int(n), float(c or 0))
         for t, p, n, c in session.execute(
@@ -365,7 +367,9 @@ def assign_teams(
     return out
 
 
-def _write(engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime, org: OrgConfig) -> SourceReport:
+def _write(
+    engine: Engine, fetch: ProviderFetch, resolver: _Resolver, now: dt.datetime, org: OrgConfig
+) -> SourceReport:
     report = SourceReport(source=fetch.source, first=fetch.first, last=fetch.last, requests=fetch.requests_made)
     signal_source = fetch.signal_source or fetch.source
     with session_scope(engine) as session:

@@ -220,10 +220,8 @@ class _RowWriter:
         if mine:
             m = self.mark
             if not self.keys_table:
-                kind = (
-                    "date date, identity varchar, provider varchar, model varchar"
-                    if self.pg
-                    else ("date, identity, provider, model")
+                kind = "date date, identity varchar, provider varchar, model varchar" if self.pg else (
+                    "date, identity, provider, model"
                 )
                 drop = " ON COMMIT DROP" if self.pg else ""
                 self.conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS _usage_keys ({kind}){drop}")
@@ -538,14 +536,8 @@ def add_usage(engine: Engine, record: UsageRecord, *, source: str, owner_email: 
         }
         session.execute(
             insert(UsageRow)
-            .values(
-                **key,
-                period=period_of(record.date),
-                person_id=person_id,
-                cost_usd=0.0,
-                priced=True,
-                imported_at=utcnow(),
-            )
+            .values(**key, period=period_of(record.date), person_id=person_id, cost_usd=0.0, priced=True,
+                    imported_at=utcnow())
             .on_conflict_do_nothing(index_elements=list(key))
         )
         match = [getattr(UsageRow, k) == v for k, v in key.items()]

@@ -25,7 +25,9 @@ teams:
 """
 
 
-def cli(*args: str, db_url: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, db_url: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DATABASE_URL": db_url, **(env or {})}
     full_env.pop("ARTIFACT_BOT_CONFIG", None)
     if env and "ARTIFACT_BOT_CONFIG" in env:
@@ -115,7 +117,9 @@ def test_teams_usage_leaderboard_json_matches_the_formula(db_url, tmp_path):
     assert bob["artifacts_per_100_usd"] == pytest.approx(5.0)
     csv_out = cli("leaderboard", "--period", "2026-10", "--format", "csv", db_url=db_url, cwd=tmp_path)
     assert csv_out.stdout.splitlines()[0].startswith("rank,name,artifacts")
-    report = cli("report", "--team", "Growth", "--period", "2026-10", "--format", "json", db_url=db_url, cwd=tmp_path)
+    report = cli(
+        "report", "--team", "Growth", "--period", "2026-10", "--format", "json", db_url=db_url, cwd=tmp_path
+    )
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
     assert data["artifacts_per_100_usd"] == pytest.approx(3.75)
@@ -161,10 +165,8 @@ def test_db_check_reports_and_repairs(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     (tmp_path / "org.yaml").write_text(CONFIG)
     cli("teams", "import", "org.yaml", db_url=url, cwd=tmp_path)
-    (tmp_path / "u.csv").write_text(
-        "date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
-        "2026-10-01,alice@example.com,openai,gpt-4o-mini,100,10,30\n"
-    )
+    (tmp_path / "u.csv").write_text("date,email,provider,model,input_tokens,output_tokens,cost_usd\n"
+                                    "2026-10-01,alice@example.com,openai,gpt-4o-mini,100,10,30\n")
     cli("usage", "import", "u.csv", db_url=url, cwd=tmp_path)
     ok = cli("db", "check", db_url=url, cwd=tmp_path)
     assert ok.returncode == 0 and "match" in ok.stdout

@@ -102,11 +102,7 @@ def test_teams_import_names_the_keys_it_ignored_and_teams_list(db_url, tmp_path)
     assert "ARTIFACT_BOT_CONFIG, which is not set" in res.stdout
     # The file in force as ARTIFACT_BOT_CONFIG: nothing to say.
     again = cli(
-        "teams",
-        "import",
-        "org.yaml",
-        db_url=db_url,
-        cwd=tmp_path,
+        "teams", "import", "org.yaml", db_url=db_url, cwd=tmp_path,
         env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")},
     )
     assert again.returncode == 0 and "ignored" not in again.stdout
@@ -196,9 +192,8 @@ def test_teams_remove_takes_a_team_off_the_board_and_keeps_its_history(db_url, t
 
     assert "Infra" in board("2026-11")
     # Listed in the config in force: it would come back at the next start, so nothing happens.
-    refused = cli(
-        "teams", "remove", "infra", db_url=db_url, cwd=tmp_path, env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")}
-    )
+    refused = cli("teams", "remove", "infra", db_url=db_url, cwd=tmp_path,
+                  env={"ARTIFACT_BOT_CONFIG": str(tmp_path / "org.yaml")})
     assert refused.returncode == 2 and "remove it there first" in refused.stderr
     assert "Infra" in board("2026-11")
 
@@ -236,10 +231,7 @@ def test_a_provider_that_fails_is_exit_1_not_2(db_url, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {
-            "ANTHROPIC_ADMIN_KEY": "sk-ant-admin-test",
-            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
-        }
+        env = {"ANTHROPIC_ADMIN_KEY": "sk-ant-admin-test", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_port}"}
         res = cli("usage", "sync", "anthropic", "--since", "2026-10-01", db_url=db_url, cwd=tmp_path, env=env)
     finally:
         server.shutdown()
@@ -257,9 +249,8 @@ def _on_a_terminal(args: list[str], *, db_url: str, cwd: Path, env: dict[str, st
     master, slave = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "ARTIFACT_BOT_CONFIG", "FORCE_COLOR")}
     full_env.update(DATABASE_URL=db_url, TERM="xterm-256color", **env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", *args], stdout=slave, stderr=subprocess.PIPE, env=full_env, cwd=cwd
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], stdout=slave, stderr=subprocess.PIPE,
+                            env=full_env, cwd=cwd)
     os.close(slave)
     chunks = []
     while True:
