@@ -63,6 +63,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def upsert_insert(dialect: str, table: Any) -> Any:
+    """An ``INSERT`` into ``table`` that takes ``ON CONFLICT`` clauses, in the dialect's own form
+    (PostgreSQL's or SQLite's ``insert``): every upsert of the bot goes through it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error."""

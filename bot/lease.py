@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.db import upsert_insert
 from bot.models import JobLease
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def try_acquire(
     """
     now = clock()
     until = now + dt.timedelta(seconds=ttl)
-    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(JobLease)
+    ins = upsert_insert(engine.dialect.name, JobLease)
     with engine.begin() as conn:
         res = conn.execute(
             ins.values(name=name, holder=holder, until=until, run_key=run_key).on_conflict_do_nothing(

@@ -95,11 +95,7 @@ def _save(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltCon
         return
     try:
         period = intake.check_new(
-            engine=deps.engine,
-            org=deps.org,
-            person=person,
-            new=new,
-            asked_period=str(meta.get("period") or ""),
+            engine=deps.engine, org=deps.org, person=person, new=new, asked_period=str(meta.get("period") or ""),
             now=deps.clock(),
         )
     except intake.FieldErrors as exc:

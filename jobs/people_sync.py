@@ -14,13 +14,7 @@ def run(deps: Deps, *, now: dt.datetime, period: str | None = None, progress: Pr
 
     assert deps.slack is not None  # the registry marks the job needs_slack: jobs run refuses without a token
     res = sync_people(deps.engine, deps.slack, deps.org)
-    return JobResult(
-        job="people-sync",
-        notes=[
-            f"people: {res.created} new, {res.updated} updated, {res.deactivated} marked inactive, "
-            f"{res.skipped} skipped (bots, deleted, guests)"
-        ],
-    )
+    return JobResult(job="people-sync", notes=[res.line()])
 
 
 def enqueue_due(deps: Deps, *, now: dt.datetime) -> JobResult:

@@ -11,10 +11,9 @@ import datetime as dt
 import re
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bot.db import session_scope
+from bot.db import session_scope, upsert_insert
 from bot.errors import InputError
 from bot.models import InboundMessage, utcnow
 
@@ -54,9 +53,7 @@ def store(engine: Engine, *, user_id: str, channel: str, ts: str, text: str) -> 
     if not (ids_ok and _SLACK_TS.fullmatch(ts or "")):
         raise InputError("not a Slack message: user, channel or ts malformed")
     key = message_key(channel, ts)
-    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(
-        InboundMessage.__table__  # type: ignore[attr-defined]
-    )
+    ins = upsert_insert(engine.dialect.name, InboundMessage.__table__)  # type: ignore[attr-defined]
     with engine.begin() as conn:
         conn.execute(
             ins.values(

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -18,11 +17,11 @@ from bot.artifacts.store import artifacts_of, links_of
 from bot.boards.charts import TREND_CHART_VERSION, TrendMonth
 from bot.boards.leaderboard import board
 from bot.config import OrgConfig, weights_of
-from bot.db import session_scope
+from bot.db import session_scope, upsert_insert
 from bot.models import HomeChartFile, Person, PersonPeriodTotal
 from bot.people.teams import teams_of
 from bot.periods import collecting_period, month_name, period_at
-from bot.spend.model_costs import unpriced_by_person
+from bot.spend.model_costs import unpriced_by_period, unpriced_by_person
 
 
 @dataclass
@@ -73,6 +72,8 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
             ).where(PersonPeriodTotal.person_id == person_id, col(PersonPeriodTotal.period).in_(periods))
         )
     }
+    # The roll-ups say which months have unpriced usage: only those are read from the usage rows.
+    unpriced = unpriced_by_period(session, person_id, [p for p, row in totals.items() if row[4]])
     out: list[TrendMonth] = []
     for p in reversed(periods):
         row = totals.get(p)
@@ -80,8 +81,7 @@ def history_of(session: Session, person_id: int, period: str, org: OrgConfig) ->
             out.append(TrendMonth(p, None, None, None))
             continue
         arts, spend = float(row[0]), float(row[1])
-        rows, tokens = unpriced_by_person(session, p, [person_id]).get(person_id, (0, 0)) if row[4] else (0, 0)
-        out.append(TrendMonth(p, score(arts, spend, w.spend_floor_usd), arts, spend, rows, tokens))
+        out.append(TrendMonth(p, score(arts, spend, w.spend_floor_usd), arts, spend, *unpriced.get(p, (0, 0))))
     return out
 
 
@@ -175,7 +175,7 @@ def _naive_utc(now: dt.datetime) -> dt.datetime:
 
 def _store_chart(engine: Engine, person_id: int, key: str, file_id: str, now: dt.datetime) -> None:
     values = {"person_id": person_id, "data_hash": key, "file_id": file_id, "updated_at": _naive_utc(now)}
-    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(HomeChartFile)
+    ins = upsert_insert(engine.dialect.name, HomeChartFile)
     with session_scope(engine) as s:
         # An upsert: two App Home openings at once both upload, the last one's file is kept.
         s.execute(ins.values(**values).on_conflict_do_update(index_elements=["person_id"], set_=values))

@@ -19,7 +19,7 @@ from bot.errors import NotFound
 from bot.models import Artifact, ArtifactLink, Checkin, Person, Team
 from bot.people.teams import find_team
 from bot.periods import bounds
-from bot.scoring import SUBMITTED
+from bot.scoring import KEPT, KILLED, SUBMITTED
 from bot.spend.model_costs import ModelCost, premium_share, team_model_costs
 
 
@@ -84,7 +84,7 @@ class TeamReport:
 
     @property
     def team_level_line(self) -> str | None:
-        """ "team-level spend $X (N rows)", or None when the team has none."""
+        """"team-level spend $X (N rows)", or None when the team has none."""
         if not self.team_level_rows:
             return None
         rows = f"{self.team_level_rows:,} row{'s' if self.team_level_rows != 1 else ''}"
@@ -195,7 +195,7 @@ def report_for_team(
         else []
     )
     links = _link_urls(session, [a.id for a in arts if a.id is not None])
-    reviewers = {a.reviewed_by for a in arts if a.reviewed_by and a.status in ("kept", "killed")}
+    reviewers = {a.reviewed_by for a in arts if a.reviewed_by and a.status in (KEPT, KILLED)}
     reviewer_names = (
         dict(
             session.execute(
@@ -205,7 +205,7 @@ def report_for_team(
         if reviewers
         else {}
     )
-    reasons = kill_reasons(session, [a.id for a in arts if a.status == "killed" and a.id is not None])
+    reasons = kill_reasons(session, [a.id for a in arts if a.status == KILLED and a.id is not None])
     checkins = (
         dict(
             session.execute(
@@ -268,7 +268,7 @@ def report_for_team(
                 created_at=a.created_at.isoformat(timespec="minutes"),
                 flags=flags,
                 carried_over=first.label() if first is not None else None,
-                reviewed_by=reviewer_names.get(a.reviewed_by) if a.status in ("kept", "killed") else None,
+                reviewed_by=reviewer_names.get(a.reviewed_by) if a.status in (KEPT, KILLED) else None,
                 kill_reason=reasons.get(a.id),
             )
         )
@@ -359,44 +359,25 @@ def report_csv(report: TeamReport) -> str:
             w.writerow(_safe_row([*base, "", "", "", "", "", "", "", m.unreviewed, m.unpriced_rows, m.unpriced_tokens]))
         for a in m.items:
             w.writerow(
-                _safe_row(
-                    [
-                        *base,
-                        a.id,
-                        a.title,
-                        a.kind,
-                        a.status,
-                        f"{a.counted_value:g}",
-                        " ".join(a.links),
-                        "; ".join(a.flags),
-                        m.unreviewed,
-                        m.unpriced_rows,
-                        m.unpriced_tokens,
-                    ]
-                )
+                _safe_row([
+                    *base,
+                    a.id,
+                    a.title,
+                    a.kind,
+                    a.status,
+                    f"{a.counted_value:g}",
+                    " ".join(a.links),
+                    "; ".join(a.flags),
+                    m.unreviewed,
+                    m.unpriced_rows,
+                    m.unpriced_tokens,
+                ])
             )
     if report.team_level_line:  # spend of the team that is no member's: one line of its own
         w.writerow(
             _safe_row(
-                [
-                    report.period,
-                    report.team,
-                    "(team-level spend)",
-                    "",
-                    f"{report.team_level_usd:.2f}",
-                    "",
-                    "",
-                    "",
-                    report.team_level_line,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
+                [report.period, report.team, "(team-level spend)", "", f"{report.team_level_usd:.2f}", "", "",
+                 "", report.team_level_line, "", "", "", "", "", "", "", ""]
             )
         )
     return out.getvalue()

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.config import OrgConfig
-from bot.db import session_scope
+from bot.db import session_scope, upsert_insert
 from bot.models import Artifact, ArtifactLink, Checkin, Person, utcnow
 from bot.people.away import available
 from bot.periods import last_reply_day
@@ -117,7 +116,7 @@ def _artifacts(engine: Engine, period: str, ids: list[int]) -> dict[int, list[tu
 
 
 def _insert_checkins(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    ins = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(Checkin)
+    ins = upsert_insert(engine.dialect.name, Checkin)
     with session_scope(engine) as s:
         s.execute(ins.on_conflict_do_nothing(index_elements=["person_id", "period"]), rows)
 

@@ -15,13 +15,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.artifacts.links import escape_mrkdwn
 from bot.boards.leaderboard import BoardRow, board
 from bot.config import OrgConfig, weights_of
-from bot.db import session_scope
+from bot.db import session_scope, upsert_insert
 from bot.models import BoardSnapshot, Period, Team
 from bot.periods import month_name, period_at, previous, reply_deadline
 from bot.slack import outbox
@@ -51,7 +50,7 @@ def _snapshot_row(row: BoardRow, by: str) -> dict[str, Any]:
 def _insert_snapshots(session: Any, rows: list[dict[str, Any]], dialect: str) -> None:
     if not rows:
         return
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BoardSnapshot)
+    ins = upsert_insert(dialect, BoardSnapshot)
     session.execute(ins.on_conflict_do_nothing(index_elements=["period", "by", "key"]), rows)
 
 

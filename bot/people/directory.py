@@ -41,6 +41,13 @@ class SyncResult:
     skipped: int = 0
     workspaces: list[str] = field(default_factory=list)
 
+    def line(self) -> str:
+        """The one line ``people sync`` and the ``people-sync`` job print."""
+        return (
+            f"people: {self.created} new, {self.updated} updated, {self.deactivated} marked inactive, "
+            f"{self.skipped} skipped (bots, deleted, guests)"
+        )
+
 
 def to_slack_user(user: dict[str, Any]) -> SlackUser:
     """The fields the bot keeps from a Slack user object."""

@@ -26,10 +26,7 @@ def run_command(deps: Deps, args: argparse.Namespace, out: Console) -> int:
         deps.settings.require("slack_bot_token")
         deps.slack = _slack(deps)
         res = sync_people(deps.engine, deps.slack, deps.org)
-        out.print(
-            f"people: {res.created} new, {res.updated} updated, {res.deactivated} marked inactive, "
-            f"{res.skipped} skipped (bots, deleted, guests)"
-        )
+        out.print(res.line())
         return 0
     if args.command == "usage" and args.usage_command == "sync":
         from bot.spend.sync import sync_usage

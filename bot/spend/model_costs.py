@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from bot import model_rollups
@@ -152,6 +152,21 @@ def unpriced_by_person(
     """
     people = _unpriced_people(session, period, None, person_ids)
     return {int(pid): (int(n), int(t or 0)) for pid, n, t in _unpriced_rows(session, period, people, "person_id")}
+
+
+def unpriced_by_period(session: Session, person_id: int, periods: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Period → (rows, tokens) of one person's unpriced usage in each of ``periods``, in one query
+    (App Home's last six months; periods without any are left out)."""
+    if not periods:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT period, COUNT(*), SUM(input_tokens + output_tokens) FROM usage_row "
+            "WHERE period IN :ps AND person_id = :pid AND priced = :no GROUP BY period"
+        ).bindparams(bindparam("ps", expanding=True)),
+        {"ps": list(periods), "pid": person_id, "no": False},
+    ).all()
+    return {str(p): (int(n), int(t or 0)) for p, n, t in rows}
 
 
 def unpriced_by_model(

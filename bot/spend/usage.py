@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import model_rollups
-from bot.db import savepoint, session_scope
+from bot.db import savepoint, session_scope, upsert_insert
 from bot.errors import ImportFileError
 from bot.freshness import refresh_spend
 from bot.models import UsageRow, utcnow
@@ -525,8 +525,6 @@ def add_usage(engine: Engine, record: UsageRecord, *, source: str, owner_email: 
     """
     person_id = _owner_id(engine, owner_email, record.identity) if owner_email else record.person_id
     with session_scope(engine) as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         key = {
             "source": source,
             "date": record.date,
@@ -535,7 +533,7 @@ def add_usage(engine: Engine, record: UsageRecord, *, source: str, owner_email: 
             "model": record.model,
         }
         session.execute(
-            insert(UsageRow)
+            upsert_insert(session.get_bind().dialect.name, UsageRow)
             .values(**key, period=period_of(record.date), person_id=person_id, cost_usd=0.0, priced=True,
                     imported_at=utcnow())
             .on_conflict_do_nothing(index_elements=list(key))

@@ -29,9 +29,9 @@ from typing import Protocol
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.db import upsert_insert
 from bot.models import SendPace
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class WorkspacePacer:
                     "updated_at": _to_dt(max(now, _to_ts(row[4]) + 1e-6) if row is not None else now),
                 }
                 if row is None:
-                    ins = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(SendPace)
+                    ins = upsert_insert(self.engine.dialect.name, SendPace)
                     res = conn.execute(
                         ins.values(name=self.name, **values).on_conflict_do_nothing(index_elements=["name"])
                     )

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot import lease
-from bot.db import session_scope
+from bot.db import session_scope, upsert_insert
 from bot.models import Checkin, OutboxMessage
 from bot.people import directory
 
@@ -66,9 +65,7 @@ def naive(at: dt.datetime) -> dt.datetime:
 
 
 def _insert(engine: Engine) -> Any:
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(
-        OutboxMessage.__table__  # type: ignore[attr-defined]
-    )
+    return upsert_insert(engine.dialect.name, OutboxMessage.__table__)  # type: ignore[attr-defined]
 
 
 def enqueue(engine: Engine, items: Iterable[OutboxItem], *, now: dt.datetime, batch: int = 1000) -> int:
