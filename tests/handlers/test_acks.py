@@ -35,6 +35,7 @@ from tests.handlers.test_scenarios import command, current_period, dm_texts, res
 SLOW = 8.0  # seconds every Web API call takes while the acks are checked
 
 
+@pytest.mark.serial
 def test_events_and_buttons_ack_before_their_work(bot: Bot):
     setup_org(bot)
     bot.emu.set_latency(SLOW)  # views.publish, chat.postMessage, views.open... now take 8 s each

@@ -14,7 +14,7 @@ from testing.signing import interaction_body, view_submission_payload
 from tests.handlers.conftest import running_bot
 from tests.handlers.test_scenarios import dm_texts, setup_org
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def _modal(user: str, link: str) -> bytes:

@@ -152,6 +152,7 @@ def test_a_refused_token_stops_the_run_and_keeps_the_messages(engine: Engine, em
     assert posts_per_channel(emu) == {"U0ALICE": 1, "U0BOB": 1, "U0CAROL": 1}
 
 
+@pytest.mark.serial
 def test_a_dead_dispatchers_rows_on_this_host_are_taken_back_at_once(engine: Engine, emu: SlackEmulator) -> None:
     channels = queue(engine, 6)
     host = holder_id().split(":")[0]

@@ -102,6 +102,7 @@ def test_the_learned_rate_is_remembered_for_the_next_run(engine: Engine, emu: Sl
     assert pace_row(engine, None).rate_per_second == pytest.approx(first)
 
 
+@pytest.mark.serial
 def test_a_429_storm_in_one_workspace_never_slows_another(engine: Engine, emu: SlackEmulator) -> None:
     a = queue(engine, A, 30)
     b = queue(engine, B, 30)

@@ -185,6 +185,7 @@ def test_malformed_answer_still_accounts_its_tokens(fake: FakeOpenAI, llm: LLM,
     assert [(u.input_tokens, u.output_tokens) for u in usage] == [(500, 50)]
 
 
+@pytest.mark.serial
 def test_timeout_falls_back_fast(fake: FakeOpenAI, make_llm: Any, usage: list[UsageRecord]) -> None:
     llm = make_llm(timeout=0.3, max_retries=0)
     fake.push(Reply(delay=2.0, body=structured(GOOD).body))
@@ -195,6 +196,7 @@ def test_timeout_falls_back_fast(fake: FakeOpenAI, make_llm: Any, usage: list[Us
     assert usage == []  # nothing answered, nothing billed
 
 
+@pytest.mark.serial
 def test_rate_limit_falls_back_without_retry(fake: FakeOpenAI, llm: LLM, usage: list[UsageRecord]) -> None:
     fake.push(error(429, "Rate limit reached", **{"retry-after": "20"}))
     started = time.monotonic()

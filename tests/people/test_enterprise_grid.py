@@ -82,6 +82,7 @@ def cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_org_wide_install_syncs_both_workspaces_paces_each_and_refuses_another_enterprise(
     db_url: str, tmp_path: Path

@@ -127,6 +127,7 @@ def test_piped_tables_are_full_width_without_colour(db_url, tmp_path, no_color):
     assert "\x1b[" not in res.stdout
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.parametrize("serve_args", [(), ("--workers", "2")], ids=["one-process", "workers"])
 def test_serve_starts_without_third_party_warnings_and_says_listening_at_info(db_url, tmp_path, serve_args):

@@ -12,7 +12,7 @@ from testing.signing import command_body, event_body, message_event
 from testing.sockets import Holder, raise_nofile
 from tests.handlers.conftest import running_bot
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @pytest.mark.parametrize("serve_args", [(), ("--workers", "2")], ids=["one-process", "workers-2"])
